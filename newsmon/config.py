@@ -1,0 +1,325 @@
+"""Configuration: one YAML file validated by pydantic, overridden by environment.
+
+Where the file is: ``--config PATH``, else ``$NEWSMON_CONFIG``, else
+``newsmon.yaml`` in the working directory. Without a file, commands that need
+no sources still work (``init``, ``sql``): the defaults apply.
+
+Every validation problem becomes a :class:`ConfigError` whose message names
+the file, the key path and what is wrong, so the CLI can print one line and
+exit 2 instead of a traceback.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG_NAME = "newsmon.yaml"
+ENV_CONFIG = "NEWSMON_CONFIG"
+ENV_DATABASE_URL = "NEWSMON_DATABASE_URL"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the user (exit status 2)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+HttpUrl = Annotated[str, Field(min_length=1)]
+
+
+def _check_http_url(value: str) -> str:
+    try:
+        AnyHttpUrl(value)
+    except ValidationError:
+        raise ValueError(f"{value!r} is not an http(s) URL") from None
+    return value
+
+
+class SectionPage(_Strict):
+    """A homepage or section page whose matching links are followed one level deep."""
+
+    url: str
+    allow: list[str] = Field(default_factory=list, description="regexes a link must match")
+    deny: list[str] = Field(default_factory=list, description="regexes a link must not match")
+
+    _url = field_validator("url")(_check_http_url)
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _regexes_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return patterns
+
+
+class UpdateCheck(_Strict):
+    """When an archived article is fetched again to catch edits."""
+
+    max_age_hours: float = Field(48, ge=0, description="re-check articles first seen less than this long ago")
+    every_hours: float = Field(6, gt=0, description="at most this often")
+
+
+class Source(_Strict):
+    """A source is a declaration, not code: where its coverage is listed."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    feeds: list[str] = Field(default_factory=list)
+    sitemaps: list[str] = Field(default_factory=list)
+    sections: list[SectionPage] = Field(default_factory=list)
+    allowed_domains: list[str] = Field(default_factory=list)
+    url_allow: list[str] = Field(default_factory=list, description="article URLs must match one of these regexes")
+    url_deny: list[str] = Field(default_factory=list, description="article URLs matching any of these are skipped")
+    language: str | None = Field(None, pattern=r"^[a-z]{2}$")
+    check_interval_minutes: float = Field(60, gt=0)
+    horizon_days: float = Field(7, gt=0, description="sitemap entries older than this are not fetched")
+    max_articles_per_run: int = Field(200, gt=0)
+    earliest_date: str = Field("2000-01-01", description="publication dates before this are implausible")
+    date_order: Literal["DMY", "MDY", "YMD"] | None = Field(None, description="how to read 03/04/2025")
+    update_check: UpdateCheck = Field(default_factory=UpdateCheck)
+    enabled: bool = True
+
+    @field_validator("feeds", "sitemaps")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            _check_http_url(url)
+        return urls
+
+    @field_validator("url_allow", "url_deny")
+    @classmethod
+    def _regexes(cls, patterns: list[str]) -> list[str]:
+        return SectionPage._regexes_compile(patterns)
+
+    @model_validator(mode="after")
+    def _has_entry_point(self) -> "Source":
+        if not (self.feeds or self.sitemaps or self.sections):
+            raise ValueError("a source needs at least one of feeds, sitemaps or sections")
+        return self
+
+
+class Crawl(_Strict):
+    """Politeness and limits, shared by every source."""
+
+    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon; news monitoring)"
+    obey_robots_txt: bool = True
+    download_delay: float = Field(0.5, ge=0)
+    concurrent_requests: int = Field(16, gt=0)
+    concurrent_requests_per_domain: int = Field(4, gt=0)
+    autothrottle: bool = True
+    download_timeout: float = Field(30, gt=0)
+    max_response_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    retry_times: int = Field(2, ge=0)
+    extraction_timeout: float = Field(10, gt=0, description="seconds per page before it is skipped")
+    feed_failure_limit: int = Field(3, gt=0, description="consecutive failures before a feed is marked failing")
+    feed_retry_hours: float = Field(6, gt=0, description="how long a failing feed rests before the next try")
+
+
+class Theme(_Strict):
+    name: str
+    rule: str = Field(min_length=1)
+    weight: float = Field(1.0, gt=0)
+
+
+class Topic(_Strict):
+    name: str
+    threshold: float = Field(1.0, ge=0, description="relevance below this flags the article not relevant")
+    keep_irrelevant_text: bool = True
+    themes: list[Theme] = Field(default_factory=list)
+
+
+class Dedup(_Strict):
+    shingle_size: int = Field(5, ge=1)
+    num_perm: int = Field(128, ge=16)
+    copy_threshold: float = Field(0.9, gt=0, le=1)
+    near_duplicate_threshold: float = Field(0.6, gt=0, le=1)
+    related_threshold: float = Field(0.2, gt=0, le=1)
+
+
+class DigestFilter(_Strict):
+    topics: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    min_relevance: float = 0.0
+    sources: list[str] = Field(default_factory=list)
+    include_candidates: bool = True
+    include_contradictions: bool = True
+
+
+class EmailChannel(_Strict):
+    type: Literal["email"]
+    to: list[str] = Field(min_length=1)
+    sender: str = "newsmon@localhost"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    username_env: str = "NEWSMON_SMTP_USER"
+    password_env: str = "NEWSMON_SMTP_PASSWORD"
+
+
+class WebhookChannel(_Strict):
+    type: Literal["webhook"]
+    url: str
+    secret_env: str = "NEWSMON_WEBHOOK_SECRET"
+    retries: int = Field(3, ge=0)
+
+    _url = field_validator("url")(_check_http_url)
+
+
+class FileChannel(_Strict):
+    type: Literal["atom", "markdown", "html"]
+    path: str
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | FileChannel, Field(discriminator="type")]
+
+
+class Digest(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    filter: DigestFilter = Field(default_factory=DigestFilter)
+    schedule: str = Field("daily at 07:00", description="cron expression, 'hourly' or 'daily at HH:MM'")
+    timezone: str = "UTC"
+    channels: list[Channel] = Field(min_length=1)
+    send_empty: bool = False
+
+
+class Config(_Strict):
+    database_url: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+    events: str | None = Field(None, description="path to the known-events timeline (YAML)")
+    dedup: Dedup = Field(default_factory=Dedup)
+    digests: list[Digest] = Field(default_factory=list)
+    crawl: Crawl = Field(default_factory=Crawl)
+
+    # Not part of the file: where it was read from, for resolving relative paths.
+    path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Config":
+        for label, items in (("sources", self.sources), ("topics", self.topics), ("digests", self.digests)):
+            seen: set[str] = set()
+            for index, item in enumerate(items):
+                if item.name in seen:
+                    raise ValueError(f"{label}[{index}].name: duplicate name {item.name!r}")
+                seen.add(item.name)
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, taken relative to the config file."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"unknown source {name!r} (known: {known})")
+
+    def effective_database_url(self) -> str:
+        """``$NEWSMON_DATABASE_URL``, else the file's ``database_url``, else
+        a SQLite file ``newsmon.db`` beside the config."""
+        env = os.environ.get(ENV_DATABASE_URL)
+        if env:
+            return env
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.base_dir / 'newsmon.db').resolve()}"
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _format_validation_error(exc: ValidationError, origin: str) -> str:
+    problems = []
+    for error in exc.errors():
+        # Discriminated unions add the tag to the path: drop it for readability.
+        loc = tuple(p for p in error["loc"] if p not in ("email", "webhook", "atom", "markdown", "html"))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{_location(loc)}: {message}" if loc else message)
+    return f"{origin}: " + "; ".join(problems)
+
+
+def parse_config(data: object, origin: str = "<config>", path: Path | None = None) -> Config:
+    """Validate already-parsed YAML data."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the top level must be a mapping of keys, not {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin)) from None
+    config.path = path
+    return config
+
+
+def read_config(path: Path) -> Config:
+    """Read and validate one config file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    return parse_config(data, str(path), path.resolve())
+
+
+def load_config(explicit: str | os.PathLike | None = None) -> Config:
+    """The config for this run: explicit path, ``$NEWSMON_CONFIG``, or
+    ``./newsmon.yaml``; defaults when none of them names an existing file
+    (an explicitly named file that does not exist is an error)."""
+    named = explicit or os.environ.get(ENV_CONFIG)
+    if named:
+        return read_config(Path(named))
+    default = Path.cwd() / DEFAULT_CONFIG_NAME
+    if default.exists():
+        return read_config(default)
+    return parse_config({}, "<defaults>")
+
+
+def parse_interval(text: str) -> timedelta:
+    """'90m', '6h', '2d' → timedelta (used by schedule-ish settings)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (expected e.g. 30m, 6h, 2d)")
+    value, unit = float(match.group(1)), match.group(2)
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: value})

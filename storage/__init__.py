@@ -1,0 +1,1 @@
+"""The SQL archive: models, the one engine/session factory, queries."""

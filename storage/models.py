@@ -1,0 +1,346 @@
+"""The archive's tables (SQLAlchemy 2.0). Alembic migrations create them;
+``docs/schema.md`` describes every column for SQL users.
+
+Times are stored as naive UTC datetimes (SQLite has no time zones), JSON-ish
+lists as JSON columns, raw HTML zlib-compressed.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every table stores."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- core: sources, crawl runs, fetch log, articles --------------------------------
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FeedState(Base):
+    """Per entry point (feed, sitemap, section page): conditional-GET validators,
+    body hash and failure count, so unchanged lists cost no parsing."""
+
+    __tablename__ = "feed_states"
+    __table_args__ = (UniqueConstraint("source_id", "url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # feed | sitemap | section
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | failing
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | interrupted
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new_articles: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_seen: Mapped[int] = mapped_column(Integer, default=0)
+    not_articles: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class Fetch(Base):
+    """The fetch log: one row per request outcome, failures included."""
+
+    __tablename__ = "fetches"
+    __table_args__ = (Index("ix_fetches_url", "url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # feed | sitemap | section | article
+    status: Mapped[int | None] = mapped_column(Integer)  # HTTP status; NULL when no response
+    outcome: Mapped[str] = mapped_column(String(30))  # e.g. new | updated | unchanged | not_modified | not_article | error
+    reason: Mapped[str | None] = mapped_column(Text)
+    bytes: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_source_published", "source_id", "published_at"),
+        Index("ix_articles_first_seen", "first_seen"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    canonical_url: Mapped[str] = mapped_column(Text, unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    site_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list | None] = mapped_column(JSON)
+    text: Mapped[str | None] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # Where each metadata value came from: {"title": "page", "published_at": "json-ld", ...}
+    origins: Mapped[dict | None] = mapped_column(JSON)
+    paywalled: Mapped[bool] = mapped_column(Boolean, default=False)
+    relevant: Mapped[bool | None] = mapped_column(Boolean)  # NULL until classified
+    # The cluster's first-seen article (itself when it heads a cluster or stands alone).
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"), index=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    versions: Mapped[list["ArticleVersion"]] = relationship(
+        back_populates="article", order_by="ArticleVersion.version", cascade="all, delete-orphan"
+    )
+
+
+class ArticleVersion(Base):
+    """One fetched state of an article: raw HTML kept so extraction can be re-run."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    raw_html: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed bytes as received
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    extractor: Mapped[str | None] = mapped_column(String(60))  # e.g. trafilatura 2.0.0
+    article: Mapped[Article] = relationship(back_populates="versions")
+
+
+# --- dedup ----------------------------------------------------------------------
+
+
+class ArticleSignature(Base):
+    """MinHash signature of an article's normalized text, to rebuild the LSH index at start-up."""
+
+    __tablename__ = "article_signatures"
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    num_perm: Mapped[int] = mapped_column(Integer)
+    shingle_size: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DuplicateLink(Base):
+    """A pair of articles found to be copies, near-duplicates or related rewrites."""
+
+    __tablename__ = "duplicate_links"
+    __table_args__ = (UniqueConstraint("article_id", "other_article_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    other_article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # exact | copy | near-duplicate | related
+    similarity: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- classification ---------------------------------------------------------------
+
+
+class ArticleTopic(Base):
+    __tablename__ = "article_topics"
+    __table_args__ = (UniqueConstraint("article_id", "topic"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(String(200), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    classified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    themes: Mapped[list["ThemeMatch"]] = relationship(cascade="all, delete-orphan", back_populates="article_topic")
+
+
+class ThemeMatch(Base):
+    __tablename__ = "theme_matches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_topic_id: Mapped[int] = mapped_column(ForeignKey("article_topics.id", ondelete="CASCADE"), index=True)
+    theme: Mapped[str] = mapped_column(String(200), index=True)
+    weight: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    clause: Mapped[str | None] = mapped_column(Text)  # the rule clause that matched
+    article_topic: Mapped[ArticleTopic] = relationship(back_populates="themes")
+    hits: Mapped[list["TermHit"]] = relationship(cascade="all, delete-orphan", back_populates="theme_match")
+
+
+class TermHit(Base):
+    __tablename__ = "term_hits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_match_id: Mapped[int] = mapped_column(ForeignKey("theme_matches.id", ondelete="CASCADE"), index=True)
+    term: Mapped[str] = mapped_column(Text)  # the rule term
+    matched: Mapped[str] = mapped_column(Text)  # the text as it stands in the article
+    field: Mapped[str] = mapped_column(String(10), default="text")  # title | text
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)
+    theme_match: Mapped[ThemeMatch] = relationship(back_populates="hits")
+
+
+# --- known events and the per-article event diff -------------------------------------
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    date_start: Mapped[date | None] = mapped_column(Date, index=True)
+    date_end: Mapped[date | None] = mapped_column(Date)
+    date_precision: Mapped[str | None] = mapped_column(String(10))  # day | month | year | range
+    title: Mapped[str] = mapped_column(Text)
+    actors: Mapped[list | None] = mapped_column(JSON)
+    aliases: Mapped[list | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EventFact(Base):
+    __tablename__ = "event_facts"
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str | None] = mapped_column(Text)  # the value as written in the timeline
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class EventMention(Base):
+    __tablename__ = "event_mentions"
+    __table_args__ = (Index("ix_event_mentions_event", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    sentence: Mapped[str] = mapped_column(Text)
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    in_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_report: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EventCandidate(Base):
+    __tablename__ = "event_candidates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date_start: Mapped[date | None] = mapped_column(Date, index=True)
+    date_precision: Mapped[str | None] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(Text)  # the first evidence sentence, shortened
+    actors: Mapped[list | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | promoted | dismissed
+    promoted_event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    first_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CandidateSource(Base):
+    __tablename__ = "candidate_sources"
+    __table_args__ = (UniqueConstraint("candidate_id", "article_id", "start_offset"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("event_candidates.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    sentence: Mapped[str] = mapped_column(Text)
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)
+
+
+class FactStatement(Base):
+    """A figure or date an article states for a known fact or event."""
+
+    __tablename__ = "fact_statements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    fact: Mapped[str] = mapped_column(String(200), index=True)  # fact name, or "date" for an event's date
+    value: Mapped[float | None] = mapped_column(Float)  # normalized to the fact's unit
+    unit: Mapped[str | None] = mapped_column(String(40))
+    bound: Mapped[str] = mapped_column(String(10), default="exact")  # exact | about | min | max
+    value_text: Mapped[str] = mapped_column(Text)  # as written in the article
+    sentence: Mapped[str] = mapped_column(Text)
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)
+
+
+class Contradiction(Base):
+    __tablename__ = "contradictions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    fact: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # timeline | article | internal
+    stated_value: Mapped[str] = mapped_column(Text)
+    known_value: Mapped[str] = mapped_column(Text)
+    sentence: Mapped[str] = mapped_column(Text)
+    other_sentence: Mapped[str | None] = mapped_column(Text)
+    other_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    known_source: Mapped[str | None] = mapped_column(Text)  # the timeline's source for the known value
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- digests --------------------------------------------------------------------------
+
+
+class DigestDelivery(Base):
+    """One attempt to deliver a digest on one channel; its items are the articles it covers."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (Index("ix_digest_deliveries_digest", "digest", "channel", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(200))  # e.g. email:0, webhook:1
+    delivery_key: Mapped[str] = mapped_column(String(64), unique=True)  # stable across retries
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestItem(Base):
+    __tablename__ = "digest_items"
+    __table_args__ = (UniqueConstraint("delivery_id", "article_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("digest_deliveries.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
