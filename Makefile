@@ -1,0 +1,28 @@
+# The two quickstart commands: `make demo` and `make test` (see README).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test setup postgres
+
+$(BIN)/newsmon: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/newsmon
+
+# Crawl the bundled local news site into newsmon-demo.db and show what was found.
+demo: setup
+	$(BIN)/newsmon demo
+
+# Debian's PostgreSQL server: the tests start their own throw-away instance on 127.0.0.1.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
+	  echo "installing Debian's postgresql (the tests start it on loopback)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+test: postgres setup
+	$(BIN)/pytest -q
