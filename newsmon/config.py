@@ -199,6 +199,17 @@ class Digest(_Strict):
     channels: list[Channel] = Field(min_length=1)
     send_empty: bool = False
 
+    @model_validator(mode="after")
+    def _schedule_parses(self) -> "Digest":
+        # Checked at load time so a typo fails `newsmon run` at once, naming the digest.
+        from newsmon.digests.schedule import parse_schedule
+
+        try:
+            parse_schedule(self.schedule, self.timezone)
+        except ValueError as exc:
+            raise ValueError(f"digest {self.name!r}: {exc}") from None
+        return self
+
 
 class Config(_Strict):
     database_url: str | None = None

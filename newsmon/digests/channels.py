@@ -1,0 +1,217 @@
+"""Sending one rendered digest on one channel: email, webhook, Atom feed file,
+Markdown or HTML file.
+
+Every sender takes the delivery key and uses it as the message's identity
+(email Message-ID, webhook ``X-Newsmon-Delivery``, Atom entry id, file
+rewritten in place), so a resend after a crash is recognisable as the same
+delivery. A failure raises :class:`DeliveryError` with a reason worded for the
+log; the caller keeps the delivery pending and retries it later.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import smtplib
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from datetime import timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from newsmon import __version__
+from newsmon.config import Config, EmailChannel, FileChannel, WebhookChannel
+from newsmon.digests.content import DigestContent
+from newsmon.digests.render import render_html, render_markdown, render_text, to_dict
+
+log = logging.getLogger("newsmon.digests")
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ATOM_KEEP_ENTRIES = 50
+WEBHOOK_TIMEOUT = 30.0
+WEBHOOK_BACKOFF = 0.5  # seconds before the first retry, doubled each time
+SMTP_TIMEOUT = 30.0
+
+
+class DeliveryError(Exception):
+    """The channel did not take the digest (reason worded for the log)."""
+
+
+# --- email ------------------------------------------------------------------------
+
+
+def build_email(channel: EmailChannel, content: DigestContent) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML as the preferred part."""
+    message = EmailMessage()
+    message["Subject"] = content.title
+    message["From"] = channel.sender
+    message["To"] = ", ".join(channel.to)
+    message["Date"] = format_datetime(content.generated_at.replace(tzinfo=timezone.utc))
+    domain = channel.sender.rpartition("@")[2] or "newsmon"
+    # Stable across retries: a resend after a crash carries the same Message-ID.
+    message["Message-ID"] = f"<{content.delivery_key}@{domain}>"
+    message["X-Newsmon-Delivery"] = content.delivery_key
+    message.set_content(render_text(content))
+    message.add_alternative(render_html(content), subtype="html")
+    return message
+
+
+def send_email(channel: EmailChannel, content: DigestContent) -> None:
+    message = build_email(channel, content)
+    user = os.environ.get(channel.username_env)
+    password = os.environ.get(channel.password_env)
+    try:
+        if channel.security == "ssl":
+            smtp = smtplib.SMTP_SSL(channel.smtp_host, channel.smtp_port, timeout=SMTP_TIMEOUT,
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(channel.smtp_host, channel.smtp_port, timeout=SMTP_TIMEOUT)
+        with smtp:
+            if channel.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if user:
+                smtp.login(user, password or "")
+            refused = smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"SMTP {channel.smtp_host}:{channel.smtp_port}: {exc}") from None
+    if refused:
+        log.warning("digest %s: some recipients refused: %s", content.digest, ", ".join(refused))
+
+
+# --- webhook ----------------------------------------------------------------------
+
+
+def sign(body: bytes, secret: str) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of the exact body bytes, as receivers verify it."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def send_webhook(channel: WebhookChannel, content: DigestContent) -> None:
+    """POST the digest as JSON; retry server errors and network failures with
+    backoff, each attempt carrying the same delivery id and signature."""
+    body = json.dumps(to_dict(content), ensure_ascii=False).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": f"newsmon/{__version__}",
+        "X-Newsmon-Delivery": content.delivery_key,
+    }
+    secret = os.environ.get(channel.secret_env)
+    if secret:
+        headers["X-Newsmon-Signature"] = sign(body, secret)
+    else:
+        log.warning("digest %s: webhook %s sent unsigned: $%s is not set", content.digest, channel.url,
+                    channel.secret_env)
+    reason = "no attempt made"
+    for attempt in range(channel.retries + 1):
+        if attempt:
+            time.sleep(WEBHOOK_BACKOFF * 2 ** (attempt - 1))
+        request = urllib.request.Request(channel.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+                response.read()
+            return
+        except urllib.error.HTTPError as exc:
+            reason = f"HTTP {exc.code} {exc.reason}"
+            if exc.code < 500 and exc.code not in (408, 429):
+                break  # the receiver refuses this request: retrying will not help
+        except (urllib.error.URLError, OSError) as exc:
+            reason = str(getattr(exc, "reason", exc))
+        log.warning("digest %s: webhook %s attempt %d failed: %s", content.digest, channel.url, attempt + 1, reason)
+    raise DeliveryError(f"webhook {channel.url}: {reason}")
+
+
+# --- files ------------------------------------------------------------------------
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atom_time(content: DigestContent) -> str:
+    return content.generated_at.replace(tzinfo=timezone.utc, microsecond=0).isoformat()
+
+
+def write_atom(path: Path, content: DigestContent, keep: int | None = None) -> None:
+    """Add this delivery as one entry to the Atom feed at ``path`` (created if
+    missing), newest first, keeping the last ``keep`` entries. The entry id is
+    the delivery key, so writing the same delivery twice replaces it."""
+    keep = ATOM_KEEP_ENTRIES if keep is None else keep
+    ET.register_namespace("", ATOM_NS)
+    q = lambda tag: f"{{{ATOM_NS}}}{tag}"  # noqa: E731
+    entry_id = f"urn:newsmon:delivery:{content.delivery_key}"
+    old_entries = []
+    if path.exists():
+        try:
+            old_entries = ET.parse(path).getroot().findall(q("entry"))
+        except ET.ParseError as exc:
+            log.warning("digest %s: %s is not valid XML (%s): starting the feed afresh", content.digest, path, exc)
+    feed = ET.Element(q("feed"))
+    ET.SubElement(feed, q("title")).text = f"newsmon digest {content.digest}"
+    ET.SubElement(feed, q("id")).text = f"urn:newsmon:digest:{content.digest}"
+    ET.SubElement(feed, q("updated")).text = _atom_time(content)
+    ET.SubElement(ET.SubElement(feed, q("author")), q("name")).text = "newsmon"
+    ET.SubElement(feed, q("generator"), version=__version__).text = "newsmon"
+    entry = ET.SubElement(feed, q("entry"))
+    ET.SubElement(entry, q("title")).text = content.title
+    ET.SubElement(entry, q("id")).text = entry_id
+    ET.SubElement(entry, q("updated")).text = _atom_time(content)
+    for e in content.entries[:1]:
+        ET.SubElement(entry, q("link"), href=e.url)
+    ET.SubElement(entry, q("summary")).text = "; ".join(e.title for e in content.entries[:10]) or "no new articles"
+    ET.SubElement(entry, q("content"), type="html").text = render_html(content)
+    kept = [old for old in old_entries if old.findtext(q("id")) != entry_id][: max(keep - 1, 0)]
+    feed.extend(kept)
+    _write_atomically(path, ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+
+
+def file_path(config: Config, channel: FileChannel, content: DigestContent) -> Path:
+    """The channel's path, relative to the config file; ``{date}`` and
+    ``{digest}`` in it give one file per day or per digest."""
+    raw = channel.path.replace("{date}", content.generated_at.strftime("%Y-%m-%d")).replace("{digest}", content.digest)
+    return config.resolve(raw)
+
+
+def write_file(config: Config, channel: FileChannel, content: DigestContent) -> Path:
+    path = file_path(config, channel, content)
+    try:
+        if channel.type == "atom":
+            write_atom(path, content)
+        elif channel.type == "markdown":
+            _write_atomically(path, render_markdown(content).encode("utf-8"))
+        else:
+            _write_atomically(path, render_html(content).encode("utf-8"))
+    except OSError as exc:
+        raise DeliveryError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def send(config: Config, channel, content: DigestContent) -> str:
+    """Deliver on any channel; returns a short description of where it went."""
+    if isinstance(channel, EmailChannel):
+        send_email(channel, content)
+        return f"email to {', '.join(channel.to)}"
+    if isinstance(channel, WebhookChannel):
+        send_webhook(channel, content)
+        return f"webhook {channel.url}"
+    return f"{channel.type} file {write_file(config, channel, content)}"
+
+
+__all__ = ["DeliveryError", "send", "send_email", "send_webhook", "write_atom", "write_file", "build_email", "sign"]

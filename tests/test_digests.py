@@ -1,0 +1,393 @@
+"""Digests: content, channels received by real servers on 127.0.0.1, and
+exactly-once bookkeeping across runs (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import email
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+from datetime import timedelta
+from email import policy
+
+import feedparser
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from newsmon.config import ConfigError, parse_config
+from newsmon.digests import run_digest
+from newsmon.digests import channels as channels_module
+from storage.db import session_scope
+from storage.models import (
+    Article,
+    ArticleTopic,
+    CandidateSource,
+    Contradiction,
+    CrawlRun,
+    DigestDelivery,
+    DigestItem,
+    Event,
+    EventCandidate,
+    EventMention,
+    Source,
+    ThemeMatch,
+    utcnow,
+)
+
+from conftest import free_port
+
+SECRET = "s3cret-for-tests"
+
+
+# --- archive rows, as the crawl and the analysis stages would write them -------------------
+
+
+def add_article(url: str, *, source: str, title: str, text: str = "", topic: str | None = None,
+                theme: str | None = None, score: float = 2.0, relevant: bool | None = True,
+                cluster_of: int | None = None, seen_minutes_ago: float = 0) -> int:
+    with session_scope(URL[0]) as session:
+        src = session.scalar(select(Source).where(Source.name == source))
+        if src is None:
+            src = Source(name=source)
+            session.add(src)
+            session.flush()
+        n = session.scalar(select(func.count(Article.id))) + 1
+        article = Article(source_id=src.id, canonical_url=url, url=url, title=title, text=text,
+                          text_hash=hashlib.sha256(f"{url}{n}".encode()).hexdigest(), relevant=relevant,
+                          first_seen=utcnow() - timedelta(minutes=seen_minutes_ago))
+        session.add(article)
+        session.flush()
+        article.cluster_id = cluster_of or article.id
+        if topic:
+            at = ArticleTopic(article_id=article.id, topic=topic, score=score, relevant=bool(relevant))
+            session.add(at)
+            session.flush()
+            if theme:
+                session.add(ThemeMatch(article_topic_id=at.id, theme=theme, weight=1.0, score=score))
+        return article.id
+
+
+URL: list[str] = [""]
+
+
+@pytest.fixture
+def archive(db_url):
+    URL[0] = db_url
+    return db_url
+
+
+@pytest.fixture
+def sqlite_archive(sqlite_url):
+    URL[0] = sqlite_url
+    return sqlite_url
+
+
+def config_with(channels: list[dict], tmp_path, **digest) -> object:
+    data = {
+        "sources": [{"name": "outlet-a", "feeds": ["http://127.0.0.1:1/feed"]},
+                    {"name": "outlet-b", "feeds": ["http://127.0.0.1:1/feed"]}],
+        "digests": [{"name": "morning", "channels": channels, **digest}],
+    }
+    return parse_config(data, "test", tmp_path / "newsmon.yaml")
+
+
+# --- real receivers -----------------------------------------------------------------------
+
+
+class SmtpInbox:
+    """aiosmtpd handler keeping every message received."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_inbox():
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+class WebhookReceiver:
+    """A local HTTP server answering with the statuses queued in ``replies`` (then 200)."""
+
+    def __init__(self):
+        self.requests: list[tuple[dict, bytes]] = []
+        self.replies: list[int] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = receiver.replies.pop(0) if receiver.replies else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    monkeypatch.setenv("NEWSMON_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setattr(channels_module, "WEBHOOK_BACKOFF", 0.05)
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+def delivered_payloads(receiver: WebhookReceiver) -> list[dict]:
+    return [json.loads(body) for _, body in receiver.requests]
+
+
+def payload_titles(payload: dict) -> list[str]:
+    return [e["title"] for s in payload["sections"] for g in s["groups"] for e in g["entries"]]
+
+
+# --- channels -----------------------------------------------------------------------------
+
+
+def test_email_digest_arrives_with_plain_and_html_parts_and_escaped_title(sqlite_archive, smtp_inbox, tmp_path):
+    inbox, port = smtp_inbox
+    add_article("https://a.example/1", source="outlet-a", title="Talks <script>alert(1)</script> resume",
+                text="Delegations met in Bogotá on Monday. They agreed on a new round. Observers were cautious. "
+                     "A fourth sentence that the snippet leaves out.", topic="relations", theme="diplomacy")
+    config = config_with([{"type": "email", "to": ["desk@example.org"], "smtp_host": "127.0.0.1",
+                           "smtp_port": port, "security": "none"}], tmp_path)
+
+    [result] = run_digest(config, sqlite_archive, "morning")
+
+    assert result.status == "delivered"
+    [message] = inbox.messages
+    assert message["To"] == "desk@example.org"
+    assert result.delivery_key in message["Message-ID"]
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Talks <script>alert(1)</script> resume" in plain
+    assert "Delegations met in Bogotá on Monday. They agreed on a new round. Observers were cautious." in plain
+    assert "fourth sentence" not in plain
+    assert "<script>" not in html
+    assert "Talks &lt;script&gt;alert(1)&lt;/script&gt; resume" in html
+    assert "<h2>diplomacy</h2>" in html
+
+
+def test_email_to_a_closed_smtp_port_stays_pending_and_is_sent_next_run(sqlite_archive, smtp_inbox, tmp_path):
+    inbox, port = smtp_inbox
+    add_article("https://a.example/1", source="outlet-a", title="First story")
+    down = config_with([{"type": "email", "to": ["d@example.org"], "smtp_host": "127.0.0.1",
+                         "smtp_port": free_port(), "security": "none"}], tmp_path)
+    up = config_with([{"type": "email", "to": ["d@example.org"], "smtp_host": "127.0.0.1",
+                       "smtp_port": port, "security": "none"}], tmp_path)
+
+    [failed] = run_digest(down, sqlite_archive, "morning")
+    [sent] = run_digest(up, sqlite_archive, "morning")
+
+    assert failed.status == "failed" and "SMTP" in failed.detail
+    assert sent.status == "delivered" and sent.delivery_key == failed.delivery_key
+    assert len(inbox.messages) == 1 and "First story" in inbox.messages[0].get_body(("plain",)).get_content()
+
+
+def test_webhook_retries_a_500_with_the_same_delivery_id_and_a_valid_signature(sqlite_archive, webhook, tmp_path):
+    add_article("https://a.example/1", source="outlet-a", title="Ceasefire talks")
+    webhook.replies = [500]
+    config = config_with([{"type": "webhook", "url": webhook.url, "retries": 2}], tmp_path)
+
+    [result] = run_digest(config, sqlite_archive, "morning")
+
+    assert result.status == "delivered"
+    assert len(webhook.requests) == 2
+    ids = {headers["x-newsmon-delivery"] for headers, _ in webhook.requests}
+    assert ids == {result.delivery_key}
+    for headers, body in webhook.requests:
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["x-newsmon-signature"], expected)
+    assert payload_titles(json.loads(webhook.requests[-1][1])) == ["Ceasefire talks"]
+
+
+def test_atom_feed_file_is_valid_and_keeps_the_newest_entries(sqlite_archive, tmp_path, monkeypatch):
+    monkeypatch.setattr(channels_module, "ATOM_KEEP_ENTRIES", 2)
+    config = config_with([{"type": "atom", "path": "out/digest.xml"}], tmp_path)
+    titles = ["Story one", "Story two", "Story three"]
+    keys = []
+    for title in titles:
+        add_article(f"https://a.example/{title}", source="outlet-a", title=title)
+        keys.append(run_digest(config, sqlite_archive, "morning")[0].delivery_key)
+
+    parsed = feedparser.parse(str(tmp_path / "out" / "digest.xml"))
+
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.feed.title == "newsmon digest morning"
+    assert [e.id for e in parsed.entries] == [f"urn:newsmon:delivery:{keys[2]}", f"urn:newsmon:delivery:{keys[1]}"]
+    assert "Story three" in parsed.entries[0].content[0].value
+    assert "Story one" not in parsed.entries[1].content[0].value
+
+
+def test_markdown_and_html_files_show_a_script_title_as_text(sqlite_archive, tmp_path):
+    add_article("https://a.example/x", source="outlet-a", title="Leak <script>steal()</script> [click](evil)")
+    config = config_with([{"type": "markdown", "path": "digest.md"}, {"type": "html", "path": "digest.html"}],
+                         tmp_path)
+
+    results = run_digest(config, sqlite_archive, "morning")
+
+    assert [r.status for r in results] == ["delivered", "delivered"]
+    markdown = (tmp_path / "digest.md").read_text()
+    html = (tmp_path / "digest.html").read_text()
+    assert "<script>" not in markdown and r"\<script\>steal()\</script\> \[click\](evil)" in markdown
+    assert "<script>" not in html and "Leak &lt;script&gt;steal()&lt;/script&gt;" in html
+
+
+# --- content ------------------------------------------------------------------------------
+
+
+def test_copies_collapse_under_the_first_seen_article_grouped_by_theme(sqlite_archive, webhook, tmp_path):
+    head = add_article("https://a.example/orig", source="outlet-a", title="Original report", topic="rel",
+                       theme="trade", seen_minutes_ago=30)
+    add_article("https://b.example/copy", source="outlet-b", title="Syndicated copy", topic="rel", theme="trade",
+                cluster_of=head, seen_minutes_ago=10)
+    add_article("https://b.example/other", source="outlet-b", title="Migration story", topic="rel",
+                theme="migration", score=5.0, seen_minutes_ago=5)
+    config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path)
+
+    run_digest(config, sqlite_archive, "morning")
+
+    [payload] = delivered_payloads(webhook)
+    sections = {s["theme"]: [e for g in s["groups"] for e in g["entries"]] for s in payload["sections"]}
+    assert set(sections) == {"trade", "migration"}
+    [story] = sections["trade"]
+    assert story["title"] == "Original report" and story["source"] == "outlet-a"
+    assert story["also_reported"] == [["outlet-b", "https://b.example/copy"]]
+
+
+def test_filter_keeps_only_the_digests_themes_and_sources(sqlite_archive, webhook, tmp_path):
+    add_article("https://a.example/1", source="outlet-a", title="Trade in A", topic="rel", theme="trade")
+    add_article("https://b.example/2", source="outlet-b", title="Trade in B", topic="rel", theme="trade")
+    add_article("https://a.example/3", source="outlet-a", title="Sport in A", topic="rel", theme="sport")
+    add_article("https://a.example/4", source="outlet-a", title="Irrelevant in A", relevant=False)
+    config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path,
+                         filter={"themes": ["trade"], "sources": ["outlet-a"]})
+
+    run_digest(config, sqlite_archive, "morning")
+
+    assert payload_titles(delivered_payloads(webhook)[0]) == ["Trade in A"]
+
+
+def test_events_candidates_contradictions_and_failing_sources_are_reported(sqlite_archive, webhook, tmp_path):
+    aid = add_article("https://a.example/1", source="outlet-a", title="Summit coverage", topic="rel", theme="trade")
+    with session_scope(sqlite_archive) as session:
+        session.add(Event(id="summit-2026", title="Bogotá summit"))
+        session.flush()
+        session.add(EventMention(article_id=aid, event_id="summit-2026", sentence="The summit…", start_offset=0,
+                                 end_offset=10, confidence=0.9))
+        candidate = EventCandidate(title="Tariff pause announced")
+        session.add(candidate)
+        session.flush()
+        session.add(CandidateSource(candidate_id=candidate.id, article_id=aid, sentence="A pause…",
+                                    start_offset=0, end_offset=8))
+        session.add(Contradiction(article_id=aid, event_id="summit-2026", fact="deaths", kind="timeline",
+                                  stated_value="12", known_value="9", sentence="Twelve died."))
+        source_b = session.scalar(select(Source.id).where(Source.name == "outlet-a"))
+        session.add(Source(name="outlet-b"))
+        session.flush()
+        b_id = session.scalar(select(Source.id).where(Source.name == "outlet-b"))
+        for minutes in (30, 20, 10):
+            session.add(CrawlRun(source_id=b_id, status="failed", message="feed returned HTTP 503",
+                                 started_at=utcnow() - timedelta(minutes=minutes)))
+        session.add(CrawlRun(source_id=source_b, status="ok"))
+    config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path)
+
+    run_digest(config, sqlite_archive, "morning")
+
+    [payload] = delivered_payloads(webhook)
+    [group] = payload["sections"][0]["groups"]
+    assert group["title"] == "Bogotá summit"
+    assert [c["title"] for c in payload["candidates"]] == ["Tariff pause announced"]
+    assert [(c["fact"], c["stated_value"], c["known_value"]) for c in payload["contradictions"]] == [("deaths", "12", "9")]
+    [failing] = payload["failing_sources"]
+    assert failing["name"] == "outlet-b" and failing["failed_runs"] == 3
+    assert failing["last_error"] == "feed returned HTTP 503"
+
+
+# --- exactly once ---------------------------------------------------------------------------
+
+
+def test_second_run_sends_only_newer_articles_and_nothing_when_nothing_is_new(archive, webhook, tmp_path):
+    add_article("https://a.example/1", source="outlet-a", title="Old one")
+    config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path)
+
+    first = run_digest(config, archive, "morning")
+    add_article("https://a.example/2", source="outlet-a", title="New one")
+    second = run_digest(config, archive, "morning")
+    third = run_digest(config, archive, "morning")
+
+    assert [r.status for r in first + second + third] == ["delivered", "delivered", "nothing-new"]
+    assert [payload_titles(p) for p in delivered_payloads(webhook)] == [["Old one"], ["New one"]]
+    with session_scope(archive) as session:
+        assert session.scalar(select(func.count(DigestItem.id))) == 2
+        assert set(session.scalars(select(DigestDelivery.status))) == {"delivered"}
+
+
+def test_failed_webhook_is_retried_next_run_with_same_key_and_newer_articles(archive, webhook, tmp_path):
+    add_article("https://a.example/1", source="outlet-a", title="Before outage")
+    config = config_with([{"type": "webhook", "url": webhook.url, "retries": 1}], tmp_path)
+    webhook.replies = [500, 500]
+
+    [failed] = run_digest(config, archive, "morning")
+    add_article("https://a.example/2", source="outlet-a", title="During outage")
+    [retried] = run_digest(config, archive, "morning")
+    [after] = run_digest(config, archive, "morning")
+
+    assert failed.status == "failed" and "HTTP 500" in failed.detail
+    assert retried.status == "delivered" and retried.delivery_key == failed.delivery_key
+    assert after.status == "nothing-new"
+    last_headers, last_body = webhook.requests[-1]
+    assert last_headers["x-newsmon-delivery"] == failed.delivery_key
+    assert sorted(payload_titles(json.loads(last_body))) == ["Before outage", "During outage"]
+    with session_scope(archive) as session:
+        [delivery] = session.scalars(select(DigestDelivery)).all()
+        assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def test_send_empty_sends_a_digest_without_articles(sqlite_archive, webhook, tmp_path):
+    quiet = config_with([{"type": "webhook", "url": webhook.url}], tmp_path)
+    chatty = config_with([{"type": "webhook", "url": webhook.url}], tmp_path, send_empty=True)
+
+    assert run_digest(quiet, sqlite_archive, "morning")[0].status == "nothing-new"
+    assert run_digest(chatty, sqlite_archive, "morning")[0].status == "delivered"
+    assert [payload_titles(p) for p in delivered_payloads(webhook)] == [[]]
+
+
+def test_dry_run_shows_the_articles_and_records_nothing(sqlite_archive, webhook, tmp_path):
+    add_article("https://a.example/1", source="outlet-a", title="Preview me")
+    config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path)
+
+    [preview] = run_digest(config, sqlite_archive, "morning", dry_run=True)
+    [real] = run_digest(config, sqlite_archive, "morning")
+
+    assert preview.status == "dry-run" and [e.title for e in preview.content.entries] == ["Preview me"]
+    assert real.status == "delivered" and len(webhook.requests) == 1
+
+
+def test_bad_schedule_is_a_config_error_naming_the_digest(tmp_path):
+    with pytest.raises(ConfigError, match="digest 'morning'.*'every day at 7'"):
+        config_with([{"type": "markdown", "path": "x.md"}], tmp_path, schedule="every day at 7")
+    with pytest.raises(ConfigError, match="digest 'morning'.*Mars/Olympus"):
+        config_with([{"type": "markdown", "path": "x.md"}], tmp_path, timezone="Mars/Olympus")
