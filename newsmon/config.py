@@ -143,6 +143,7 @@ class Topic(_Strict):
     name: str
     threshold: float = Field(1.0, ge=0, description="relevance below this flags the article not relevant")
     keep_irrelevant_text: bool = True
+    require: str | None = Field(None, description="a rule the article must satisfy before its themes count")
     themes: list[Theme] = Field(default_factory=list)
 
 
