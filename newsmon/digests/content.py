@@ -330,25 +330,32 @@ def _contradictions(session: Session, ids: list[int]) -> list[ContradictionItem]
     return out
 
 
+def failure_streak(session: Session, source_name: str) -> list[tuple[datetime, str | None]]:
+    """The source's consecutive failed runs, newest first, as (started_at, message).
+
+    Interrupted runs (a stopped service) neither break nor extend a streak."""
+    runs = session.execute(
+        select(CrawlRun.status, CrawlRun.started_at, CrawlRun.message)
+        .join(Source, Source.id == CrawlRun.source_id)
+        .where(Source.name == source_name, CrawlRun.status.in_(("ok", "failed")))
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(200)
+    ).all()
+    streak = []
+    for status, started_at, message in runs:
+        if status != "failed":
+            break
+        streak.append((started_at, message))
+    return streak
+
+
 def failing_sources(session: Session, config: Config) -> list[FailingSource]:
     """Configured sources whose last ``crawl.feed_failure_limit`` runs (or more) all failed.
 
     'Failing since' is the start of the first failed run of the current streak."""
-    limit = config.crawl.feed_failure_limit
     out = []
     for source in config.sources:
-        runs = session.execute(
-            select(CrawlRun.status, CrawlRun.started_at, CrawlRun.message)
-            .join(Source, Source.id == CrawlRun.source_id)
-            .where(Source.name == source.name, CrawlRun.status.in_(("ok", "failed")))
-            .order_by(CrawlRun.id.desc()).limit(200)
-        ).all()
-        streak = []
-        for status, started_at, message in runs:
-            if status != "failed":
-                break
-            streak.append((started_at, message))
-        if len(streak) >= limit:
+        streak = failure_streak(session, source.name)
+        if len(streak) >= config.crawl.feed_failure_limit:
             out.append(FailingSource(name=source.name, since=streak[-1][0], failed_runs=len(streak),
                                      last_error=streak[0][1]))
     return out
@@ -382,5 +389,5 @@ def build_content(session: Session, config: Config, digest: Digest, article_ids:
 
 __all__ = [
     "DigestContent", "Entry", "Section", "EventGroup", "CandidateItem", "ContradictionItem", "FailingSource",
-    "uncovered_article_ids", "build_content", "failing_sources", "snippet",
+    "uncovered_article_ids", "build_content", "failing_sources", "failure_streak", "snippet",
 ]

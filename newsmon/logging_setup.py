@@ -1,0 +1,86 @@
+"""Logging: one line per event, whatever reads it.
+
+``--log-format text`` (the default) writes ``time level logger: message``;
+``--log-format json`` writes one JSON object per line (``ts``, ``level``,
+``logger``, ``msg``, plus any ``extra=`` fields), for journald/Loki/jq.
+A traceback never spreads over many lines: it is folded into the event's line
+(in full in JSON and with ``-v``; as ``Type: message`` otherwise).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from datetime import datetime, timezone
+
+# Attributes every LogRecord has; anything else came from ``extra=`` and is worth printing.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_QUIET_LOGGERS = ("apscheduler.executors.default", "apscheduler.scheduler", "urllib3", "asyncio")
+
+
+def _extras(record: logging.LogRecord) -> dict:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-01-05T07:00:01Z INFO newsmon.service: message key=value`` on one line."""
+
+    def __init__(self, verbose: bool = False, tty: bool = False) -> None:
+        super().__init__()
+        self.verbose = verbose
+        self.tty = tty
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created, timezone.utc)
+        stamp = when.strftime("%H:%M:%S") if self.tty else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        line = f"{stamp} {record.levelname} {record.name}: {record.getMessage()}"
+        extras = _extras(record)
+        if extras:
+            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        if record.exc_info and record.exc_info[0] is not None:
+            exc_type, exc, tb = record.exc_info
+            if self.verbose:
+                line += " | " + " | ".join(
+                    part.rstrip().replace("\n", " | ") for part in traceback.format_exception(exc_type, exc, tb))
+            else:
+                line += f" ({exc_type.__name__}: {exc})"
+        return line.replace("\n", " ")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+        }
+        event.update({k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
+                      for k, v in _extras(record).items()})
+        if record.exc_info and record.exc_info[0] is not None:
+            event["exc_type"] = record.exc_info[0].__name__
+            event["exc"] = "".join(traceback.format_exception(*record.exc_info))
+        return json.dumps(event, ensure_ascii=False)
+
+
+def configure(fmt: str = "text", verbose: bool = False, stream=None) -> None:
+    """Install one handler on the root logger (replacing any earlier one),
+    writing to stderr so command output on stdout stays clean."""
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(TextFormatter(verbose=verbose, tty=getattr(stream, "isatty", lambda: False)()))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)

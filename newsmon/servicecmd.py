@@ -1,0 +1,212 @@
+"""Service commands: ``newsmon run`` (the daemon), ``newsmon status`` (what it
+did and will do, readable while it runs) and ``newsmon digest NAME``."""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+
+from rich import box
+from rich.table import Table
+from sqlalchemy import func, inspect, select, text
+
+from newsmon.cli import add_command
+from newsmon.cli_support import console, get_config, require_archive
+from newsmon.config import ConfigError
+
+
+def register(subparsers) -> None:
+    p = add_command(subparsers, "run", help="run the service: crawl each source and send digests on schedule",
+                    description="Run in the foreground until SIGTERM or Ctrl-C: each source is crawled every "
+                                "check_interval_minutes (in a subprocess), each digest is sent on its schedule. "
+                                "Schedules are kept in the archive database and survive restarts. The first "
+                                "signal lets running crawls finish their in-flight pages; a second exits at once.",
+                    example="newsmon --log-format json run")
+    p.add_argument("--stop-grace", type=float, default=None, metavar="SECONDS",
+                   help="how long a running crawl may take to finish after a stop signal (default 30)")
+    p.set_defaults(func=cmd_run)
+
+    p = add_command(subparsers, "status", help="per source and digest: last run, next run, failures",
+                    description="Per source: the last crawl (when, outcome, counts), the next scheduled run, "
+                                "consecutive failed runs; per digest: last delivery, unfinished deliveries and "
+                                "the next run. Works while 'newsmon run' is running.",
+                    example="newsmon status --json")
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.set_defaults(func=cmd_status)
+
+    p = add_command(subparsers, "digest", help="preview or send a digest now",
+                    description="--dry-run prints what the digest would send on each channel and records "
+                                "nothing; --send sends it now (and records it, so the next scheduled run "
+                                "only sends newer articles).",
+                    example="newsmon digest morning --dry-run")
+    p.add_argument("name", help="the digest's name in the config")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="show what would be sent; record nothing")
+    mode.add_argument("--send", action="store_true", help="send now")
+    p.set_defaults(func=cmd_digest)
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import scheduler
+
+    config = get_config(args)
+    require_archive(args)
+    if not any(s.enabled for s in config.sources) and not config.digests:
+        where = config.path or "the defaults (no config file found)"
+        raise ConfigError(f"{where}: no enabled sources and no digests: nothing to run")
+    grace = scheduler.CRAWL_STOP_GRACE if args.stop_grace is None else args.stop_grace
+    return scheduler.serve(config, log_format=args.log_format, verbose=args.verbose, crawl_stop_grace=grace)
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+def _scheduled_runs(session) -> dict[str, datetime | None]:
+    """Next run per job id, straight from the job store table (the service may be running elsewhere)."""
+    from scheduler import JOBS_TABLE
+
+    if not inspect(session.connection()).has_table(JOBS_TABLE):
+        return {}
+    rows = session.execute(text(f"SELECT id, next_run_time FROM {JOBS_TABLE}")).all()
+    return {job_id: (datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None) if ts is not None else None)
+            for job_id, ts in rows}
+
+
+def collect_status(config, url: str) -> dict:
+    """Everything ``newsmon status`` shows, as plain data."""
+    from newsmon.digests.content import failure_streak
+    from scheduler import digest_job_id, source_job_id
+    from storage.db import session_scope
+    from storage.models import CrawlRun, DigestDelivery, FeedState, Source
+
+    out = {"sources": [], "digests": []}
+    with session_scope(url) as session:
+        scheduled = _scheduled_runs(session)
+        for source in config.sources:
+            run = session.scalars(
+                select(CrawlRun).join(Source, Source.id == CrawlRun.source_id)
+                .where(Source.name == source.name).order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(1)
+            ).first()
+            streak = failure_streak(session, source.name)
+            failing_feeds = session.scalar(
+                select(func.count(FeedState.id)).join(Source, Source.id == FeedState.source_id)
+                .where(Source.name == source.name, FeedState.status == "failing"))
+            out["sources"].append({
+                "name": source.name,
+                "enabled": source.enabled,
+                "last_run": None if run is None else {
+                    "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
+                    "fetched": run.fetched, "new": run.new_articles, "updated": run.updated,
+                    "errors": run.errors, "message": run.message,
+                },
+                "next_run": scheduled.get(source_job_id(source.name)),
+                "consecutive_failures": len(streak),
+                "failing_since": streak[-1][0] if len(streak) >= config.crawl.feed_failure_limit else None,
+                "failing_feeds": failing_feeds or 0,
+            })
+        for digest in config.digests:
+            delivered = session.scalars(
+                select(DigestDelivery).where(DigestDelivery.digest == digest.name,
+                                             DigestDelivery.status == "delivered")
+                .order_by(DigestDelivery.delivered_at.desc()).limit(1)).first()
+            unfinished = list(session.scalars(
+                select(DigestDelivery).where(DigestDelivery.digest == digest.name,
+                                             DigestDelivery.status.in_(("pending", "failed")))
+                .order_by(DigestDelivery.id)))
+            out["digests"].append({
+                "name": digest.name,
+                "schedule": f"{digest.schedule} ({digest.timezone})",
+                "last_delivery": delivered.delivered_at if delivered else None,
+                "unfinished": [{"channel": d.channel, "status": d.status, "attempts": d.attempts,
+                                "since": d.created_at, "error": d.error} for d in unfinished],
+                "next_run": scheduled.get(digest_job_id(digest.name)),
+            })
+    return out
+
+
+def _when(value: datetime | None, missing: str = "-") -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else missing
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat() + "Z"
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = get_config(args)
+    url = require_archive(args)
+    status = collect_status(config, url)
+    if args.json:
+        print(json.dumps(_jsonable(status), indent=2, ensure_ascii=False))
+        return 0
+    out = console()
+    fancy = out.is_terminal
+    table = Table("source", "last run (UTC)", "outcome", "new", "updated", "errors", "next run (UTC)",
+                  "failures", box=box.SIMPLE_HEAVY if fancy else None, title="Sources" if fancy else None)
+    for s in status["sources"]:
+        run = s["last_run"]
+        failures = str(s["consecutive_failures"])
+        if s["failing_since"]:
+            failures += f" (failing since {_when(s['failing_since'])})"
+        if s["failing_feeds"]:
+            failures += f", {s['failing_feeds']} failing feeds"
+        table.add_row(s["name"] + ("" if s["enabled"] else " (disabled)"),
+                      _when(run and run["started_at"], "never"), run["status"] if run else "-",
+                      str(run["new"]) if run else "-", str(run["updated"]) if run else "-",
+                      str(run["errors"]) if run else "-", _when(s["next_run"], "not scheduled"), failures)
+    if not fancy:
+        out.print("Sources")
+    out.print(table)
+    table = Table("digest", "schedule", "last delivery (UTC)", "unfinished", "next run (UTC)",
+                  box=box.SIMPLE_HEAVY if fancy else None, title="Digests" if fancy else None)
+    for d in status["digests"]:
+        unfinished = "; ".join(f"{u['channel']} {u['status']} ×{u['attempts']}"
+                               + (f": {u['error']}" if u["error"] else "") for u in d["unfinished"]) or "-"
+        table.add_row(d["name"], d["schedule"], _when(d["last_delivery"], "never"), unfinished,
+                      _when(d["next_run"], "not scheduled"))
+    if status["digests"]:
+        if not fancy:
+            out.print("Digests")
+        out.print(table)
+    return 0
+
+
+# --- digest ------------------------------------------------------------------------------------
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from newsmon.digests import run_digest
+    from newsmon.digests.render import render_text
+
+    config = get_config(args)
+    url = require_archive(args)
+    results = run_digest(config, url, args.name, dry_run=args.dry_run)
+    out = console()
+    failed = False
+    for result in results:
+        if args.dry_run:
+            if result.status == "nothing-new":
+                out.print(f"[{result.channel}] nothing new: would not send", markup=False)
+                continue
+            out.print(f"[{result.channel}] would send {result.articles} articles"
+                      + (f" (retrying delivery {result.delivery_key})" if result.delivery_key else ""), markup=False)
+            out.print(render_text(result.content), markup=False, highlight=False)
+        elif result.status == "delivered":
+            out.print(f"[{result.channel}] sent {result.articles} articles to {result.detail} "
+                      f"(delivery {result.delivery_key})", markup=False)
+        elif result.status == "nothing-new":
+            out.print(f"[{result.channel}] nothing new: not sent", markup=False)
+        else:
+            failed = True
+            out.print(f"[{result.channel}] FAILED: {result.detail} (delivery {result.delivery_key} "
+                      "stays pending and is retried on the next run)", markup=False)
+    return 1 if failed else 0
