@@ -1,0 +1,267 @@
+"""The service (`newsmon run`) as a real subprocess: crawls the fixture site on
+schedule, delivers digests, stops cleanly on SIGTERM, and survives SIGKILL in
+the middle of a crawl and of a digest without losing or duplicating anything."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+import scheduler
+from newsmon.config import load_config
+from storage.db import migrate, session_scope
+from storage.models import Article, ArticleVersion, CrawlRun, DigestDelivery, DigestItem, Source, utcnow
+
+SECRET = "service-test-secret"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def write_config(tmp_path: Path, data: dict) -> Path:
+    data.setdefault("database_url", f"sqlite:///{tmp_path / 'archive.db'}")
+    path = tmp_path / "newsmon.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def start_service(config_path: Path, log: Path) -> subprocess.Popen:
+    env = dict(os.environ, NEWSMON_WEBHOOK_SECRET=SECRET)
+    env.pop("NEWSMON_DATABASE_URL", None)
+    handle = open(log, "ab")
+    return subprocess.Popen([sys.executable, "-m", "newsmon.cli", "--config", str(config_path),
+                             "--log-format", "json", "run", "--stop-grace", "20"],
+                            stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=config_path.parent)
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 60) -> tuple[int, float]:
+    """Send ``sig``; return the exit status and how long the service took to exit."""
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    code = proc.wait(timeout=timeout)
+    return code, time.monotonic() - t0
+
+
+def child_pids(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def count(url: str, query) -> int:
+    with session_scope(url) as session:
+        return session.scalar(query)
+
+
+def add_article(url: str, link: str, title: str) -> int:
+    with session_scope(url) as session:
+        source = session.scalar(select(Source).where(Source.name == "outlet"))
+        if source is None:
+            source = Source(name="outlet")
+            session.add(source)
+            session.flush()
+        article = Article(source_id=source.id, canonical_url=link, url=link, title=title, text=f"{title}. Body.",
+                          text_hash=hashlib.sha256(link.encode()).hexdigest(), relevant=True, first_seen=utcnow())
+        session.add(article)
+        session.flush()
+        article.cluster_id = article.id
+        return article.id
+
+
+class HoldingWebhook:
+    """A webhook receiver that can hold requests unanswered (to kill the sender mid-send)
+    and drops repeats by their X-Newsmon-Delivery id, as a real receiver would."""
+
+    def __init__(self):
+        self.requests: list[tuple[dict, bytes]] = []
+        self.hold = threading.Event()  # set: requests wait until `release` is set
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                if receiver.hold.is_set():
+                    receiver.release.wait(60)
+                try:
+                    self.send_response(200)
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender died while we held the request
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def deliveries(self) -> dict[str, list[str]]:
+        """Distinct deliveries received: id → article titles."""
+        out = {}
+        for headers, body in self.requests:
+            payload = json.loads(body)
+            out[headers["x-newsmon-delivery"]] = sorted(
+                e["title"] for s in payload["sections"] for g in s["groups"] for e in g["entries"])
+        return out
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    receiver = HoldingWebhook()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def reaper():
+    """Services started by a test, killed if the test fails half-way."""
+    procs: list[subprocess.Popen] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+def test_schedules_survive_a_restart_and_follow_config_changes(sqlite_url, tmp_path):
+    base = {"database_url": sqlite_url,
+            "sources": [{"name": "wire", "feeds": ["http://127.0.0.1:9/feed"], "check_interval_minutes": 60}],
+            "digests": [{"name": "morning", "schedule": "daily at 07:00", "timezone": "America/Bogota",
+                         "channels": [{"type": "markdown", "path": "m.md"}]}]}
+
+    def next_runs(data: dict) -> dict:
+        config = load_config(write_config(tmp_path, data))
+        sched = scheduler.build_scheduler(sqlite_url)
+        sched.start(paused=True)
+        try:
+            scheduler.sync_jobs(sched, scheduler.job_specs(config, str(config.path)))
+            return {job.id: job.next_run_time for job in sched.get_jobs()}
+        finally:
+            sched.shutdown(wait=False)
+
+    first = next_runs(base)
+    again = next_runs(base)
+    base["sources"][0]["check_interval_minutes"] = 30
+    base["digests"] = []
+    changed = next_runs(base)
+
+    assert set(first) == {"source:wire", "digest:morning", "maintenance"}
+    assert again == first
+    assert first["digest:morning"].hour == 7 and str(first["digest:morning"].tzinfo) == "America/Bogota"
+    assert set(changed) == {"source:wire", "maintenance"}
+    assert changed["source:wire"] != first["source:wire"]
+
+
+def test_backoff_doubles_after_the_failure_limit_up_to_the_cap():
+    delays = [scheduler.backoff_delay(600, failures, 3, 3600) for failures in range(1, 7)]
+    assert delays == [None, None, 1200, 2400, 3600, 3600]
+
+
+# --- digests under the service -------------------------------------------------------------------
+
+
+def test_sigkill_mid_digest_then_restart_delivers_it_once_with_the_same_id(tmp_path, webhook, reaper):
+    config_path = write_config(tmp_path, {"digests": [{
+        "name": "desk", "schedule": "every 2s",
+        "channels": [{"type": "webhook", "url": webhook.url, "retries": 0}]}]})
+    url = load_config(config_path).effective_database_url()
+    migrate(url)
+    for n in range(3):
+        add_article(url, f"https://outlet.example/{n}", f"Story {n}")
+    log = tmp_path / "service.log"
+    webhook.hold.set()
+
+    service = start_service(config_path, log)
+    reaper.append(service)
+    wait_for(lambda: webhook.requests, 30, "the digest to reach the webhook")
+    service.send_signal(signal.SIGKILL)
+    service.wait(10)
+    with session_scope(url) as session:
+        [pending] = session.scalars(select(DigestDelivery)).all()
+        assert pending.status == "pending"
+    add_article(url, "https://outlet.example/3", "Story 3")
+    webhook.hold.clear()
+    webhook.release.set()
+    restarted = start_service(config_path, log)
+    reaper.append(restarted)
+    wait_for(lambda: count(url, select(func.count()).where(DigestDelivery.status == "delivered")) >= 1, 30,
+             "the interrupted delivery to be completed")
+    add_article(url, "https://outlet.example/4", "Story 4")
+    wait_for(lambda: count(url, select(func.count()).where(DigestDelivery.status == "delivered")) >= 2, 30,
+             "the next delivery")
+    code, took = stop(restarted)
+
+    received = webhook.deliveries()
+    assert list(received.values()) == [["Story 0", "Story 1", "Story 2", "Story 3"], ["Story 4"]]
+    assert received.keys() >= {pending.delivery_key}
+    with session_scope(url) as session:
+        deliveries = session.scalars(select(DigestDelivery).order_by(DigestDelivery.id)).all()
+        assert [d.status for d in deliveries] == ["delivered", "delivered"]
+        assert deliveries[0].delivery_key == pending.delivery_key
+        assert session.scalar(select(func.count(DigestItem.id))) == 5
+    assert code == 0 and took < 30
+    lines = log.read_text().splitlines()
+    assert lines and all(json.loads(line)["msg"] for line in lines)
+
+
+def test_second_signal_exits_at_once_while_a_delivery_hangs(tmp_path, webhook, reaper):
+    config_path = write_config(tmp_path, {"digests": [{
+        "name": "desk", "schedule": "every 2s", "channels": [{"type": "webhook", "url": webhook.url}]}]})
+    url = load_config(config_path).effective_database_url()
+    migrate(url)
+    add_article(url, "https://outlet.example/0", "Story 0")
+    webhook.hold.set()
+    service = start_service(config_path, tmp_path / "service.log")
+    reaper.append(service)
+    wait_for(lambda: webhook.requests, 30, "the digest to reach the webhook")
+
+    service.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    code, took = stop(service, signal.SIGTERM, timeout=10)
+
+    assert code != 0 and took < 3
+    assert count(url, select(func.count()).where(DigestDelivery.status == "pending")) == 1
