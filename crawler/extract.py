@@ -71,11 +71,19 @@ except ImportError:  # pragma: no cover - optional
 log = logging.getLogger(__name__)
 
 EXTRACTOR = f"trafilatura {trafilatura.__version__}"
-MIN_TEXT_CHARS = 300          # shorter texts are not articles (captions, stubs, error pages)
+MIN_TEXT_CHARS = 300          # less prose than this is not an article (captions, stubs, error pages)
+PROSE_MIN_WORDS = 15          # a paragraph shorter than this is a menu, a ticker or a caption, not prose
 PAYWALL_TEASER_MAX_CHARS = 1500  # a page with a paywall prompt and less text than this is a teaser
 FUTURE_TOLERANCE = timedelta(days=1)  # time zones and date-only values: "tomorrow" can be today somewhere
 WORKER_START_TIMEOUT = 60.0  # seconds for a worker process to import trafilatura
 LANGUAGE_SAMPLE_CHARS = 800  # detection cost grows with length; a dozen sentences decide it
+AUTHOR_BOX_XPATH = (
+    "//*[self::div or self::section or self::aside or self::footer]["
+    + " or ".join(f"contains(@class, '{name}')" for name in (
+        "author-bio", "author-box", "about-author", "author-info", "sobre-autor", "autor-bio", "bio-autor",
+        "caja-autor", "a-propos-auteur", "auteur-bio", "sobre-o-autor", "autor-box"))
+    + "]"
+)
 # The options chosen by measurement (see the module docstring).
 TRAFILATURA_OPTIONS = dict(
     include_comments=False,
@@ -86,6 +94,9 @@ TRAFILATURA_OPTIONS = dict(
     favor_recall=False,
     fast=False,
     deduplicate=False,
+    # Author boxes ("About the author", "Sobre el autor") sit inside the article
+    # element; trafilatura's own list only knows the English class names.
+    prune_xpath=AUTHOR_BOX_XPATH,
 )
 
 ARTICLE_TYPES = frozenset({
@@ -346,6 +357,7 @@ class _Signals:
     links: int = 0
     link_chars: int = 0
     headline_links: int = 0  # links of five words or more: headlines pointing elsewhere
+    headlines: set[str] = field(default_factory=set)  # their folded texts
 
 
 def _read_signals(tree: HtmlElement) -> _Signals:
@@ -392,6 +404,7 @@ def _read_signals(tree: HtmlElement) -> _Signals:
         sig.link_chars += len(text)
         if len(text.split()) >= 5:
             sig.headline_links += 1
+            sig.headlines.add(" ".join(fold(text).split()))
     return sig
 
 
@@ -399,18 +412,29 @@ def _is_index_page(sig: _Signals, text: str) -> str | None:
     """Why the page is a listing rather than an article, or None.
 
     Pages that declare themselves articles are trusted. Otherwise a page that
-    declares itself a website/collection, or whose headline links outweigh its
-    prose, is an index: section fronts list many headlines with one-line teasers.
+    declares itself a website/collection is an index, and so is one whose
+    text is mostly teasers: paragraphs that begin with the headline of a link
+    (section fronts list headlines with a one-line summary; an article's
+    paragraphs almost never start with a five-word link).
     """
     if sig.structured_article or sig.og_type == "article":
         return None
     if sig.og_type == "website" or sig.structured_listing:
         return f"index page ({'og:type website' if sig.og_type == 'website' else 'JSON-LD listing'}, {sig.links} links)"
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    long_paragraphs = sum(1 for p in paragraphs if len(p) >= 200)
-    if sig.headline_links >= 10 and long_paragraphs < sig.headline_links / 4:
-        return f"index page ({sig.headline_links} headline links, {long_paragraphs} long paragraphs)"
+    paragraphs = [" ".join(fold(p).lstrip("-*• ").split()) for p in text.split("\n\n") if p.strip()]
+    teasers = sum(1 for p in paragraphs if any(p.startswith(h) for h in sig.headlines))
+    if teasers >= 3 and teasers * 2 >= len(paragraphs):
+        return f"index page ({teasers} of {len(paragraphs)} paragraphs are linked headlines)"
+    if sig.headline_links >= 10 and sum(1 for p in paragraphs if len(p) >= 200) < sig.headline_links / 4:
+        return f"index page ({sig.headline_links} headline links, little prose)"
     return None
+
+
+def _prose_chars(text: str) -> int:
+    """Characters in paragraphs that read as prose (15 words or more, not a
+    table row). On a page without an article, trafilatura falls back to the
+    page's chrome (tickers, menus, table cells), which must not count as text."""
+    return sum(len(p) for p in text.split("\n\n") if not p.startswith("|") and len(p.split()) >= PROSE_MIN_WORDS)
 
 
 def _paywall_marker(tree: HtmlElement, sig: _Signals) -> str | None:
@@ -592,8 +616,9 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
         if len(readable) < PAYWALL_TEASER_MAX_CHARS:
             paywalled, text = True, ""
             origins["paywalled"] = marker
-    if not paywalled and len(text) < min_text_chars:
-        raise NotArticle(f"too little text ({len(text)} chars)")
+    prose = _prose_chars(text)
+    if not paywalled and prose < min_text_chars:
+        raise NotArticle(f"too little text ({prose} chars of prose)")
 
     language, origins["language"] = _detect_language(text), "text"
     if language is None:
