@@ -33,8 +33,8 @@ it the topic scores 0, whatever its themes match.
 Scoring (the arithmetic ``newsmon explain`` prints):
 
 * A theme matches when its rule is satisfied; its *hits* are the places in the
-  article where a term of the satisfied part of the rule occurs (a place
-  counts once even if several terms match it).
+  article where a term of the satisfied part of the rule occurs (overlapping
+  matches, like "military strikes" and "strikes", are one place).
 * ``theme score = weight × log2(1 + text hits + 3 × title hits)``: one hit in
   the text scores the weight, a title hit counts like three text hits, and
   repetition has diminishing returns.
@@ -381,27 +381,43 @@ class Not(Node):
 class Near(Node):
     spannable = True
 
-    def __init__(self, left: Node, right: Node, distance: int, label: str) -> None:
-        self.left, self.right, self.distance, self.label = left, right, distance, label
+    def __init__(self, left: Node, right: Node, distance: int, left_label: str, right_label: str) -> None:
+        self.left, self.right, self.distance = left, right, distance
+        self.left_label, self.right_label = left_label, right_label
+        self.label = f"{left_label} NEAR/{distance} {right_label}"
 
-    def occurrences(self, doc: Document) -> list[Occurrence]:
-        lefts, rights = self.left.occurrences(doc), self.right.occurrences(doc)
+    def pairs(self, doc: Document) -> list[tuple[Occurrence, Occurrence]]:
+        """Left and right occurrences in one field with at most ``distance`` words between."""
         found = []
-        for a in lefts:
-            for b in rights:
+        for a in self.left.occurrences(doc):
+            for b in self.right.occurrences(doc):
                 if a.field != b.field or (a.first, a.last) == (b.first, b.last):
                     continue
                 gap = max(b.first - a.last, a.first - b.last, 1) - 1  # words strictly between
                 if gap <= self.distance:
-                    found.append(Occurrence(a.field, min(a.first, b.first), max(a.last, b.last), a.hits + b.hits))
+                    found.append((a, b))
         return found
 
+    def occurrences(self, doc: Document) -> list[Occurrence]:
+        return [Occurrence(a.field, min(a.first, b.first), max(a.last, b.last), a.hits + b.hits)
+                for a, b in self.pairs(doc)]
+
     def match(self, doc: Document) -> Match | None:
-        found = self.occurrences(doc)
-        if not found:
+        pairs = self.pairs(doc)
+        if not pairs:
             return None
-        hits = list(dict.fromkeys(h for o in found for h in o.hits))
-        return Match(self.label, hits)
+        hits = list(dict.fromkeys(h for a, b in pairs for h in a.hits + b.hits))
+        left = _operand_clause(self.left, self.left_label, {h.term for a, _ in pairs for h in a.hits})
+        right = _operand_clause(self.right, self.right_label, {h.term for _, b in pairs for h in b.hits})
+        return Match(f"{left} NEAR/{self.distance} {right}", hits)
+
+
+def _operand_clause(node: Node, label: str, used: set[str]) -> str:
+    """A NEAR operand cut down to the alternatives that took part in a match."""
+    if isinstance(node, Or) and all(isinstance(c, Term) for c in node.children):
+        kept = [c.label for c in node.children if c.label in used]
+        return kept[0] if len(kept) == 1 else f"({' OR '.join(kept)})"
+    return label
 
 
 # --- compiling luqum trees -----------------------------------------------------------
@@ -448,8 +464,8 @@ def _convert(node: lq.Item) -> Node:
         result: Node = Term(words[0], _term_words(words[0]))
         label = words[0]
         for word in words[1:]:
-            label = f"{label} NEAR/{node.degree} {word}"
-            result = Near(result, Term(word, _term_words(word)), int(node.degree), label)
+            result = Near(result, Term(word, _term_words(word)), int(node.degree), label, word)
+            label = result.label
         return result
     if isinstance(node, (lq.Group, lq.FieldGroup)):
         return _convert(node.expr)
@@ -471,7 +487,7 @@ def _convert(node: lq.Item) -> Node:
             if not operand.spannable:
                 raise RuleError(f"NEAR operand {_render(item)!r} must be a term, a phrase, "
                                 "or an OR-group of them")
-        return Near(left, right, int(near.group(1)), _render(node))
+        return Near(left, right, int(near.group(1)), _render(left_item), _render(right_item))
     kind = type(node).__name__.lower()
     raise RuleError(f"{kind} syntax ({str(node).strip()!r}) is not supported")
 
@@ -548,11 +564,22 @@ def score_arithmetic(weight: float, title_hits: int, text_hits: int, score: floa
 
 
 def count_places(hits: Iterable) -> tuple[int, int]:
-    """(title places, text places): hits at the same start offset count once.
-    Works on Hit and on stored TermHit rows."""
-    places = {(h.field, h.start if hasattr(h, "start") else h.start_offset) for h in hits}
-    title = sum(1 for f, _ in places if f == "title")
-    return title, len(places) - title
+    """(title places, text places): overlapping hits ("military strikes" and
+    "strikes") are one place, so a passage is not counted once per term that
+    matches it. Works on Hit and on stored TermHit rows."""
+    spans: dict[str, list[tuple[int, int]]] = {"title": [], "text": []}
+    for h in hits:
+        start, end = (h.start, h.end) if hasattr(h, "start") else (h.start_offset, h.end_offset)
+        spans.setdefault(h.field, []).append((start, end))
+    counts = {}
+    for name, intervals in spans.items():
+        places, reach = 0, -1
+        for start, end in sorted(intervals):
+            if start >= reach:
+                places += 1
+            reach = max(reach, end)
+        counts[name] = places
+    return counts["title"], counts["text"]
 
 
 @dataclass(frozen=True)

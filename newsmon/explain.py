@@ -95,7 +95,7 @@ def explain_lines(article, topic_rows, config, *, show_all: bool = False, rich: 
                 lines.append(text(f"  required clause satisfied: {found.clause}"))
             elif row.score == 0 and themes:
                 lines.append(text(f"  required clause NOT satisfied, so the themes below do not count: "
-                                  f"{gate.require}"))
+                                  f"{' '.join(gate.require.split())}"))
         if themes:
             total = " + ".join(f"{t.score:.2f} {t.theme}" for t in themes)
             lines.append(text(f"  score = {total}" if row.score else f"  themes matched: {total}"))

@@ -4,6 +4,7 @@ and `newsmon explain`."""
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 
 import pytest
@@ -241,6 +242,21 @@ def test_clause_shows_the_satisfied_part_of_the_rule():
     assert found.clause == "(coca OR cocaine) AND colombia AND NOT bolivia"
 
 
+def test_near_clause_keeps_only_the_alternatives_that_were_close():
+    found = matches('(coca OR cocaine OR heroin) NEAR/3 (colombia OR "united states")',
+                    "cocaine from Colombia is seized, police said, while heroin is sold far away in the United States")
+    assert found.clause == "cocaine NEAR/3 colombia"
+
+
+def test_overlapping_terms_count_as_one_place():
+    topics = parse_config({"topics": [{"name": "t", "themes": [
+        {"name": "strikes", "rule": '"military strikes" OR strikes'}]}]}).topics
+    theme = compile_topics(topics).classify(None, "US military strikes, and more strikes")[0].themes[0]
+    assert len(theme.hits) == 3
+    assert (theme.title_hits, theme.text_hits) == (0, 2)
+    assert theme.score == round(math.log2(3), 4)
+
+
 BAD_RULES = [
     ('""', "empty term"),
     ('"united states', "unbalanced quotes"),
@@ -409,3 +425,35 @@ def test_explain_unknown_article_exits_2_with_one_line(explain_setup):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "no article with id 9999" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_explain_says_when_the_gate_kept_matching_themes_out(explain_setup):
+    config_path, _ = explain_setup
+    config = read_config(config_path)
+    story = (FIXTURES / "offtopic" / "mexico-us-trade.txt").read_text(encoding="utf-8")
+    title, _, body = story.partition("\n")
+    with session_scope(config.effective_database_url()) as session:
+        article_id = add_article(session, body, title, url="https://example.org/mexico").id
+    run_stage(config.effective_database_url(), config, article_id)
+    done = run_newsmon("--config", str(config_path), "explain", str(article_id))
+    assert done.returncode == 0, done.stderr
+    assert "score 0.00 < threshold 3 → not relevant" in done.stdout
+    assert "required clause NOT satisfied" in done.stdout
+    assert "[[fentanyl]]" in done.stdout
+
+
+def test_explain_highlights_with_rich_markup_on_a_terminal(explain_setup):
+    from sqlalchemy.orm import selectinload
+
+    from newsmon.explain import explain_lines
+    from storage.models import ArticleTopic, ThemeMatch
+
+    config_path, article_id = explain_setup
+    config = read_config(config_path)
+    with session_scope(config.effective_database_url()) as session:
+        rows = session.query(ArticleTopic).options(
+            selectinload(ArticleTopic.themes).selectinload(ThemeMatch.hits)).all()
+        lines = explain_lines(session.get(Article, article_id), rows, config, rich=True)
+    report = "\n".join(lines)
+    assert "[bold reverse]ELN[/bold reverse]" in report
+    assert "[[" not in report
