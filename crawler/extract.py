@@ -76,7 +76,7 @@ PROSE_MIN_WORDS = 15          # a paragraph shorter than this is a menu, a ticke
 PAYWALL_TEASER_MAX_CHARS = 1500  # a page with a paywall prompt and less text than this is a teaser
 FUTURE_TOLERANCE = timedelta(days=1)  # time zones and date-only values: "tomorrow" can be today somewhere
 WORKER_START_TIMEOUT = 60.0  # seconds for a worker process to import trafilatura
-LANGUAGE_SAMPLE_CHARS = 800  # detection cost grows with length; a dozen sentences decide it
+LANGUAGE_SAMPLE_CHARS = 600  # detection cost grows with length; a dozen sentences decide it
 AUTHOR_BOX_XPATH = (
     "//*[self::div or self::section or self::aside or self::footer]["
     + " or ".join(f"contains(@class, '{name}')" for name in (
@@ -113,8 +113,9 @@ DATE_META = (
     ("name", "sailthru.date"), ("name", "dc.date.issued"), ("name", "dcterms.created"),
     ("name", "dc.date"), ("name", "date"),
 )
-# Subscription prompts, folded (lower case, no accents) as crawler.text.fold makes them.
-PAYWALL_PHRASES = tuple(fold(p) for p in (
+# Subscription prompts, matched in the case-folded page text with and without
+# accents (folding a whole page's accents costs milliseconds; these are few).
+_PROMPTS = (
     "subscribe to read", "subscribe to continue reading", "this article is for subscribers",
     "for subscribers only", "subscribers only", "already a subscriber", "sign in to continue reading",
     "to continue reading, subscribe", "become a subscriber to read", "unlock this article",
@@ -122,7 +123,8 @@ PAYWALL_PHRASES = tuple(fold(p) for p in (
     "para seguir leyendo", "ya eres suscriptor", "exclusivo para suscriptores",
     "réservé aux abonnés", "abonnez-vous pour lire", "assine para ler", "conteúdo exclusivo para assinantes",
     "nur für abonnenten", "jetzt abonnieren und weiterlesen",
-))
+)
+PAYWALL_PHRASES = tuple(dict.fromkeys(form for p in _PROMPTS for form in (p.casefold(), fold(p))))
 # File signatures of things servers send with a text/html label now and then.
 MAGIC = (
     (b"%PDF", "application/pdf"), (b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
@@ -404,7 +406,7 @@ def _read_signals(tree: HtmlElement) -> _Signals:
         sig.link_chars += len(text)
         if len(text.split()) >= 5:
             sig.headline_links += 1
-            sig.headlines.add(" ".join(fold(text).split()))
+            sig.headlines.add(" ".join(text.casefold().split()))
     return sig
 
 
@@ -421,8 +423,8 @@ def _is_index_page(sig: _Signals, text: str) -> str | None:
         return None
     if sig.og_type == "website" or sig.structured_listing:
         return f"index page ({'og:type website' if sig.og_type == 'website' else 'JSON-LD listing'}, {sig.links} links)"
-    paragraphs = [" ".join(fold(p).lstrip("-*• ").split()) for p in text.split("\n\n") if p.strip()]
-    teasers = sum(1 for p in paragraphs if any(p.startswith(h) for h in sig.headlines))
+    paragraphs = [" ".join(p.casefold().lstrip("-*• ").split()) for p in text.split("\n\n") if p.strip()]
+    teasers = sum(1 for p in paragraphs if any(p.startswith(h) for h in sig.headlines)) if sig.headlines else 0
     if teasers >= 3 and teasers * 2 >= len(paragraphs):
         return f"index page ({teasers} of {len(paragraphs)} paragraphs are linked headlines)"
     if sig.headline_links >= 10 and sum(1 for p in paragraphs if len(p) >= 200) < sig.headline_links / 4:
@@ -442,16 +444,16 @@ def _paywall_marker(tree: HtmlElement, sig: _Signals) -> str | None:
     if sig.not_free:
         return "isAccessibleForFree=false"
     body = tree.find("body")
-    visible = fold(" ".join(body.itertext()) if body is not None else "")
+    visible = " ".join(" ".join(body.itertext()).casefold().split()) if body is not None else ""
     for phrase in PAYWALL_PHRASES:
         if phrase in visible:
-            return f"prompt {phrase!r}"
+            return f"prompt {fold(phrase)!r}"
     return None
 
 
 def _remove_paywall_prompt(text: str) -> str:
     """Drop the paragraphs of a teaser that are the subscription prompt."""
-    return "\n\n".join(p for p in text.split("\n\n") if not any(ph in fold(p) for ph in PAYWALL_PHRASES))
+    return "\n\n".join(p for p in text.split("\n\n") if not any(ph in p.casefold() for ph in PAYWALL_PHRASES))
 
 
 # --- values ------------------------------------------------------------------------------
