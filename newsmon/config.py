@@ -148,11 +148,18 @@ class Topic(_Strict):
 
 
 class Dedup(_Strict):
-    shingle_size: int = Field(5, ge=1)
-    num_perm: int = Field(128, ge=16)
-    copy_threshold: float = Field(0.9, gt=0, le=1)
-    near_duplicate_threshold: float = Field(0.6, gt=0, le=1)
-    related_threshold: float = Field(0.2, gt=0, le=1)
+    """Duplicate detection settings; docs/dedup.md shows the measurements behind the defaults."""
+
+    shingle_size: int = Field(5, ge=1, description="words per shingle")
+    num_perm: int = Field(128, ge=16, description="MinHash permutations")
+    copy_threshold: float = Field(0.9, gt=0, le=1, description="estimated Jaccard for a copy")
+    near_duplicate_threshold: float = Field(0.6, gt=0, le=1, description="estimated Jaccard for a near-duplicate")
+    related_threshold: float = Field(0.1, gt=0, le=1,
+                                     description="share of the shorter text's sentences found in the other "
+                                                 "(a rewrite of another outlet's story)")
+    min_words: int = Field(30, ge=1, description="shorter texts (stubs, teasers) are never matched")
+    boilerplate_articles: int = Field(2, ge=1, description="a sentence seen in this many earlier articles "
+                                                           "of the same source is boilerplate, ignored")
 
 
 class DigestFilter(_Strict):

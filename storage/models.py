@@ -164,7 +164,11 @@ class ArticleSignature(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     num_perm: Mapped[int] = mapped_column(Integer)
     shingle_size: Mapped[int] = mapped_column(Integer)
-    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)  # num_perm uint32 MinHash values
+    # Sampled shingle hashes (uint32) that find rewrites sharing passages, and the
+    # article's sentence keys (uint32) that teach the per-source boilerplate filter.
+    anchors: Mapped[bytes] = mapped_column(LargeBinary)
+    sentence_keys: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class DuplicateLink(Base):

@@ -162,6 +162,8 @@ def upgrade() -> None:
     sa.Column('num_perm', sa.Integer(), nullable=False),
     sa.Column('shingle_size', sa.Integer(), nullable=False),
     sa.Column('signature', sa.LargeBinary(), nullable=False),
+    sa.Column('anchors', sa.LargeBinary(), nullable=False),
+    sa.Column('sentence_keys', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('article_id')
     )

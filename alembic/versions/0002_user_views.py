@@ -20,6 +20,8 @@ VIEWS = {
                (SELECT COUNT(*) FROM article_versions v WHERE v.article_id = a.id) AS versions
         FROM articles a JOIN sources s ON s.id = a.source_id
     """,
+    # One row per clustered article (a lone article has cluster_id NULL and no row);
+    # kind/similarity: how it matched its cluster (NULL for the cluster's first-seen article).
     "v_duplicates": """
         SELECT a.id AS article_id, s.name AS source, a.url, a.title,
                a.cluster_id, h.url AS cluster_first_url, hs.name AS cluster_first_source,
@@ -27,10 +29,12 @@ VIEWS = {
                (SELECT COUNT(*) FROM articles m WHERE m.cluster_id = a.cluster_id) AS cluster_articles,
                (SELECT COUNT(DISTINCT m.source_id) FROM articles m WHERE m.cluster_id = a.cluster_id)
                    AS cluster_outlets,
-               (SELECT l.kind FROM duplicate_links l
-                 WHERE l.article_id = a.id AND l.other_article_id = a.cluster_id) AS kind,
-               (SELECT l.similarity FROM duplicate_links l
-                 WHERE l.article_id = a.id AND l.other_article_id = a.cluster_id) AS similarity
+               (SELECT l.kind FROM duplicate_links l JOIN articles o ON o.id = l.other_article_id
+                 WHERE l.article_id = a.id AND o.cluster_id = a.cluster_id AND l.kind <> 'related'
+                 ORDER BY l.similarity DESC, l.other_article_id LIMIT 1) AS kind,
+               (SELECT l.similarity FROM duplicate_links l JOIN articles o ON o.id = l.other_article_id
+                 WHERE l.article_id = a.id AND o.cluster_id = a.cluster_id AND l.kind <> 'related'
+                 ORDER BY l.similarity DESC, l.other_article_id LIMIT 1) AS similarity
         FROM articles a
         JOIN sources s ON s.id = a.source_id
         JOIN articles h ON h.id = a.cluster_id

@@ -1,0 +1,515 @@
+"""Duplicate detection: syndicated copies, near-duplicates and rewrites.
+
+Why three mechanisms:
+
+* **exact** — the same story reprinted elsewhere has the same
+  ``crawler.text.text_hash`` (typography folded away); an indexed equality
+  lookup in the archive finds it, even right after a restart.
+* **copy / near-duplicate** — a reprint with a changed headline, a dropped
+  paragraph or an appended correction. MinHash over word shingles, indexed in a
+  ``datasketch.MinHashLSH``, finds it in constant time; the estimated Jaccard
+  decides the kind. Copies and near-duplicates join the older article's
+  *cluster* (``articles.cluster_id`` = the cluster's first-seen article; a lone
+  article keeps ``cluster_id`` NULL).
+* **related** — another outlet's rewrite or summary shares whole passages but
+  only ~7 % of its 5-word shingles (seeds 000/001), too low for LSH. Rewrites
+  are found through *anchors* (the shingles whose hash is divisible by
+  ``ANCHOR_SAMPLE``, so both texts sample the same ones) and confirmed by
+  sentence overlap. Related articles are linked, not clustered.
+
+False positives come from text that is not the story: boilerplate left in by
+extraction and templates (market wraps, weather). Guards, in order:
+
+1. per-source boilerplate: a sentence (digits masked) already seen in
+   ``boilerplate_articles`` earlier articles of the same source is dropped
+   before shingling;
+2. texts shorter than ``min_words`` are never matched (stubs, paywall teasers);
+3. a copy/near-duplicate whose figures mostly differ is a filled-in template,
+   not a copy (``NUMBERS_MIN`` / ``NUMBERS_AGREE``);
+4. anchors carried by more than ``ANCHOR_MAX_POSTINGS`` archived articles are
+   common phrases and do not make candidates; ``related`` needs two outlets.
+
+docs/dedup.md has the measurements behind the numbers.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections import Counter, OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Container, Iterable
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch.hashfunc import sha1_hash32
+from sqlalchemy import delete, func, select, update
+
+from crawler.stages import Stage
+from crawler.text import normalize_text, text_hash, words
+from storage.models import Article, ArticleSignature, DuplicateLink
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+    from newsmon.config import Config, Dedup
+
+log = logging.getLogger(__name__)
+
+SCHEME = "affine32"  # datasketch permutation scheme; uint32 values stored as-is
+SEED = 1
+ANCHOR_SAMPLE = 8  # keep shingles whose hash % 8 == 0: ~1 in 8, the same ones in every text
+ANCHOR_MIN_SHARED = 2  # anchors two texts must share to be compared for `related`
+ANCHOR_MAX_POSTINGS = 50  # an anchor in more archived articles is a common phrase
+MAX_CANDIDATES = 100  # most-shared-first, so a pathological text costs bounded work
+MAX_RELATED_LINKS = 10
+SENTENCE_MIN_WORDS = 6  # shorter "sentences" (datelines, captions) say nothing about reuse
+SENTENCE_SHARED = 0.3  # a sentence is shared when 30 % of its shingles occur in the other text
+SENTENCES_MIN_SHARED = 2  # one common quote does not make a rewrite
+NUMBERS_MIN = 3  # both texts need this many distinct figures for the template guard
+NUMBERS_AGREE = 0.5  # copies agree on their figures; templates don't
+BOILERPLATE_WINDOW = 300  # recent articles per source that teach the boilerplate filter
+CLUSTER_KINDS = ("exact", "copy", "near-duplicate")
+
+_SENTENCE_SPLIT = re.compile(r"\n+|(?<=[.!?])[\"'\u201d\u2019)\]]*\s+")
+_DIGITS = re.compile(r"\d+")
+_FIGURE = re.compile(r"\d(?:[\d.,:]*\d)?")  # 3,874.50 · 5:43 · 2033 — whole, as written
+
+
+# --- fingerprints ------------------------------------------------------------------
+
+
+@dataclass
+class Fingerprint:
+    """What dedup knows about one text after the boilerplate filter."""
+
+    word_count: int
+    sentences: list[tuple[list[str], set[str]]]  # content sentences: normalized words, figures
+    shingles: set[str]
+    hashvalues: np.ndarray  # uint32 MinHash
+    anchors: np.ndarray  # uint32, sorted unique
+    sentence_keys: np.ndarray  # uint32, every sentence of the text (boilerplate included)
+    numbers: set[str] = field(default_factory=set)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and lines: the unit boilerplate and rewrites are made of."""
+    return [s for s in (part.strip() for part in _SENTENCE_SPLIT.split(text or "")) if s]
+
+
+def sentence_key(sentence_words: list[str]) -> int:
+    """Key of a sentence with its figures masked, so a template line
+    ('The index closed at 1,684.52 points') is one key whatever the day's numbers."""
+    return zlib.crc32(_DIGITS.sub("0", " ".join(sentence_words)).encode("utf-8"))
+
+
+def shingles_of(tokens: list[str], size: int) -> list[str]:
+    """Word k-shingles; a text shorter than k is one shingle."""
+    if len(tokens) <= size:
+        return [" ".join(tokens)] if tokens else []
+    return [" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1)]
+
+
+def figures_of(text: str) -> set[str]:
+    """The figures a text states, whole ('3,874.50', not '3', '874', '50')."""
+    return set(_FIGURE.findall(text))
+
+
+def fingerprint(text: str, settings: "Dedup", boilerplate: Container[int] = frozenset(),
+                permutations=None) -> Fingerprint:
+    """Shingle, sketch and sample one text, leaving out boilerplate sentences."""
+    all_keys: set[int] = set()
+    content: list[tuple[list[str], set[str]]] = []
+    for raw in split_sentences(text):
+        tokens = normalize_text(raw).split()
+        if not tokens:
+            continue
+        key = sentence_key(tokens)
+        all_keys.add(key)
+        if key not in boilerplate:
+            content.append((tokens, figures_of(raw)))
+    content_words = [w for sentence, _ in content for w in sentence]
+    shingles = set(shingles_of(content_words, settings.shingle_size))
+    hashes = np.array([sha1_hash32(s.encode("utf-8")) for s in shingles], dtype=np.uint32)
+    minhash = MinHash(settings.num_perm, seed=SEED, hashfunc=int, permutations=permutations, scheme=SCHEME)
+    if len(hashes):
+        minhash.update_batch(hashes.tolist())
+    anchors = np.unique(hashes[hashes % ANCHOR_SAMPLE == 0])
+    return Fingerprint(
+        word_count=len(content_words),
+        sentences=[s for s in content if len(s[0]) >= SENTENCE_MIN_WORDS],
+        shingles=shingles,
+        hashvalues=minhash.hashvalues.astype(np.uint32),
+        anchors=anchors,
+        sentence_keys=np.array(sorted(all_keys), dtype=np.uint32),
+        numbers=set().union(*(figures for _, figures in content)),
+    )
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """MinHash estimate of the shingle sets' Jaccard similarity."""
+    return float(np.count_nonzero(a == b)) / len(a) if len(a) == len(b) and len(a) else 0.0
+
+
+def numbers_disagree(a: set[str], b: set[str]) -> bool:
+    """True when two texts full of figures share few of them: a filled-in
+    template (market wrap, weather), not a copy of the same story."""
+    if len(a) < NUMBERS_MIN or len(b) < NUMBERS_MIN:
+        return False
+    return len(a & b) / len(a | b) < NUMBERS_AGREE
+
+
+def sentence_overlap(a: Fingerprint, b: Fingerprint, shingle_size: int) -> tuple[float, int]:
+    """Share of one text's sentences that reappear in the other (the larger
+    of both directions) and how many: a rewrite keeps whole passages even when
+    most of its shingles are new. A sentence counts when enough of its
+    shingles occur in the other text and all its figures do too."""
+
+    def direction(x: Fingerprint, y: Fingerprint) -> tuple[float, int]:
+        if not x.sentences:
+            return 0.0, 0
+        shared = 0
+        for sentence, figures in x.sentences:
+            own = set(shingles_of(sentence, shingle_size))
+            if len(own & y.shingles) < SENTENCE_SHARED * len(own):
+                continue
+            if not figures <= y.numbers:
+                continue  # a template sentence with other facts, or a rewrite that changed them
+            shared += 1
+        return shared / len(x.sentences), shared
+
+    return max(direction(a, b), direction(b, a))
+
+
+# --- in-memory indexes -------------------------------------------------------------
+
+
+class AnchorIndex:
+    """Anchor → articles, for finding rewrites. Restored articles live in two
+    sorted numpy arrays (compact, binary-searched); articles committed since
+    live in a dict."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint32)
+        self.ids = np.empty(0, dtype=np.int64)
+        self.recent: dict[int, list[int]] = defaultdict(list)
+        self.recent_of: dict[int, list[int]] = {}  # article → its anchors in ``recent``
+        self.stale: set[int] = set()  # restored articles re-processed since
+
+    def load(self, pairs: list[tuple[int, np.ndarray]]) -> None:
+        if not pairs:
+            return
+        keys = np.concatenate([anchors for _, anchors in pairs])
+        ids = np.concatenate([np.full(len(anchors), aid, dtype=np.int64) for aid, anchors in pairs])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.ids = keys[order], ids[order]
+
+    def add(self, article_id: int, anchors: np.ndarray) -> None:
+        self.remove(article_id)
+        self.recent_of[article_id] = anchors.tolist()
+        for anchor in self.recent_of[article_id]:
+            self.recent[anchor].append(article_id)
+
+    def remove(self, article_id: int) -> None:
+        self.stale.add(article_id)
+        for anchor in self.recent_of.pop(article_id, []):
+            ids = self.recent[anchor]
+            ids.remove(article_id)
+            if not ids:
+                del self.recent[anchor]
+
+    def query(self, anchors: np.ndarray) -> Counter:
+        """Articles by number of shared, not-too-common anchors."""
+        shared: Counter = Counter()
+        if not len(anchors):
+            return shared
+        lo = np.searchsorted(self.keys, anchors, "left")
+        hi = np.searchsorted(self.keys, anchors, "right")
+        for anchor, start, end in zip(anchors.tolist(), lo.tolist(), hi.tolist()):
+            ids = [i for i in self.ids[start:end].tolist() if i not in self.stale] + self.recent.get(anchor, [])
+            if len(ids) > ANCHOR_MAX_POSTINGS:
+                continue
+            shared.update(set(ids))
+        return shared
+
+
+class BoilerplateModel:
+    """Per source, how many recent articles carry each sentence key."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.recent: dict[int, OrderedDict[int, np.ndarray]] = defaultdict(OrderedDict)
+        self.counts: dict[int, Counter] = defaultdict(Counter)
+
+    def add(self, source_id: int, article_id: int, keys: np.ndarray) -> None:
+        self.remove(source_id, article_id)
+        window = self.recent[source_id]
+        window[article_id] = keys
+        self.counts[source_id].update(keys.tolist())
+        while len(window) > BOILERPLATE_WINDOW:
+            _, old = window.popitem(last=False)
+            self.counts[source_id].subtract(old.tolist())
+
+    def remove(self, source_id: int, article_id: int) -> None:
+        old = self.recent[source_id].pop(article_id, None)
+        if old is not None:
+            self.counts[source_id].subtract(old.tolist())
+
+    def boilerplate(self, source_id: int, exclude_article: int | None = None,
+                    threshold: int | None = None) -> "SourceBoilerplate":
+        """Sentence keys seen in ``threshold`` (default: the configured number)
+        other recent articles of the source."""
+        own = self.recent[source_id].get(exclude_article) if exclude_article is not None else None
+        return SourceBoilerplate(self.counts[source_id], set(own.tolist()) if own is not None else set(),
+                                 threshold or self.threshold)
+
+
+class SourceBoilerplate:
+    """Membership test 'is this sentence key boilerplate for the source?',
+    without building a set per article."""
+
+    def __init__(self, counts: Counter, own: set[int], threshold: int) -> None:
+        self.counts, self.own, self.threshold = counts, own, threshold
+
+    def __contains__(self, key: int) -> bool:
+        return self.counts.get(key, 0) - (key in self.own) >= self.threshold
+
+
+# --- the stage ---------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    source_id: int
+    fingerprint: Fingerprint | None  # None: the article is no longer matchable
+
+
+class DedupStage(Stage):
+    """Links each archived article to its older copies, near-duplicates and
+    rewrites, and keeps the in-memory indexes in step with committed rows."""
+
+    name = "dedup"
+
+    def __init__(self, config: "Config") -> None:
+        super().__init__(config)
+        self.settings = config.dedup
+        self._permutations = MinHash(self.settings.num_perm, seed=SEED, scheme=SCHEME).permutations
+        # LSH at a threshold below near_duplicate_threshold: candidates, confirmed by the estimate.
+        self.lsh = MinHashLSH(threshold=max(0.1, self.settings.near_duplicate_threshold - 0.15),
+                              num_perm=self.settings.num_perm)
+        self.anchors = AnchorIndex()
+        self.boilerplate = BoilerplateModel(self.settings.boilerplate_articles)
+        self._pending: dict[int, _Pending] = {}
+
+    # -- start-up
+
+    def open(self, session: "Session") -> None:
+        """Restore the indexes from ``article_signatures``; signatures made with
+        other settings (num_perm, shingle size) are recomputed from the text."""
+        rows = session.execute(
+            select(ArticleSignature.article_id, Article.source_id, ArticleSignature.num_perm,
+                   ArticleSignature.shingle_size, ArticleSignature.signature, ArticleSignature.anchors,
+                   ArticleSignature.sentence_keys)
+            .join(Article, Article.id == ArticleSignature.article_id)
+            .order_by(ArticleSignature.article_id)
+        )
+        anchor_pairs: list[tuple[int, np.ndarray]] = []
+        stale: list[tuple[int, int]] = []
+        with self.lsh.insertion_session() as inserting:
+            for article_id, source_id, num_perm, shingle_size, signature, anchors, keys in rows:
+                self.boilerplate.add(source_id, article_id, np.frombuffer(keys, dtype=np.uint32))
+                if num_perm != self.settings.num_perm or shingle_size != self.settings.shingle_size:
+                    stale.append((article_id, source_id))
+                    continue
+                values = np.frombuffer(signature, dtype=np.uint32)
+                inserting.insert(article_id, LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME),
+                                 check_duplication=False)
+                anchor_pairs.append((article_id, np.frombuffer(anchors, dtype=np.uint32)))
+        self.anchors.load(anchor_pairs)
+        if stale:
+            self._recompute(session, stale)
+        log.info("dedup: restored %d signatures (%d recomputed for new settings)",
+                 len(anchor_pairs) + len(stale), len(stale))
+
+    def _recompute(self, session: "Session", stale: list[tuple[int, int]]) -> None:
+        for article_id, source_id in stale:
+            text = session.scalar(select(Article.text).where(Article.id == article_id)) or ""
+            fp = fingerprint(text, self.settings, self.boilerplate.boilerplate(source_id, article_id),
+                             self._permutations)
+            self._store_signature(session, article_id, fp)
+            self._remember(article_id, source_id, fp)
+
+    # -- per article
+
+    def process(self, session: "Session", article: "Article") -> None:
+        """Replace this article's signature and outgoing links with ones computed
+        from its current text, and put it in the right cluster."""
+        session.execute(delete(DuplicateLink).where(DuplicateLink.article_id == article.id))
+        fp = fingerprint(article.text or "", self.settings,
+                         self.boilerplate.boilerplate(article.source_id, article.id), self._permutations)
+        if fp.word_count < self.settings.min_words:
+            log.debug("dedup: article %s has %d words of content (< %d): not matched",
+                      article.id, fp.word_count, self.settings.min_words)
+            session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article.id))
+            self._set_cluster(session, article, None)
+            self._pending[article.id] = _Pending(article.source_id, None)
+            return
+        self._store_signature(session, article.id, fp)
+        self._pending[article.id] = _Pending(article.source_id, fp)
+
+        links = self._find_links(session, article, fp)
+        for other_id, kind, similarity in links:
+            session.add(DuplicateLink(article_id=article.id, other_article_id=other_id, kind=kind,
+                                      similarity=round(similarity, 4)))
+        clustering = next(((other, kind) for other, kind, _ in links if kind in CLUSTER_KINDS), None)
+        self._set_cluster(session, article, clustering[0] if clustering else None)
+        if links:
+            log.info("dedup: article %s → %s", article.id,
+                     ", ".join(f"{kind} of {other} ({sim:.2f})" for other, kind, sim in links))
+
+    def _find_links(self, session: "Session", article: "Article", fp: Fingerprint) -> list[tuple[int, str, float]]:
+        """(older article, kind, similarity), the clustering match first."""
+        links: list[tuple[int, str, float]] = []
+        done_groups: set[int] = set()
+        exact = session.execute(
+            select(Article.id, Article.cluster_id)
+            .where(Article.text_hash == text_hash(article.text or ""), Article.id < article.id)
+            .order_by(Article.first_seen, Article.id).limit(1)
+        ).first()
+        if exact is not None:
+            links.append((exact.id, "exact", 1.0))
+            done_groups.add(exact.cluster_id or exact.id)
+
+        minhash = LeanMinHash(seed=SEED, hashvalues=fp.hashvalues, scheme=SCHEME)
+        candidates: Counter = self.anchors.query(fp.anchors)
+        for key in self.lsh.query(minhash):
+            candidates[key] += ANCHOR_MAX_POSTINGS  # LSH hits first
+        ids = [cid for cid, _ in candidates.most_common() if cid < article.id and cid != article.id
+               and (candidates[cid] >= ANCHOR_MIN_SHARED)][:MAX_CANDIDATES]
+        if exact is not None and exact.id in ids:
+            ids.remove(exact.id)
+        if not ids:
+            return links
+
+        rows = session.execute(
+            select(Article.id, Article.source_id, Article.cluster_id, Article.text, ArticleSignature.signature)
+            .join(ArticleSignature, ArticleSignature.article_id == Article.id)
+            .where(Article.id.in_(ids))
+        ).all()
+        clustered: dict[int, tuple[float, int]] = {}  # group → (similarity, article)
+        related: list[tuple[float, int]] = []
+        own_specific: Fingerprint | None = None
+        for row in rows:
+            similarity = estimated_jaccard(fp.hashvalues, np.frombuffer(row.signature, dtype=np.uint32))
+            group = row.cluster_id or row.id
+            other: Fingerprint | None = None
+            if similarity >= self.settings.near_duplicate_threshold:
+                other = fingerprint(row.text or "", self.settings,
+                                    self.boilerplate.boilerplate(row.source_id, row.id), self._permutations)
+                if numbers_disagree(fp.numbers, other.numbers):
+                    log.debug("dedup: %s vs %s: similar wording, different figures (a template)",
+                              article.id, row.id)
+                    continue
+                if group not in done_groups and similarity > clustered.get(group, (-1.0, 0))[0]:
+                    clustered[group] = (similarity, row.id)
+                continue
+            if row.source_id == article.source_id or group in done_groups:
+                continue
+            # Evidence of a rewrite is what is specific to the story: a sentence its
+            # outlet also ran in another article (template, stock paragraph) is not.
+            if own_specific is None:
+                own_specific = fingerprint(article.text or "", self.settings,
+                                           self.boilerplate.boilerplate(article.source_id, article.id, 1),
+                                           self._permutations)
+            other = fingerprint(row.text or "", self.settings,
+                                self.boilerplate.boilerplate(row.source_id, row.id, 1), self._permutations)
+            overlap, shared = sentence_overlap(own_specific, other, self.settings.shingle_size)
+            if overlap >= self.settings.related_threshold and shared >= SENTENCES_MIN_SHARED:
+                related.append((overlap, row.id))
+
+        for similarity, other_id in sorted(clustered.values(), key=lambda item: (-item[0], item[1])):
+            kind = "copy" if similarity >= self.settings.copy_threshold else "near-duplicate"
+            links.append((other_id, kind, similarity))
+        linked = {other for other, _, _ in links}
+        for overlap, other_id in sorted(related, key=lambda item: (-item[0], item[1]))[:MAX_RELATED_LINKS]:
+            if other_id not in linked:
+                links.append((other_id, "related", overlap))
+        return links
+
+    def _set_cluster(self, session: "Session", article: "Article", match_id: int | None) -> None:
+        """Join the cluster of ``match_id`` (or leave any cluster), keeping the
+        rule: a cluster head points at itself while it has members, a lone
+        article has cluster_id NULL."""
+        previous = article.cluster_id
+        heads_members = previous == article.id and bool(session.scalar(
+            select(func.count()).select_from(Article)
+            .where(Article.cluster_id == article.id, Article.id != article.id)))
+        if match_id is not None:
+            match = session.get(Article, match_id)
+            head_id = match.cluster_id or match.id
+            if match.cluster_id is None:
+                match.cluster_id = match.id
+            if heads_members:  # its members follow it into the older cluster
+                session.execute(update(Article).where(Article.cluster_id == article.id).values(cluster_id=head_id))
+            article.cluster_id = head_id
+        else:
+            article.cluster_id = article.id if heads_members else None
+        session.flush()
+        if previous is not None and previous not in (article.id, article.cluster_id):
+            members = session.scalar(select(func.count()).select_from(Article)
+                                     .where(Article.cluster_id == previous, Article.id != previous))
+            if not members:  # the old cluster is down to its head: a lone article again
+                session.execute(update(Article).where(Article.id == previous).values(cluster_id=None))
+
+    def _store_signature(self, session: "Session", article_id: int, fp: Fingerprint) -> None:
+        values = dict(num_perm=self.settings.num_perm, shingle_size=self.settings.shingle_size,
+                      signature=fp.hashvalues.astype(np.uint32).tobytes(),
+                      anchors=fp.anchors.astype(np.uint32).tobytes(),
+                      sentence_keys=fp.sentence_keys.astype(np.uint32).tobytes())
+        row = session.get(ArticleSignature, article_id)
+        if row is None:
+            session.add(ArticleSignature(article_id=article_id, **values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    # -- transaction outcome
+
+    def _remember(self, article_id: int, source_id: int, fp: Fingerprint | None) -> None:
+        if article_id in self.lsh:
+            self.lsh.remove(article_id)
+        if fp is None:
+            self.anchors.remove(article_id)
+            self.boilerplate.remove(source_id, article_id)
+            return
+        self.lsh.insert(article_id, LeanMinHash(seed=SEED, hashvalues=fp.hashvalues, scheme=SCHEME))
+        self.anchors.add(article_id, fp.anchors)
+        self.boilerplate.add(source_id, article_id, fp.sentence_keys)
+
+    def committed(self, article: "Article") -> None:
+        pending = self._pending.pop(article.id, None)
+        if pending is not None:
+            self._remember(article.id, pending.source_id, pending.fingerprint)
+
+    def rolled_back(self, article: "Article") -> None:
+        self._pending.pop(article.id, None)
+
+
+# --- for other stages ----------------------------------------------------------------
+
+
+def independent_outlets(session: "Session", article_ids: Iterable[int]) -> int:
+    """How many outlets independently reported what these articles say: each
+    cluster counts once, for the outlet of its first-seen article, so ten
+    reprints of one wire story are one confirmation."""
+    ids = list(set(article_ids))
+    if not ids:
+        return 0
+    head = Article.__table__.alias("head")
+    origin = func.coalesce(head.c.source_id, Article.source_id)
+    return int(session.scalar(
+        select(func.count(func.distinct(origin)))
+        .select_from(Article)
+        .outerjoin(head, head.c.id == Article.cluster_id)
+        .where(Article.id.in_(ids))
+    ) or 0)
