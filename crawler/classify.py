@@ -48,7 +48,7 @@ import logging
 import math
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
@@ -388,10 +388,20 @@ class Near(Node):
 
     def pairs(self, doc: Document) -> list[tuple[Occurrence, Occurrence]]:
         """Left and right occurrences in one field with at most ``distance`` words between."""
+        rights: dict[str, list[Occurrence]] = {}
+        for b in sorted(self.right.occurrences(doc), key=lambda o: o.first):
+            rights.setdefault(b.field, []).append(b)
+        firsts = {name: [b.first for b in occurrences] for name, occurrences in rights.items()}
+        longest = {name: max(b.last - b.first for b in occurrences) for name, occurrences in rights.items()}
         found = []
         for a in self.left.occurrences(doc):
-            for b in self.right.occurrences(doc):
-                if a.field != b.field or (a.first, a.last) == (b.first, b.last):
+            if a.field not in rights:
+                continue
+            # Only right occurrences starting inside the window can be close: no quadratic scan.
+            low = bisect_left(firsts[a.field], a.first - self.distance - 1 - longest[a.field])
+            high = bisect_right(firsts[a.field], a.last + self.distance + 1)
+            for b in rights[a.field][low:high]:
+                if (a.first, a.last) == (b.first, b.last):
                     continue
                 gap = max(b.first - a.last, a.first - b.last, 1) - 1  # words strictly between
                 if gap <= self.distance:

@@ -457,3 +457,24 @@ def test_explain_highlights_with_rich_markup_on_a_terminal(explain_setup):
     report = "\n".join(lines)
     assert "[bold reverse]ELN[/bold reverse]" in report
     assert "[[" not in report
+
+
+def test_article_without_title_or_text_is_classified_not_relevant(sqlite_url):
+    with session_scope(sqlite_url) as session:
+        article = add_article(session, "", None, url="https://example.org/empty")
+        article.text = None
+        article_id = article.id
+    run_stage(sqlite_url, topics_config(), article_id)
+    with session_scope(sqlite_url) as session:
+        assert session.get(Article, article_id).relevant is False
+    assert theme_rows(sqlite_url, article_id) == []
+
+
+def test_near_on_a_long_article_stays_fast(seed_texts):
+    """NEAR looks only inside the window, so a 1 MB page does not go quadratic."""
+    import time
+
+    started = time.perf_counter()
+    result = classify_story(seed_texts["002"] * 30)
+    assert result.relevant
+    assert time.perf_counter() - started < 5
