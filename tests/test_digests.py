@@ -391,3 +391,26 @@ def test_bad_schedule_is_a_config_error_naming_the_digest(tmp_path):
         config_with([{"type": "markdown", "path": "x.md"}], tmp_path, schedule="every day at 7")
     with pytest.raises(ConfigError, match="digest 'morning'.*Mars/Olympus"):
         config_with([{"type": "markdown", "path": "x.md"}], tmp_path, timezone="Mars/Olympus")
+
+
+def test_digest_command_previews_without_recording_then_sends(sqlite_archive, tmp_path, capsys):
+    from newsmon.cli import main
+
+    add_article("https://a.example/1", source="outlet-a", title="Command line story")
+    path = tmp_path / "newsmon.yaml"
+    path.write_text(json.dumps({"database_url": sqlite_archive, "digests": [
+        {"name": "morning", "channels": [{"type": "markdown", "path": "out.md"}]}]}))
+
+    preview_status = main(["--config", str(path), "digest", "morning", "--dry-run"])
+    preview = capsys.readouterr().out
+    recorded_after_preview = (tmp_path / "out.md").exists()
+    send_status = main(["--config", str(path), "digest", "morning", "--send"])
+    sent = capsys.readouterr().out
+    again_status = main(["--config", str(path), "digest", "morning", "--send"])
+    again = capsys.readouterr().out
+
+    assert preview_status == 0 and "would send 1 articles" in preview and "Command line story" in preview
+    assert not recorded_after_preview
+    assert send_status == 0 and "sent 1 articles" in sent
+    assert "Command line story" in (tmp_path / "out.md").read_text()
+    assert again_status == 0 and "nothing new" in again
