@@ -699,4 +699,4 @@ class ClassifyStage(Stage):
                       "relevant" if result.relevant else "not relevant")
         article.relevant = any(r.relevant for r in results)
         if not article.relevant and self.blank_irrelevant:
-            article.text = None  # the raw HTML stays in article_versions
+            article.text = ""  # blanked: the raw HTML stays in article_versions
