@@ -1,0 +1,985 @@
+"""The event diff: what each article says about a timeline of known events.
+
+For every relevant article it answers three questions, sentence by sentence:
+
+1. **Which known events does it mention?** A sentence mentions an event when
+   one of the event's aliases appears in it (or all terms of one of its
+   ``terms`` groups plus one of its actors), and no date stated in the same
+   clause disagrees with the event's date. → ``event_mentions``
+2. **Which dated claims match no known event?** A sentence with a resolved
+   date, an action verb and a watched actor that mentions no known event
+   becomes a *candidate*; reports of the same claim by several outlets are
+   one candidate with several sources. → ``event_candidates`` /
+   ``candidate_sources``
+3. **What does it contradict?** A date stated for a known event, or a figure
+   stated for a known fact, that disagrees with the timeline (``timeline``),
+   with another article (``article``) or with the article itself
+   (``internal``). Figures are compared as intervals after unit conversion,
+   so bounds ("exceeding"), approximations ("nearly") and rounding are not
+   disagreements. → ``fact_statements`` / ``contradictions``
+
+Precision comes first: a figure is attached to a fact only when the sentence
+names one of the fact's keywords near it, in the fact's year, and a date is
+held against an event only when it stands in the same clause as the words
+that name the event. ``docs/events.md`` describes the timeline file and the
+measured precision/recall.
+
+The analysis of one text (:func:`diff_text`) is a pure function; the stage
+only stores its result and compares it with other archived articles.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import delete, func, select
+
+from crawler.facts import (
+    DateSpan,
+    Quantity,
+    bound_interval,
+    find_dates,
+    find_quantities,
+    format_date,
+    intervals_agree,
+    lead_paragraph,
+    month_interval,
+    parse_fact_value,
+    relative_tolerance,
+    split_sentences,
+    stated_years,
+)
+from crawler.stages import Stage
+from crawler.text import fold, words
+from newsmon.config import ConfigError
+from storage.models import (
+    Article,
+    CandidateSource,
+    Contradiction,
+    Event,
+    EventCandidate,
+    EventFact,
+    EventMention,
+    FactStatement,
+    Source,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# --- the timeline file ------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DateRange(_Strict):
+    from_: date | str = Field(alias="from")
+    to: date | str | None = None
+
+
+class FactSpec(_Strict):
+    """A named figure of an event: ``{value: 590, unit: million USD, keywords:
+    [aid], year: 2024}``. A figure in an article is attached to it only when a
+    keyword stands near the figure, the unit is of the same kind, the year
+    (if given) is the one stated, and one ``context`` word (if given) is in
+    the sentence."""
+
+    value: float | None = None
+    unit: str
+    source: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    year: int | None = None
+    require_year: bool = Field(False, description="only attach figures from sentences that state the year")
+    context: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unit_known(self) -> "FactSpec":
+        if parse_fact_value(f"1 {self.unit}") is None:
+            raise ValueError(f"unknown unit {self.unit!r} (use %, USD / million USD, ha, acres, tons)")
+        if not self.keywords:
+            raise ValueError("a fact needs keywords: the words that say a figure is about it")
+        return self
+
+
+class EventSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    date: date | str | DateRange
+    title: str = Field(min_length=1)
+    actors: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    terms: list[list[str]] = Field(default_factory=list, description="groups of terms that, with an actor, name it")
+    facts: dict[str, FactSpec | str] = Field(default_factory=dict)
+    source: str | None = None
+
+    @field_validator("date")
+    @classmethod
+    def _date_parses(cls, value):
+        parse_event_date(value)
+        return value
+
+    @field_validator("facts")
+    @classmethod
+    def _short_facts(cls, facts: dict) -> dict:
+        out = {}
+        for name, spec in facts.items():
+            if isinstance(spec, str):
+                if parse_fact_value(spec) is None:
+                    raise ValueError(f"{name}: cannot read {spec!r} as a value with a unit (e.g. '25 %')")
+                value, _family, unit, _tol = parse_fact_value(spec)
+                scale = parse_fact_value(f"1 {unit}")[0]
+                keywords = [w for w in name.split("_") if len(w) >= 4 and not w.isdigit()]
+                spec = FactSpec(value=value / scale, unit=unit, keywords=keywords or [name])
+            out[name] = spec
+        return out
+
+    @model_validator(mode="after")
+    def _nameable(self) -> "EventSpec":
+        if not self.aliases and not self.terms:
+            raise ValueError("an event needs aliases or terms, or no article can mention it")
+        if self.terms and not self.actors:
+            raise ValueError("terms only match together with an actor: list the actors")
+        return self
+
+
+class Settings(_Strict):
+    candidate_window_days: int = Field(365, gt=0, description="older dated claims are background, not candidates")
+    contradiction_window_days: int = Field(90, gt=0, description="a date further off is another event")
+    actors: list[str] = Field(default_factory=list, description="who candidates must involve (plus event actors)")
+
+
+class TimelineFile(_Strict):
+    settings: Settings = Field(default_factory=Settings)
+    events: list[EventSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "TimelineFile":
+        seen: set[str] = set()
+        for index, event in enumerate(self.events):
+            if event.id in seen:
+                raise ValueError(f"events[{index}] ({event.id}): duplicate id")
+            seen.add(event.id)
+        return self
+
+
+def parse_event_date(value) -> tuple[date, date | None, str]:
+    """'2025-01-26' → day; '2025-09' → month; {from, to} → range (``to``
+    missing = still going on)."""
+    if isinstance(value, DateRange) or isinstance(value, dict):
+        rng = value if isinstance(value, DateRange) else DateRange.model_validate(value)
+        start = parse_event_date(rng.from_)[0]
+        end = parse_event_date(rng.to)[1] if rng.to is not None else None
+        if end is not None and end < start:
+            raise ValueError("range ends before it starts")
+        return start, end, "range"
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value, value, "day"
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        day = date.fromisoformat(text)
+        return day, day, "day"
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        year, month = map(int, text.split("-"))
+        if not 1 <= month <= 12:
+            raise ValueError(f"no month {month} in {text!r}")
+        return (*month_interval(year, month), "month")
+    if re.fullmatch(r"\d{4}", text):
+        year = int(text)
+        return date(year, 1, 1), date(year, 12, 31), "year"
+    raise ValueError(f"cannot read date {text!r} (use 2025-01-26, 2025-09, 2025 or {{from: …, to: …}})")
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern:
+    """An alias or term as a folded regex: whole words, any spacing, and a
+    trailing '*' for any ending ('revo*' = revoke, revoked, revocation)."""
+    parts = []
+    for word in fold(phrase).split():
+        wildcard = word.endswith("*")
+        word = word.rstrip("*")
+        parts.append(re.escape(word) + (r"\w*" if wildcard else ""))
+    return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)")
+
+
+@dataclass
+class KnownFact:
+    name: str
+    event_id: str
+    value: float | None  # in the family's base unit
+    family: str
+    unit: str  # display unit, e.g. "million USD"
+    scale: float  # base units per display unit
+    rel_tol: float
+    text: str | None
+    source: str | None
+    keywords: list[re.Pattern]
+    year: int | None
+    require_year: bool
+    context: list[re.Pattern]
+
+    def display(self, base_value: float) -> float:
+        return base_value / self.scale
+
+    def describe(self) -> str:
+        return self.text or "(no value in the timeline)"
+
+
+@dataclass
+class KnownEvent:
+    id: str
+    title: str
+    start: date
+    end: date | None
+    precision: str
+    actors: list[str]
+    aliases: list[str]
+    source: str | None
+    alias_patterns: list[re.Pattern]
+    term_groups: list[list[re.Pattern]]
+    actor_patterns: list[re.Pattern]
+    facts: list[KnownFact]
+
+    def interval(self, today: date | None = None) -> tuple[date, date]:
+        return self.start, self.end or (today or date.today())
+
+    def date_label(self) -> str:
+        if self.precision == "range":
+            return f"{self.start.isoformat()} – {self.end.isoformat() if self.end else 'ongoing'}"
+        return format_date(self.start, self.precision)
+
+
+@dataclass
+class Timeline:
+    events: list[KnownEvent] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
+    path: Path | None = None
+    watch_actors: list[re.Pattern] = field(default_factory=list)
+    watch_names: list[str] = field(default_factory=list)
+
+    def get(self, event_id: str) -> KnownEvent | None:
+        return next((e for e in self.events if e.id == event_id), None)
+
+
+def _location(loc: tuple, data: Any) -> str:
+    out = ""
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+            if index == 1 and loc[0] == "events" and isinstance(data, dict):
+                events = data.get("events") or []
+                if part < len(events) and isinstance(events[part], dict) and events[part].get("id"):
+                    out += f" ({events[part]['id']})"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def parse_timeline(data: Any, origin: str, path: Path | None = None) -> Timeline:
+    """Validate a parsed timeline (a list of events, or ``{settings, actors?,
+    events}``); problems become one :class:`ConfigError` naming the file, the
+    event and the field."""
+    if data is None:
+        data = {"events": []}
+    if isinstance(data, list):
+        data = {"events": data}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the timeline must be a list of events or a mapping with 'events'")
+    try:
+        parsed = TimelineFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(p for p in error["loc"] if p not in ("FactSpec", "str", "function-after[_short_facts()]"))
+            loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "date", "DateRange")))
+                        or p in ("date",))
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            problems.append(f"{_location(loc, data)}: {message}")
+        raise ConfigError(f"{origin}: " + "; ".join(dict.fromkeys(problems))) from None
+    return build_timeline(parsed, path)
+
+
+def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
+    events = []
+    names: list[str] = list(parsed.settings.actors)
+    for spec in parsed.events:
+        start, end, precision = parse_event_date(spec.date)
+        facts = []
+        for name, fact in spec.facts.items():
+            one = parse_fact_value(f"1 {fact.unit}")
+            family, scale = one[1], one[0]
+            value = fact.value * scale if fact.value is not None else None
+            text = f"{fact.value:g} {fact.unit}" if fact.value is not None else None
+            rel_tol = relative_tolerance(f"{fact.value:g}", scaled=scale >= 1e3) if fact.value else 0.005
+            facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
+                                   [_phrase_pattern(k) for k in fact.keywords], fact.year, fact.require_year,
+                                   [_phrase_pattern(c) for c in fact.context]))
+        events.append(KnownEvent(
+            spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
+            [_phrase_pattern(a) for a in spec.aliases],
+            [[_phrase_pattern(t) for t in group] for group in spec.terms if group],
+            [_phrase_pattern(a) for a in spec.actors],
+            facts,
+        ))
+        names.extend(spec.actors)
+    names = list(dict.fromkeys(names))
+    return Timeline(events, parsed.settings, path, [_phrase_pattern(n) for n in names], names)
+
+
+def read_timeline(path: Path) -> Timeline:
+    """Read and validate a timeline file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: events file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read events file: {exc}") from None
+    return parse_timeline_text(text, path)
+
+
+def parse_timeline_text(text: str, path: Path) -> Timeline:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    return parse_timeline(data, str(path), path)
+
+
+def load_timeline(config) -> Timeline:
+    """The config's timeline (``events:``, relative to the config file), or an
+    empty one when none is configured."""
+    if not config.events:
+        return Timeline()
+    return read_timeline(config.resolve(config.events))
+
+
+# --- analysing one text -------------------------------------------------------------
+
+# Action verbs as news reports them (past tense, headline present, Spanish
+# preterite). Nouns ("deportations", "sanctions", "orders") are left out on
+# purpose: a claim needs someone doing something.
+_ACTION_VERBS = [
+    "announced", "announces", "imposed", "imposes", "revoked", "revokes", "recalled", "recalls", "signed",
+    "signs", "declared", "declares", "decertified", "decertifies", "sanctioned", "suspended", "suspends",
+    "expelled", "expels", "arrested", "killed", "attacked", "struck", "bombed", "launched", "launches",
+    "approved", "approves", "banned", "bans", "deported", "deports", "refused", "refuses", "rejected",
+    "rejects", "ordered", "orders", "cancelled", "canceled", "cancels", "froze", "seized", "met", "meets",
+    "visited", "visits", "designated", "designates", "withdrew", "withdraws", "slashed", "slashes", "raised",
+    "blocked", "blocks", "extradited", "captured", "resigned", "resigns", "elected", "agreed", "agrees",
+    "threatened", "threatens", "retaliated", "halted", "halts", "terminated", "closed", "closes", "lifted",
+    "anuncio", "impuso", "revoco", "retiro", "llamo", "firmo", "declaro", "descertifico", "sanciono",
+    "suspendio", "expulso", "detuvo", "capturo", "ataco", "bombardeo", "lanzo", "aprobo", "prohibio",
+    "deporto", "rechazo", "ordeno", "cancelo", "congelo", "reunio", "visito", "renuncio", "amenazo", "cerro",
+]
+_VERB_PATTERN = re.compile(r"(?<!\w)(?:" + "|".join(
+    re.escape(v.rstrip("*")) + (r"\w*" if v.endswith("*") else "") for v in _ACTION_VERBS) + r")(?!\w)")
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—")
+_STOPWORDS = set("""the a an and or of to in on at by for with from as that this these those its his her their
+their our is was were be been has have had it he she they them which who whom what when where while after before
+than then there also said says would will could should may might not no but into over about against between
+el la los las un una y o de del en con por para que se su sus al lo como mas pero sin sobre entre""".split())
+
+
+@dataclass
+class MentionHit:
+    event_id: str
+    sentence: str
+    start: int
+    end: int
+    confidence: float
+    in_lead: bool
+
+
+@dataclass
+class StatementHit:
+    event_id: str | None
+    fact: str  # fact name, or "date"
+    value: float | None  # display unit for figures; ordinal of the first day for dates
+    unit: str | None  # display unit for figures; precision for dates
+    bound: str
+    value_text: str
+    sentence: str
+    start: int
+    end: int
+    interval: tuple[float, float]  # base units, or day ordinals
+
+
+@dataclass
+class CandidateHit:
+    date_start: date
+    precision: str
+    title: str
+    actors: list[str]
+    verb: str
+    sentence: str
+    start: int
+    end: int
+
+
+@dataclass
+class ContradictionHit:
+    kind: str  # timeline | internal
+    event_id: str | None
+    fact: str
+    stated_value: str
+    known_value: str
+    sentence: str
+    other_sentence: str | None = None
+    known_source: str | None = None
+
+
+@dataclass
+class ArticleDiff:
+    mentions: list[MentionHit] = field(default_factory=list)
+    statements: list[StatementHit] = field(default_factory=list)
+    candidates: list[CandidateHit] = field(default_factory=list)
+    contradictions: list[ContradictionHit] = field(default_factory=list)
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in _CLAUSE_BREAK.finditer(sentence):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(sentence)))
+    return spans
+
+
+def _clause_of(clauses: list[tuple[int, int]], offset: int) -> int:
+    for index, (s, e) in enumerate(clauses):
+        if s <= offset < e or (offset == e and index == len(clauses) - 1):
+            return index
+    return len(clauses) - 1
+
+
+def _opens_sentence(span: DateSpan, sentence: str, clauses: list[tuple[int, int]]) -> bool:
+    """'On January 26, …' / 'El 15 de septiembre, …': a date that opens the
+    sentence on its own dates the whole sentence, not just its first clause."""
+    first_start, first_end = clauses[0]
+    if not (first_start <= span.offset < first_end):
+        return False
+    rest = (sentence[first_start:span.offset] + sentence[span.offset + len(span.text):first_end]).split()
+    return len(rest) <= 2
+
+
+def _match_event(event: KnownEvent, folded: str) -> tuple[float, list[int]] | None:
+    """(confidence, offsets of the words that named it) or None."""
+    hits = [m.start() for p in event.alias_patterns for m in p.finditer(folded)]
+    if hits:
+        return 0.85, hits
+    if event.term_groups and any(p.search(folded) for p in event.actor_patterns):
+        for group in event.term_groups:
+            found = [p.search(folded) for p in group]
+            if all(found):
+                return 0.7, [m.start() for m in found]
+    return None
+
+
+def _date_interval(span: DateSpan) -> tuple[float, float]:
+    return float(span.start.toordinal()), float(span.end.toordinal())
+
+
+def diff_text(text: str, timeline: Timeline, published: date | None = None, language: str | None = None,
+              date_order: str | None = None, reference: date | None = None) -> ArticleDiff:
+    """The event diff of one article text, without the archive: mentions,
+    statements of known facts, candidates and contradictions with the
+    timeline and within the text. ``reference`` (publication date, else when
+    the article was first seen) bounds how old a candidate's date may be."""
+    diff = ArticleDiff()
+    sentences = split_sentences(text or "")
+    lead = lead_paragraph(sentences, text or "")
+    lede_index = next((i for i, s in enumerate(sentences) if s.paragraph == lead), None)
+    today = reference or published or date.today()
+    window = timeline.settings.contradiction_window_days
+    for index, sentence in enumerate(sentences):
+        folded = fold(sentence.text)
+        dates = find_dates(sentence.text, published, date_order, language)
+        clauses = _clauses(sentence.text)
+        named_any = False
+        for event in timeline.events:
+            match = _match_event(event, folded)
+            if match is None:
+                continue
+            named_any = True
+            confidence, offsets = match
+            start, end = event.interval(today)
+            term_clauses = {_clause_of(clauses, o) for o in offsets}
+            near = [d for d in dates if _clause_of(clauses, d.offset) in term_clauses
+                    or _opens_sentence(d, sentence.text, clauses)]
+            agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
+            if near and not agreeing:
+                wrong = [d for d in near if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
+                if len(wrong) == 1 and len(near) == 1:
+                    stated = wrong[0]
+                    diff.statements.append(StatementHit(
+                        event.id, "date", float(stated.start.toordinal()), stated.precision, "exact", stated.text,
+                        sentence.text, sentence.start, sentence.end, _date_interval(stated)))
+                    diff.contradictions.append(ContradictionHit(
+                        "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
+                        known_source=event.source))
+                continue
+            if agreeing:
+                confidence += 0.1
+                best = agreeing[0]
+                if best.precision in ("day", "month"):
+                    diff.statements.append(StatementHit(
+                        event.id, "date", float(best.start.toordinal()), best.precision, "exact", best.text,
+                        sentence.text, sentence.start, sentence.end, _date_interval(best)))
+            elif any(d.overlaps(start, end, slack_days=1) for d in dates):
+                confidence += 0.05
+            diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
+                                            round(min(confidence, 1.0), 2), sentence.paragraph == lead))
+        _fact_statements(diff, timeline, sentence, folded)
+        if not named_any:
+            candidate = _candidate(sentence, folded, dates, timeline, published, today,
+                                   is_lede=index == lede_index)
+            if candidate:
+                diff.candidates.append(candidate)
+    _internal_contradictions(diff)
+    return diff
+
+
+def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str) -> None:
+    quantities: list[Quantity] | None = None
+    for event in timeline.events:
+        for fact in event.facts:
+            keyword_at = [m.start() for p in fact.keywords for m in p.finditer(folded)]
+            if not keyword_at:
+                continue
+            if fact.context and not any(p.search(folded) for p in fact.context):
+                continue
+            years = stated_years(sentence.text)
+            if fact.year is not None and (fact.year not in years if years else fact.require_year):
+                continue
+            if quantities is None:
+                quantities = find_quantities(sentence.text)
+            near = [q for q in quantities if q.family == fact.family
+                    and min(abs(q.start - k) for k in keyword_at) <= 80]
+            if not near or len({round(q.value, 6) for q in near}) > 1:
+                continue  # no figure, or several different ones: which one is the fact is unclear
+            q = near[0]
+            diff.statements.append(StatementHit(
+                event.id, fact.name, fact.display(q.value), fact.unit, q.bound, q.text, sentence.text,
+                sentence.start, sentence.end, q.interval()))
+            if fact.value is not None:
+                known = bound_interval(fact.value, "exact", fact.rel_tol)
+                if not intervals_agree(q.interval(), known):
+                    diff.contradictions.append(ContradictionHit(
+                        "timeline", event.id, fact.name, _stated_label(q, fact), fact.describe(), sentence.text,
+                        known_source=fact.source))
+
+
+def _stated_label(q: Quantity, fact: KnownFact) -> str:
+    bound = {"min": "at least ", "max": "at most ", "about": "about ", "exact": ""}[q.bound]
+    converted = fact.display(q.value)
+    return f"{q.text} ({bound}{converted:,.6g} {fact.unit})"
+
+
+def _internal_contradictions(diff: ArticleDiff) -> None:
+    """Two statements of one fact in one article that cannot both be true."""
+    seen: set[tuple] = set()
+    for i, a in enumerate(diff.statements):
+        for b in diff.statements[i + 1:]:
+            if (a.event_id, a.fact) != (b.event_id, b.fact) or a.sentence == b.sentence:
+                continue
+            key = (a.event_id, a.fact, a.value_text, b.value_text)
+            if key in seen or statements_agree(a, b):
+                continue
+            seen.add(key)
+            diff.contradictions.append(ContradictionHit(
+                "internal", b.event_id, b.fact, b.value_text, a.value_text, b.sentence, other_sentence=a.sentence))
+
+
+def statements_agree(a, b) -> bool:
+    """Whether two statements of the same fact can both be true (dates get a
+    day of slack for time zones)."""
+    slack = 1.0 if a.fact == "date" else 0.0
+    ia, ib = a.interval, b.interval
+    return ia[0] - slack <= ib[1] and ib[0] - slack <= ia[1]
+
+
+def _content_words(text: str) -> set[str]:
+    return {w[:6] for w in words(text) if len(w) >= 4 and w not in _STOPWORDS and not w.isdigit()}
+
+
+def similarity(a: str, b: str) -> float:
+    wa, wb = _content_words(a), _content_words(b)
+    return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+
+
+def _short_title(sentence: str, limit: int = 110) -> str:
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _candidate(sentence, folded: str, dates: list[DateSpan], timeline: Timeline, published: date | None,
+               today: date, is_lede: bool) -> CandidateHit | None:
+    verb = _VERB_PATTERN.search(folded)
+    if not verb:
+        return None
+    actors = [name for name, p in zip(timeline.watch_names, timeline.watch_actors) if p.search(folded)]
+    if not actors:
+        return None
+    window = timedelta(days=timeline.settings.candidate_window_days)
+    usable = [d for d in dates if d.precision in ("day", "month")
+              and today - window <= d.end and d.start <= today + timedelta(days=31)]
+    if usable:
+        chosen = min(usable, key=lambda d: abs(d.offset - verb.start()))
+        start, precision = chosen.start, chosen.precision
+    elif is_lede and published is not None and not dates:
+        # The lede reports the news of the day: undated, it happened around publication.
+        start, precision = date(published.year, published.month, 1), "month"
+    else:
+        return None
+    return CandidateHit(start, precision, _short_title(sentence.text), actors, verb.group(0), sentence.text,
+                        sentence.start, sentence.end)
+
+
+# --- the stage: storing the diff -------------------------------------------------------
+
+
+def sync_timeline(session, timeline: Timeline) -> dict[str, int]:
+    """Upsert the timeline into ``events``/``event_facts``; events no longer in
+    the file are deleted with their mentions (foreign keys cascade)."""
+    ids = [e.id for e in timeline.events]
+    existing = {e.id: e for e in session.scalars(select(Event))}
+    added = updated = 0
+    for known in timeline.events:
+        row = existing.get(known.id)
+        if row is None:
+            row = Event(id=known.id)
+            session.add(row)
+            added += 1
+        else:
+            updated += 1
+        row.date_start, row.date_end, row.date_precision = known.start, known.end, known.precision
+        row.title, row.actors, row.aliases, row.source = known.title, known.actors, known.aliases, known.source
+        row.loaded_at = utcnow()
+    session.flush()
+    for known in timeline.events:
+        facts = {f.name: f for f in session.scalars(select(EventFact).where(EventFact.event_id == known.id))}
+        names = {f.name for f in known.facts}
+        for name, row in facts.items():
+            if name not in names:
+                session.delete(row)
+        for fact in known.facts:
+            row = facts.get(fact.name) or EventFact(event_id=known.id, name=fact.name)
+            row.value = fact.value / fact.scale if fact.value is not None else None
+            row.unit, row.text, row.source = fact.unit, fact.text, fact.source
+            session.add(row)
+    removed = [i for i in existing if i not in ids]
+    if removed:
+        session.execute(delete(Event).where(Event.id.in_(removed)))
+    session.flush()
+    return {"added": added, "updated": updated, "removed": len(removed)}
+
+
+def independent_outlets(session, article_ids) -> int:
+    """How many independent outlets reported something: copies (same dedup
+    cluster) count once. The dedup stage's helper is used when present."""
+    article_ids = list(set(article_ids))
+    if not article_ids:
+        return 0
+    try:
+        from crawler.dedup import independent_outlets as dedup_count
+    except ImportError:
+        dedup_count = None
+    if dedup_count is not None:
+        return dedup_count(session, article_ids)
+    rows = session.execute(select(Article.id, Article.source_id, Article.cluster_id)
+                           .where(Article.id.in_(article_ids))).all()
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for article_id, source_id, cluster_id in rows:
+        # Two reports are one when they are copies or from the same outlet.
+        parent[find(("a", article_id))] = find(("c", cluster_id or article_id))
+        parent[find(("s", source_id))] = find(("c", cluster_id or article_id))
+    return len({find(("a", article_id)) for article_id, _s, _c in rows})
+
+
+def _article_dates(article: Article) -> tuple[date | None, date]:
+    published = article.published_at.date() if article.published_at else None
+    seen = article.first_seen.date() if article.first_seen else date.today()
+    return published, published or seen
+
+
+class EventDiffStage(Stage):
+    """Diffs every relevant article against the known-events timeline."""
+
+    name = "events"
+
+    def __init__(self, config, timeline: Timeline | None = None) -> None:
+        super().__init__(config)
+        self.timeline = timeline
+
+    def open(self, session) -> None:
+        if self.timeline is None:
+            self.timeline = load_timeline(self.config)
+        counts = sync_timeline(session, self.timeline)
+        log.info("events: timeline loaded (%d events; %d added, %d removed)",
+                 len(self.timeline.events), counts["added"], counts["removed"])
+
+    def _reading(self, session, article: Article) -> tuple[str | None, str | None]:
+        """(language, date order) for the article: the source's ``date_order``
+        from the config, else the language's default."""
+        source_name = session.scalar(select(Source.name).where(Source.id == article.source_id))
+        source = next((s for s in self.config.sources if s.name == source_name), None)
+        language = article.language or (source.language if source else None)
+        return language, source.date_order if source else None
+
+    def process(self, session, article: Article) -> None:
+        if self.timeline is None:
+            self.open(session)
+        touched = clear_article(session, article.id)
+        if article.relevant is False or not article.text:
+            recompute_first_reports(session, touched)
+            return
+        published, reference = _article_dates(article)
+        language, order = self._reading(session, article)
+        diff = diff_text(article.text, self.timeline, published, language, order, reference)
+        for m in diff.mentions:
+            session.add(EventMention(article_id=article.id, event_id=m.event_id, sentence=m.sentence,
+                                     start_offset=m.start, end_offset=m.end, confidence=m.confidence,
+                                     in_lead=m.in_lead))
+        statements = []
+        for s in diff.statements:
+            row = FactStatement(article_id=article.id, event_id=s.event_id, fact=s.fact, value=s.value, unit=s.unit,
+                                bound=s.bound, value_text=s.value_text, sentence=s.sentence,
+                                start_offset=s.start, end_offset=s.end)
+            session.add(row)
+            statements.append(s)
+        for c in diff.contradictions:
+            session.add(Contradiction(article_id=article.id, event_id=c.event_id, fact=c.fact, kind=c.kind,
+                                      stated_value=c.stated_value, known_value=c.known_value, sentence=c.sentence,
+                                      other_sentence=c.other_sentence, known_source=c.known_source))
+        session.flush()
+        self._article_contradictions(session, article, statements)
+        for hit in diff.candidates:
+            store_candidate(session, article, hit)
+        recompute_first_reports(session, touched | {m.event_id for m in diff.mentions})
+
+    def _article_contradictions(self, session, article: Article, statements: list[StatementHit]) -> None:
+        """The same fact stated incompatibly by another archived article
+        (copies of this one excepted)."""
+        own_cluster = article.cluster_id or article.id
+        done: set[tuple] = set()
+        for s in statements:
+            query = (select(FactStatement, Article.cluster_id)
+                     .join(Article, Article.id == FactStatement.article_id)
+                     .where(FactStatement.fact == s.fact, FactStatement.article_id != article.id))
+            query = query.where(FactStatement.event_id == s.event_id) if s.event_id else query
+            for other, cluster_id in session.execute(query.order_by(FactStatement.id)):
+                if (cluster_id or other.article_id) == own_cluster or (s.fact, other.article_id) in done:
+                    continue
+                if statements_agree(s, _stored_statement(other)):
+                    continue
+                done.add((s.fact, other.article_id))
+                session.add(Contradiction(
+                    article_id=article.id, event_id=s.event_id, fact=s.fact, kind="article",
+                    stated_value=s.value_text, known_value=other.value_text, sentence=s.sentence,
+                    other_sentence=other.sentence, other_article_id=other.article_id))
+
+
+def _stored_statement(row: FactStatement) -> StatementHit:
+    """A stored statement with its interval rebuilt (rounding from the text as written)."""
+    if row.fact == "date":
+        start = date.fromordinal(int(row.value))
+        end = {"day": start, "month": month_interval(start.year, start.month)[1],
+               "year": date(start.year, 12, 31)}.get(row.unit or "day", start)
+        interval = (float(start.toordinal()), float(end.toordinal()))
+    else:
+        quantities = find_quantities(row.value_text)
+        rel_tol = quantities[0].rel_tol if quantities else 0.005
+        scale = (parse_fact_value(f"1 {row.unit}") or (1.0,))[0]
+        interval = bound_interval((row.value or 0.0) * scale, row.bound, rel_tol)
+    return StatementHit(row.event_id, row.fact, row.value, row.unit, row.bound, row.value_text, row.sentence,
+                        row.start_offset, row.end_offset, interval)
+
+
+def clear_article(session, article_id: int) -> set[str]:
+    """Remove what a previous run derived from this article (idempotence);
+    returns the events it had mentioned. Promoted candidates keep their
+    sources: they are the record of where the event came from."""
+    touched = set(session.scalars(select(EventMention.event_id).where(EventMention.article_id == article_id)))
+    session.execute(delete(EventMention).where(EventMention.article_id == article_id))
+    session.execute(delete(FactStatement).where(FactStatement.article_id == article_id))
+    session.execute(delete(Contradiction).where(
+        (Contradiction.article_id == article_id) | (Contradiction.other_article_id == article_id)))
+    open_ids = select(EventCandidate.id).where(EventCandidate.status == "open")
+    session.execute(delete(CandidateSource).where(CandidateSource.article_id == article_id,
+                                                  CandidateSource.candidate_id.in_(open_ids)))
+    orphans = select(EventCandidate.id).where(
+        EventCandidate.status == "open",
+        ~select(CandidateSource.id).where(CandidateSource.candidate_id == EventCandidate.id).exists())
+    session.execute(delete(EventCandidate).where(EventCandidate.id.in_(orphans)))
+    session.flush()
+    return touched
+
+
+def recompute_first_reports(session, event_ids) -> None:
+    """first_report = no earlier-published archived article mentions the
+    event (articles without a date are placed at their first sighting)."""
+    for event_id in event_ids:
+        rows = session.execute(
+            select(EventMention, func.coalesce(Article.published_at, Article.first_seen).label("at"), Article.id)
+            .join(Article, Article.id == EventMention.article_id)
+            .where(EventMention.event_id == event_id)).all()
+        if not rows:
+            continue
+        first = min((at, article_id) for _m, at, article_id in rows)
+        for mention, at, article_id in rows:
+            mention.first_report = at == first[0]
+
+
+def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandidate:
+    """Attach a dated claim to the open candidate it repeats (dates within a
+    week and similar wording), or open a new candidate."""
+    slack = timedelta(days=7)
+    end = month_interval(hit.date_start.year, hit.date_start.month)[1] if hit.precision == "month" else hit.date_start
+    best, best_score = None, 0.0
+    nearby = session.scalars(select(EventCandidate).where(
+        EventCandidate.status == "open",
+        EventCandidate.date_start >= hit.date_start - timedelta(days=40),
+        EventCandidate.date_start <= end + slack))
+    for candidate in nearby:
+        c_end = (month_interval(candidate.date_start.year, candidate.date_start.month)[1]
+                 if candidate.date_precision == "month" else candidate.date_start)
+        if not (candidate.date_start - slack <= end and hit.date_start - slack <= c_end):
+            continue
+        sentences = session.scalars(select(CandidateSource.sentence)
+                                    .where(CandidateSource.candidate_id == candidate.id)).all()
+        score = max((similarity(hit.sentence, s) for s in sentences), default=0.0)
+        if score > best_score:
+            best, best_score = candidate, score
+    if best is None or best_score < 0.2:
+        best = EventCandidate(date_start=hit.date_start, date_precision=hit.precision, title=hit.title,
+                              actors=hit.actors)
+        session.add(best)
+        session.flush()
+    else:
+        best.actors = list(dict.fromkeys([*(best.actors or []), *hit.actors]))
+        best.last_seen = utcnow()
+    exists = session.scalar(select(CandidateSource.id).where(
+        CandidateSource.candidate_id == best.id, CandidateSource.article_id == article.id,
+        CandidateSource.start_offset == hit.start))
+    if exists is None:
+        session.add(CandidateSource(candidate_id=best.id, article_id=article.id, sentence=hit.sentence,
+                                    start_offset=hit.start, end_offset=hit.end))
+    session.flush()
+    return best
+
+
+# --- promotion, summaries ------------------------------------------------------------
+
+
+def _stem(word: str) -> str:
+    word = fold(word)
+    for suffix in ("ing", "ed", "es", "s", "aron", "o"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def derive_terms(sentence: str, actors: list[str]) -> list[str]:
+    """The words that name a promoted candidate: its action verb (any ending)
+    and the first substantial word after it that is not an actor
+    ("has recalled its top diplomat" → recall*, diplomat)."""
+    folded = fold(sentence)
+    verb = _VERB_PATTERN.search(folded)
+    if not verb:
+        return []
+    actor_words = {w for a in actors for w in words(a)}
+    after = words(folded[verb.end():])[:6]
+    nouns = [w for w in after if len(w) >= 5 and w not in _STOPWORDS and w not in actor_words and not w.isdigit()]
+    terms = [_stem(verb.group(0)) + "*"]
+    if nouns:
+        terms.append(max(nouns, key=len))
+    return terms if len(terms) == 2 else []
+
+
+def slugify(text: str) -> str:
+    slug = "-".join(w for w in words(text) if w not in _STOPWORDS)[:60].strip("-")
+    return slug or "event"
+
+
+def promoted_event_entry(candidate: EventCandidate, sentences: list[str], title: str | None,
+                         event_id: str | None) -> dict:
+    """The timeline entry for a candidate: its date at the precision known,
+    actors, and term groups taken from its reports."""
+    actors = list(candidate.actors or [])
+    groups = []
+    for sentence in sentences:
+        terms = derive_terms(sentence, actors)
+        if terms and terms not in groups:
+            groups.append(terms)
+    title = title or candidate.title
+    entry = {
+        "id": event_id or f"{format_date(candidate.date_start, candidate.date_precision or 'day')}-"
+                          f"{slugify(' '.join(g[-1] for g in groups) or title)}",
+        "date": format_date(candidate.date_start, candidate.date_precision or "day"),
+        "title": title,
+        "actors": actors,
+        "source": f"promoted from candidate {candidate.id}",
+    }
+    if groups:
+        entry["terms"] = groups
+    else:
+        entry["aliases"] = [title]
+    return entry
+
+
+def append_event(text: str, entry: dict) -> str:
+    """The timeline file's text with one more event at the end of its events
+    list, the rest left byte for byte (comments included)."""
+    block = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
+    data = yaml.safe_load(text) if text.strip() else None
+    if isinstance(data, dict):
+        if list(data)[-1] != "events":
+            raise ConfigError("cannot append: 'events' must be the last key of the timeline file")
+        indent = ""
+        for line in text.splitlines():
+            stripped = line.lstrip()
+            if stripped.startswith("- id:"):
+                indent = line[: len(line) - len(stripped)]
+                break
+        if not data.get("events"):
+            text = re.sub(r"(?m)^events:\s*\[\]\s*$", "events:", text)
+        block = "".join(indent + line + "\n" for line in block.splitlines())
+    elif data is None:
+        block = "events:\n" + "".join("  " + line + "\n" for line in block.splitlines())
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + block
+
+
+def event_summary(session) -> dict:
+    """Counts for a dashboard or the demo: known events, mentions, candidates,
+    contradictions by kind."""
+    by_kind = dict(session.execute(select(Contradiction.kind, func.count()).group_by(Contradiction.kind)).all())
+    return {
+        "events": session.scalar(select(func.count()).select_from(Event)) or 0,
+        "mentions": session.scalar(select(func.count()).select_from(EventMention)) or 0,
+        "mentioned_events": session.scalar(select(func.count(func.distinct(EventMention.event_id)))) or 0,
+        "candidates": session.scalar(select(func.count()).select_from(EventCandidate)
+                                     .where(EventCandidate.status == "open")) or 0,
+        "fact_statements": session.scalar(select(func.count()).select_from(FactStatement)) or 0,
+        "contradictions": sum(by_kind.values()),
+        "contradictions_by_kind": {k: by_kind.get(k, 0) for k in ("timeline", "article", "internal")},
+    }

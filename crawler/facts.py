@@ -1,0 +1,516 @@
+"""Reading dates and figures out of news sentences, and comparing them.
+
+The event diff (``crawler/events.py``) needs three small skills that have
+nothing to do with the archive, so they live here as pure functions:
+
+* **sentences** with their offsets (news text is one paragraph per line);
+* **dates**: absolute forms in English and Spanish ("26 September 2025",
+  "January 26", "26 de enero", "in September", "03/04/2025" read in the
+  source's day/month order, a misspelled month such as "Octobr") and forms
+  relative to the publication date ("last month", "on Tuesday"). Each date
+  is an *interval* at the precision it was stated: "in September" is the
+  whole month, so it agrees with 15 September;
+* **figures** with their unit and bound: "nearly $590 million" is about 590
+  million USD, "exceeding $400 million" is a lower bound, "625,000 acres" is
+  252,929 ha give or take the rounding its three significant digits imply.
+
+Regular expressions find the forms (``dateparser.search_dates`` was measured
+on the seed articles: slower and it reads words such as "to", "a" or "bar" as
+dates); the month table is the only "parser". Everything compares as closed
+intervals so "agrees" has one meaning for dates and figures alike.
+"""
+from __future__ import annotations
+
+import calendar
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from crawler.text import fold
+
+# --- sentences ------------------------------------------------------------------
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "st", "sen", "rep", "gov", "gen", "col", "lt", "sgt", "prof", "jr", "sr",
+    "no", "vs", "etc", "inc", "corp", "co", "ltd", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec", "approx", "est", "fig", "p", "pp", "sra", "sr", "dra", "ee", "uu",
+}
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+(?=[\"'“‘(\[¿¡]?[A-ZÁÉÍÓÚÑ0-9])")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int
+    end: int
+    paragraph: int  # index of the paragraph (line) it belongs to
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences with offsets into ``text``. Paragraphs are lines; inside one,
+    a full stop ends a sentence unless it closes an abbreviation ("U.S.",
+    "Sept.", "Mr.")."""
+    out: list[Sentence] = []
+    offset = 0
+    for index, line in enumerate(text.split("\n")):
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            before = line[start:match.start() + 1]
+            last_word = re.search(r"([A-Za-zÁÉÍÓÚÑáéíóúñ.]+)\.$", before)
+            if last_word:
+                token = last_word.group(1).rstrip(".").lower()
+                if token in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", token):
+                    continue  # "U.S. President", "Sept. 26"
+            _add_sentence(out, line, start, match.end(), offset, index)
+            start = match.end()
+        _add_sentence(out, line, start, len(line), offset, index)
+        offset += len(line) + 1
+    return out
+
+
+def _add_sentence(out: list[Sentence], line: str, start: int, end: int, offset: int, paragraph: int) -> None:
+    chunk = line[start:end]
+    stripped = chunk.strip()
+    if not stripped:
+        return
+    lead = len(chunk) - len(chunk.lstrip())
+    s = offset + start + lead
+    out.append(Sentence(stripped, s, s + len(stripped), paragraph))
+
+
+def lead_paragraph(sentences: list[Sentence], text: str) -> int | None:
+    """The index of the lead: the first paragraph of at least 15 words, so a
+    dateline ("6 July, 2025") or a URL slug above the story is not the lead."""
+    for number, line in enumerate(text.split("\n")):
+        if len(line.split()) >= 15:
+            return number
+    return sentences[0].paragraph if sentences else None
+
+
+# --- dates ----------------------------------------------------------------------
+
+MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+}
+_MONTH_ABBREVIATIONS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "nov": 11, "dec": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12,
+}
+WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+    "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5, "domingo": 6,
+}
+_FULL_MONTH_NAMES = sorted(MONTHS)
+
+
+def month_number(word: str, fuzzy: bool = False) -> int | None:
+    """'September', 'Sept.', 'septiembre' → 9; with ``fuzzy`` also a one-letter
+    slip such as 'Octobr' (only used where a day and a year frame the word, so
+    an ordinary word is never read as a month)."""
+    key = fold(word).rstrip(".")
+    if key in MONTHS:
+        return MONTHS[key]
+    if key in _MONTH_ABBREVIATIONS:
+        return _MONTH_ABBREVIATIONS[key]
+    if fuzzy and len(key) >= 5:
+        close = difflib.get_close_matches(key, _FULL_MONTH_NAMES, n=1, cutoff=0.8)
+        if close:
+            return MONTHS[close[0]]
+    return None
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """A date as stated: the interval it covers at the stated precision."""
+
+    start: date
+    end: date
+    precision: str  # day | month | year
+    text: str
+    offset: int  # start offset in the text it was found in
+    relative: bool = False
+
+    def overlaps(self, start: date, end: date, slack_days: int = 0) -> bool:
+        return self.start - timedelta(days=slack_days) <= end and start - timedelta(days=slack_days) <= self.end
+
+    def distance_days(self, start: date, end: date) -> int:
+        if self.overlaps(start, end):
+            return 0
+        return min(abs((self.start - end).days), abs((start - self.end).days))
+
+    def label(self) -> str:
+        return format_date(self.start, self.precision)
+
+
+def format_date(start: date, precision: str) -> str:
+    if precision == "year":
+        return f"{start.year}"
+    if precision == "month":
+        return f"{start.year}-{start.month:02d}"
+    return start.isoformat()
+
+
+def month_interval(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+_WORD = r"[A-Za-zÀ-ÿ]{3,12}\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th|º|°)?"
+_YEAR = r"((?:19|20)\d\d)"
+_MONTH_WORDS = "|".join(sorted({*MONTHS, *_MONTH_ABBREVIATIONS}, key=len, reverse=True))
+_MONTH_EXACT = rf"((?:{_MONTH_WORDS})\.?)"
+
+# (pattern, kind) in priority order: longer, more precise forms first.
+_ABSOLUTE_PATTERNS = [
+    (re.compile(rf"\b{_YEAR}-(\d{{1,2}})-(\d{{1,2}})\b"), "iso"),
+    (re.compile(r"\b(\d{1,4})[/.](\d{1,2})[/.](\d{2,4})\b"), "numeric"),
+    (re.compile(rf"\b{_DAY}\s+(?:de\s+)?({_WORD}),?\s+(?:de\s+|del\s+)?{_YEAR}\b", re.I), "d_m_y"),
+    (re.compile(rf"\b({_WORD})\s+{_DAY},?\s+{_YEAR}\b", re.I), "m_d_y"),
+    (re.compile(rf"\b{_MONTH_EXACT},?\s+(?:de\s+|del\s+)?{_YEAR}\b", re.I), "m_y"),
+    (re.compile(rf"\b{_DAY}\s+(?:de\s+)?{_MONTH_EXACT}(?!\w)", re.I), "d_m"),
+    (re.compile(rf"\b{_MONTH_EXACT}\s+{_DAY}\b(?!\s*(?:%|per\b|percent|,\d))", re.I), "m_d"),
+    (re.compile(rf"\b(?:in|since|during|until|by|early|late|mid-?|en|desde|durante|hasta|a\s+finales\s+de|"
+                rf"a\s+principios\s+de|de)\s+{_MONTH_EXACT}(?!\w)", re.I), "m"),
+    (re.compile(rf"\b(?:in|since|during|until|as\s+of|by|of|en|desde|durante|hasta|del)\s+(?:FY\s*)?{_YEAR}\b",
+                re.I), "y"),
+]
+_RELATIVE_PATTERNS = [
+    (re.compile(r"\b(?:yesterday|ayer)\b", re.I), "yesterday"),
+    (re.compile(r"\b(?:last|the\s+previous)\s+month\b|\bel\s+mes\s+pasado\b", re.I), "last_month"),
+    (re.compile(r"\b(?:earlier|later)\s+this\s+month\b|\bthis\s+month\b|\beste\s+mes\b", re.I), "this_month"),
+    (re.compile(r"\blast\s+year\b|\bel\s+a[ñn]o\s+pasado\b", re.I), "last_year"),
+    (re.compile(r"\bthis\s+year\b|\beste\s+a[ñn]o\b", re.I), "this_year"),
+    (re.compile(r"\b(?:on|last|this\s+past|el|este|el\s+pasado)\s+(monday|tuesday|wednesday|thursday|friday|"
+                r"saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)\b", re.I), "weekday"),
+]
+
+DEFAULT_DATE_ORDER = {"es": "DMY", "en": "MDY"}
+
+
+def find_dates(text: str, published: date | None = None, date_order: str | None = None,
+               language: str | None = None) -> list[DateSpan]:
+    """Every date stated in ``text``, resolved to an interval.
+
+    ``published`` anchors relative forms and years left out ("January 26" in a
+    November 2025 article is 26 January 2025); without it only dates that
+    carry their year are kept. ``date_order`` (DMY/MDY/YMD) reads ambiguous
+    numeric dates; by default Spanish is DMY and anything else MDY."""
+    order = date_order or DEFAULT_DATE_ORDER.get((language or "en")[:2], "MDY")
+    taken: list[tuple[int, int]] = []
+    found: list[DateSpan] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in taken)
+
+    for pattern, kind in _ABSOLUTE_PATTERNS:
+        for match in pattern.finditer(text):
+            if not free(match.start(), match.end()):
+                continue
+            span = _absolute(kind, match, published, order)
+            if span is not None:
+                taken.append((match.start(), match.end()))
+                found.append(span)
+    if published is not None:
+        for pattern, kind in _RELATIVE_PATTERNS:
+            for match in pattern.finditer(text):
+                if not free(match.start(), match.end()):
+                    continue
+                span = _relative(kind, match, published)
+                if span is not None:
+                    taken.append((match.start(), match.end()))
+                    found.append(span)
+    return sorted(found, key=lambda d: d.offset)
+
+
+def _make_day(year: int, month: int, day: int, match: re.Match, relative: bool = False) -> DateSpan | None:
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        return None
+    return DateSpan(value, value, "day", match.group(0), match.start(), relative)
+
+
+def _guess_year(month: int, day: int | None, published: date | None) -> int | None:
+    """The year of a date stated without one: the latest occurrence not more
+    than a week after publication (news reports the recent past)."""
+    if published is None:
+        return None
+    year = published.year
+    probe = date(year, month, min(day or 1, 28))
+    if probe > published + timedelta(days=7):
+        year -= 1
+    return year
+
+
+def _absolute(kind: str, m: re.Match, published: date | None, order: str) -> DateSpan | None:
+    g = m.groups()
+    if kind == "iso":
+        return _make_day(int(g[0]), int(g[1]), int(g[2]), m)
+    if kind == "numeric":
+        a, b, c = g
+        if len(a) == 4:
+            year, month, day = int(a), int(b), int(c)
+        elif len(c) in (2, 4) and len(a) <= 2:
+            year = int(c) if len(c) == 4 else 2000 + int(c)
+            first, second = int(a), int(b)
+            if order == "DMY" or (order == "MDY" and first > 12):
+                day, month = first, second
+            else:
+                month, day = first, second
+        else:
+            return None
+        return _make_day(year, month, day, m)
+    if kind == "d_m_y":
+        month = month_number(g[1], fuzzy=True)
+        return _make_day(int(g[2]), month, int(g[0]), m) if month else None
+    if kind == "m_d_y":
+        month = month_number(g[0], fuzzy=True)
+        return _make_day(int(g[2]), month, int(g[1]), m) if month else None
+    if kind == "m_y":
+        month = month_number(g[0])
+        if not month or not _month_word_ok(g[0]):
+            return None
+        start, end = month_interval(int(g[1]), month)
+        return DateSpan(start, end, "month", m.group(0), m.start())
+    if kind in ("d_m", "m_d"):
+        day_text, month_text = (g[0], g[1]) if kind == "d_m" else (g[1], g[0])
+        month = month_number(month_text)
+        if not month or not _month_word_ok(month_text):
+            return None
+        year = _guess_year(month, int(day_text), published)
+        return _make_day(year, month, int(day_text), m, relative=True) if year else None
+    if kind == "m":
+        month_text = g[0]
+        month = month_number(month_text)
+        if not month or not _month_word_ok(month_text, alone=True):
+            return None
+        year = _guess_year(month, None, published)
+        if year is None:
+            return None
+        start, end = month_interval(year, month)
+        return DateSpan(start, end, "month", m.group(0), m.start(), relative=True)
+    if kind == "y":
+        year = int(g[0])
+        return DateSpan(date(year, 1, 1), date(year, 12, 31), "year", m.group(0), m.start())
+    return None
+
+
+def _month_word_ok(word: str, alone: bool = False) -> bool:
+    """English month names are capitalized; 'may' or 'march' in lower case are
+    a verb. Spanish month names are lower case by rule and unambiguous."""
+    key = fold(word).rstrip(".")
+    if key in ("may", "mar", "march") or (alone and key in _MONTH_ABBREVIATIONS):
+        return word[:1].isupper() and (key != "mar" or not alone)
+    if key in MONTHS and key not in ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                                     "septiembre", "setiembre", "octubre", "noviembre", "diciembre"):
+        return word[:1].isupper()
+    return True
+
+
+def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
+    text, at = m.group(0), m.start()
+    if kind == "yesterday":
+        day = published - timedelta(days=1)
+        return DateSpan(day, day, "day", text, at, True)
+    if kind in ("last_month", "this_month"):
+        year, month = published.year, published.month
+        if kind == "last_month":
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        start, end = month_interval(year, month)
+        return DateSpan(start, end, "month", text, at, True)
+    if kind in ("last_year", "this_year"):
+        year = published.year - (1 if kind == "last_year" else 0)
+        return DateSpan(date(year, 1, 1), date(year, 12, 31), "year", text, at, True)
+    if kind == "weekday":
+        weekday = WEEKDAYS[fold(m.group(1))]
+        day = published - timedelta(days=(published.weekday() - weekday) % 7)
+        return DateSpan(day, day, "day", text, at, True)
+    return None
+
+
+def stated_years(text: str) -> set[int]:
+    """Four-digit years written in a sentence ("2024", "FY 2012"): what a
+    yearly figure is attached to. Relative years ("last year") are left out on
+    purpose: reports use them for the survey's publication as often as for
+    the year measured."""
+    return {int(y) for y in re.findall(r"(?<![\d$])((?:19|20)\d\d)(?!\d|[,.]\d)", text)}
+
+
+# --- figures --------------------------------------------------------------------
+
+_SCALES = {
+    "thousand": 1e3, "k": 1e3, "mil": 1e3,
+    "million": 1e6, "millions": 1e6, "m": 1e6, "mn": 1e6, "mln": 1e6, "millon": 1e6, "millones": 1e6,
+    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9, "mil millones": 1e9, "trillion": 1e12,
+}
+# unit word → (family, factor to the family's base unit)
+_UNITS = {
+    "%": ("percent", 1.0), "per cent": ("percent", 1.0), "percent": ("percent", 1.0),
+    "por ciento": ("percent", 1.0),
+    "usd": ("money", 1.0), "dollars": ("money", 1.0), "dolares": ("money", 1.0), "us dollars": ("money", 1.0),
+    "ha": ("area", 1.0), "hectares": ("area", 1.0), "hectare": ("area", 1.0), "hectareas": ("area", 1.0),
+    "hectarea": ("area", 1.0), "acres": ("area", 1 / 2.47105), "acre": ("area", 1 / 2.47105),
+    "km2": ("area", 100.0), "square kilometers": ("area", 100.0), "square kilometres": ("area", 100.0),
+    "tons": ("weight", 1.0), "tonnes": ("weight", 1.0), "toneladas": ("weight", 1.0), "metric tons": ("weight", 1.0),
+}
+_BOUNDS = [
+    (r"in excess of|more than|exceeding|exceeded|exceeds|upwards of|at least|over|above|surpassing|no less than|"
+     r"mas de|al menos|por lo menos|superior a|supera|supero", "min"),
+    (r"up to|less than|fewer than|under|below|at most|no more than|hasta|menos de|como maximo", "max"),
+    (r"nearly|almost|about|around|approximately|roughly|some|close to|an estimated|estimated|circa|~|"
+     r"casi|cerca de|alrededor de|aproximadamente|unos|unas|en torno a", "about"),
+]
+_NUMBER = r"\d{1,3}(?:[,.]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+_SCALE = r"mil\s+millones|thousand|millions?|billions?|trillion|millones|mill[oó]n|mln|mn|bn|k|m|b"
+_UNIT_WORDS = r"%|per\s*cent|percent|por\s+ciento|hect[aá]reas?|hectares?|ha|acres?|km2|square\s+kil[oe]met(?:er|re)s|" \
+              r"(?:metric\s+)?tons|tonnes|toneladas"
+_MONEY_PREFIX = r"(?:US\$|U\.S\.\s?\$|USD|\$)\s?"
+_QUANTITY = re.compile(
+    rf"(?P<prefix>{_MONEY_PREFIX})?(?P<num>{_NUMBER})(?:\s*(?P<scale>{_SCALE})\b)?"
+    rf"(?:\s*(?:de\s+)?(?P<unit>{_UNIT_WORDS}|USD|US\s+dollars|dollars|d[oó]lares)(?![A-Za-z]))?",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A figure as stated, in its family's base unit (USD, %, ha, tons)."""
+
+    value: float
+    family: str  # percent | money | area | weight | count
+    bound: str  # exact | about | min | max
+    rel_tol: float  # the rounding its significant digits imply
+    text: str
+    start: int
+    end: int
+
+    def interval(self) -> tuple[float, float]:
+        return bound_interval(self.value, self.bound, self.rel_tol)
+
+
+def bound_interval(value: float, bound: str, rel_tol: float) -> tuple[float, float]:
+    """The values a statement allows: exact = within rounding; about = ±10 %;
+    min/max = one-sided."""
+    low, high = value * (1 - rel_tol), value * (1 + rel_tol)
+    if bound == "about":
+        return value * 0.9, value * 1.1
+    if bound == "min":
+        return low, float("inf")
+    if bound == "max":
+        return 0.0, high
+    return low, high
+
+
+def intervals_agree(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def parse_number(text: str) -> float:
+    """'625,000' → 625000; '1.5' → 1.5; '253.000' (Spanish) → 253000; '2,5' → 2.5."""
+    text = text.strip()
+    if "," in text and "." in text:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        return float(text.replace(thousands, "").replace(decimal, "."))
+    for sep in (",", "."):
+        if sep in text:
+            parts = text.split(sep)
+            if len(parts) > 2 or len(parts[-1]) == 3:
+                return float(text.replace(sep, ""))
+            return float(text.replace(sep, "."))
+    return float(text)
+
+
+def relative_tolerance(number_text: str, scaled: bool = False, floor: float = 0.005) -> float:
+    """Half a unit of the last significant digit, relative to the value:
+    '625,000' (3 digits) ±0.08 %, '25' ±2 %, '8' ±6 %. Trailing zeros count as
+    rounding only in big or scaled numbers ('400 million', '253,000'): '10 %'
+    means ten. Never below ``floor`` so conversions (acres → ha) do not fail
+    on the last decimal."""
+    value = parse_number(number_text)
+    if value == 0:
+        return floor
+    digits = re.sub(r"\D", "", number_text)
+    if re.search(r"[.,]\d{1,2}$", number_text):  # has decimals: last digit is the unit
+        decimals = len(re.search(r"[.,](\d{1,2})$", number_text).group(1))
+        half_unit = 0.5 * 10 ** (-decimals)
+    else:
+        trailing = len(digits) - len(digits.rstrip("0")) if (scaled or value >= 1000) else 0
+        half_unit = 0.5 * 10 ** trailing if digits.rstrip("0") else 0.5
+    return max(floor, half_unit / value)
+
+
+def _unit_key(text: str) -> str:
+    return re.sub(r"\s+", " ", fold(text)).strip()
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every figure with a unit we can compare: percentages, money, areas,
+    weights. Bare counts are left out: without a unit nothing says what a
+    figure measures."""
+    out: list[Quantity] = []
+    for m in _QUANTITY.finditer(text):
+        prefix, unit_text, scale_text = m.group("prefix"), m.group("unit"), m.group("scale")
+        if not prefix and not unit_text:
+            continue
+        if re.match(r"\d|[,.]\d", text[m.end():m.end() + 2]):
+            continue
+        number_text = m.group("num")
+        if scale_text and scale_text.lower() in ("m", "b", "k") and not prefix:
+            continue  # "40 m" is a distance, not money
+        try:
+            value = parse_number(number_text)
+        except ValueError:
+            continue
+        scale = _SCALES.get(_unit_key(scale_text), 1.0) if scale_text else 1.0
+        if prefix:
+            family, factor = "money", 1.0
+        else:
+            family, factor = _UNITS.get(_unit_key(unit_text), (None, 1.0))
+            if family is None:
+                continue
+        if family == "percent" and re.match(r"\s*(?:percentage\s+)?points?\b|\s*puntos\b", text[m.end():], re.I):
+            continue
+        bound = _bound_before(text, m.start())
+        out.append(Quantity(value * scale * factor, family, bound, relative_tolerance(number_text, bool(scale_text)),
+                            m.group(0).strip(), m.start(), m.end()))
+    return out
+
+
+def _bound_before(text: str, start: int) -> str:
+    window = fold(text[max(0, start - 30):start]).rstrip()
+    for pattern, bound in _BOUNDS:
+        if re.search(rf"(?:^|\W)(?:{pattern})$", window):
+            return bound
+    return "exact"
+
+
+def parse_fact_value(text: str) -> tuple[float, str, str, float] | None:
+    """A timeline value such as '25 %', '590 million USD' or '253000 ha' →
+    (value in the family's base unit, family, display unit, relative
+    tolerance); None when the unit is not one we compare."""
+    match = re.fullmatch(rf"\s*(?:{_MONEY_PREFIX})?({_NUMBER})\s*(?:({_SCALE})\s+)?(.*?)\s*", text, re.I)
+    if not match:
+        return None
+    number_text, scale_text, unit_text = match.groups()
+    scale = _SCALES.get(_unit_key(scale_text), 1.0) if scale_text else 1.0
+    unit_text = unit_text or ("USD" if "$" in text else "")
+    if not unit_text:
+        return None
+    family, factor = _UNITS.get(_unit_key(unit_text), (None, 1.0))
+    if family is None:
+        return None
+    value = parse_number(number_text) * scale * factor
+    display = " ".join(x for x in (scale_text, unit_text) if x)
+    return value, family, display, relative_tolerance(number_text, bool(scale_text))
+
+
+def unit_scale(display_unit: str) -> float:
+    """How many base units one display unit is ('million USD' → 1e6, 'acres' → 0.4047)."""
+    parsed = parse_fact_value(f"1 {display_unit}")
+    return parsed[0] if parsed else 1.0
