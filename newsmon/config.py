@@ -301,6 +301,13 @@ def parse_config(data: object, origin: str = "<config>", path: Path | None = Non
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, origin)) from None
     config.path = path
+    if config.topics:
+        from crawler.classify import validate_topics  # the rule parser lives with the matcher
+
+        try:
+            validate_topics(config)
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: topics: {exc}") from None
     return config
 
 

@@ -73,3 +73,12 @@ def test_unknown_source_name_is_a_config_error(tmp_path):
     config = read_config(write(tmp_path, GOOD_SOURCE))
     with pytest.raises(ConfigError, match="unknown source 'b'"):
         config.source("b")
+
+
+def test_bad_topic_rule_is_a_config_error_naming_the_rule(tmp_path):
+    path = write(tmp_path, GOOD_SOURCE + "topics:\n  - name: t\n    themes:\n"
+                                         "      - name: visas\n        rule: 'visa AND'\n")
+    result = run_newsmon("--config", str(path), "sources")
+    assert result.returncode == 2
+    assert str(path) in result.stderr and "'visas'" in result.stderr and "visa AND" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
