@@ -1,0 +1,245 @@
+"""``newsmon crawl [SOURCE…]`` and ``newsmon reextract [--since DATE]``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from rich import box
+from rich.table import Table
+from sqlalchemy import func, select
+
+from newsmon.cli import add_command
+from newsmon.cli_support import UsageError, console, get_config, require_archive
+from newsmon.config import ConfigError
+
+log = logging.getLogger("newsmon.crawl")
+
+SUMMARY_COLUMNS = (("fetched", "fetched"), ("new", "new_articles"), ("updated", "updated"),
+                   ("unchanged", "unchanged"), ("skipped as seen", "skipped_seen"),
+                   ("not articles", "not_articles"), ("errors", "errors"))
+
+
+def register(subparsers) -> None:
+    p = add_command(subparsers, "crawl", help="crawl sources now and archive what is new",
+                    description="Fetch each source's feeds, sitemaps and section pages, then the articles "
+                                "they list that the archive does not hold yet (or that are due for an update "
+                                "check), extract and analyse them, and print a per-source summary. All "
+                                "enabled sources by default. Exit status 0 when the crawl ran, even if some "
+                                "pages failed (see 'newsmon sql \"select * from fetches\"').",
+                    example="newsmon crawl el-tiempo bbc-mundo")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names from the config (default: all enabled)")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a Scrapy setting for this run (e.g. --set DOWNLOAD_DELAY=0)")
+    p.set_defaults(func=cmd_crawl)
+
+    p = add_command(subparsers, "reextract", help="re-run extraction and analysis over archived pages",
+                    description="Re-extract every archived article from the raw HTML of its newest version "
+                                "(no refetching): a changed text becomes a new version, changed metadata "
+                                "updates the article, and the analysis stages run again. Prints what changed.",
+                    example="newsmon reextract --since 2025-11-01")
+    p.add_argument("--since", metavar="DATE", help="only articles whose newest version was fetched on or after DATE "
+                                                   "(YYYY-MM-DD)")
+    p.set_defaults(func=cmd_reextract)
+
+
+# --- crawl -------------------------------------------------------------------------------------
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--set {pair!r}: expected NAME=VALUE")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def summary_table(summaries) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Crawl summary", title_justify="left")
+    table.add_column("source")
+    table.add_column("status")
+    for label, _ in SUMMARY_COLUMNS:
+        table.add_column(label, justify="right")
+    for s in summaries:
+        table.add_row(s.source, s.status, *(str(getattr(s.counts, attr)) for _, attr in SUMMARY_COLUMNS))
+    return table
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.runner import run_crawl
+
+    config = get_config(args)
+    for name in args.sources:
+        config.source(name)  # unknown name → ConfigError, one line, exit 2
+    names = list(dict.fromkeys(args.sources)) or [s.name for s in config.sources if s.enabled]
+    if not names:
+        where = config.path or "the defaults (no config file found)"
+        raise ConfigError(f"{where}: no enabled sources to crawl")
+    overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "WARNING", **parse_overrides(args.settings)}
+    db_url = require_archive(args)
+    tty = sys.stdout.isatty()
+    if not args.verbose:
+        for noisy in ("twisted", "py.warnings", "protego"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        if tty:  # the progress display says it; keep warnings only
+            logging.getLogger("newsmon.crawl").setLevel(logging.WARNING)
+    if tty:
+        summaries = _crawl_with_progress(config, names, db_url, overrides)
+    else:
+        summaries = run_crawl(config, names, db_url=db_url, overrides=overrides)
+    console().print(summary_table(summaries))
+    if all(s.status == "failed" for s in summaries):
+        failed = "; ".join(f"{s.source}: {s.message}" for s in summaries if s.message)
+        print(f"newsmon: nothing could be crawled{': ' + failed if failed else ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _crawl_with_progress(config, names, db_url, overrides):
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from crawler.runner import run_crawl
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console(), transient=True) as progress:
+        tasks = {name: progress.add_task(f"{name}: starting") for name in names}
+
+        def tick(runlogs):
+            for runlog in runlogs:
+                c = runlog.counts
+                progress.update(tasks[runlog.source_name],
+                                description=f"{runlog.source_name}: {c.fetched} fetched, {c.new_articles} new, "
+                                            f"{c.updated} updated, {c.skipped_seen} skipped as seen, "
+                                            f"{c.errors} errors")
+
+        return run_crawl(config, names, db_url=db_url, overrides=overrides, on_tick=tick)
+
+
+# --- reextract ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    article_id: int
+    title: str | None
+    what: list[str] = field(default_factory=list)  # changed fields; "text (version N)" for a new version
+
+
+@dataclass
+class ReextractResult:
+    examined: int = 0
+    text_changed: list[Change] = field(default_factory=list)
+    metadata_changed: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    not_articles: list[tuple[int, str]] = field(default_factory=list)  # (id, reason): kept as they were
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+METADATA_FIELDS = ("title", "author", "published_at", "language", "site_name", "description", "tags", "paywalled")
+
+
+def reextract(config, db_url: str, since: date | None = None, stage_names=None) -> ReextractResult:
+    """Re-extract each archived article from its newest version's raw HTML,
+    one transaction per article (article fields, new version, stage rows)."""
+    from crawler.extract import Hints, NotArticle, decompress_html, extract_article
+    from crawler.stages import DEFAULT_STAGES, StageRunner
+    from crawler.text import text_hash
+    from storage.db import session_scope
+    from storage.models import Article, ArticleVersion, Source
+
+    from crawler.pipelines import available_stages
+
+    stages = StageRunner(config, available_stages(stage_names or DEFAULT_STAGES))
+    sources = {s.name: s for s in config.sources}
+    newest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
+              .group_by(ArticleVersion.article_id).subquery())
+    query = (select(Article.id).join(newest, newest.c.article_id == Article.id)
+             .join(ArticleVersion, (ArticleVersion.article_id == Article.id)
+                   & (ArticleVersion.version == newest.c.version)).order_by(Article.id))
+    if since is not None:
+        query = query.where(ArticleVersion.fetched_at >= datetime.combine(since, datetime.min.time()))
+    with session_scope(db_url) as session:
+        ids = list(session.scalars(query))
+    result = ReextractResult()
+    for article_id in ids:
+        result.examined += 1
+        article = None
+        try:
+            with session_scope(db_url) as session:
+                article = session.get(Article, article_id)
+                version = session.scalar(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
+                                         .order_by(ArticleVersion.version.desc()).limit(1))
+                source_name = session.scalar(select(Source.name).where(Source.id == article.source_id))
+                source = sources.get(source_name)
+                try:
+                    earliest = date.fromisoformat(source.earliest_date) if source else None
+                except ValueError:
+                    earliest = None
+                try:
+                    ex = extract_article(
+                        decompress_html(version.raw_html), article.url,
+                        hints=Hints(title=article.title, author=article.author, published=article.published_at),
+                        expected_language=source.language if source else None, fetched_at=version.fetched_at,
+                        earliest=earliest, date_order=source.date_order if source else None,
+                        timeout=config.crawl.extraction_timeout, encoding=version.encoding)
+                except NotArticle as exc:
+                    result.not_articles.append((article_id, exc.reason))
+                    article = None
+                    continue
+                values = {"title": ex.title, "author": ex.author, "published_at": ex.published_at,
+                          "language": ex.language, "site_name": ex.site_name, "description": ex.description,
+                          "tags": ex.tags or None, "paywalled": ex.paywalled}
+                change = Change(article_id, ex.title or article.title,
+                                [name for name, value in values.items() if getattr(article, name) != value])
+                for name, value in values.items():
+                    setattr(article, name, value)
+                article.origins = ex.origins or None
+                new_hash = text_hash(ex.text)
+                if new_hash != article.text_hash:
+                    number = version.version + 1
+                    session.add(ArticleVersion(
+                        article_id=article_id, version=number, fetched_at=version.fetched_at,
+                        http_status=version.http_status, etag=version.etag, last_modified=version.last_modified,
+                        raw_html=version.raw_html, encoding=version.encoding, title=ex.title, text=ex.text,
+                        text_hash=new_hash, extractor=ex.extractor))
+                    article.text, article.text_hash = ex.text, new_hash
+                    change.what.insert(0, f"text (version {number})")
+                    result.text_changed.append(change)
+                elif change.what:
+                    result.metadata_changed.append(change)
+                else:
+                    result.unchanged += 1
+                stages.process(session, article)
+            stages.committed(article)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next article
+            if article is not None:
+                stages.rolled_back(article)
+            log.error("article %d: re-extraction failed: %s", article_id, exc, exc_info=log.isEnabledFor(10))
+            result.errors.append((article_id, f"{type(exc).__name__}: {exc}"))
+    return result
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    config = get_config(args)
+    since = None
+    if args.since:
+        try:
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
+    db_url = require_archive(args)
+    result = reextract(config, db_url, since)
+    out = console()
+    out.print(f"Re-extracted {result.examined} articles: {len(result.text_changed)} with a new text (new version), "
+              f"{len(result.metadata_changed)} with changed metadata, {result.unchanged} unchanged, "
+              f"{len(result.not_articles)} no longer extractable (kept as they were), {len(result.errors)} failed.")
+    for change in result.text_changed + result.metadata_changed:
+        out.print(f"  #{change.article_id} {change.title or '(no title)'}: {', '.join(change.what)}")
+    for article_id, reason in result.not_articles:
+        out.print(f"  #{article_id} not extracted now: {reason}")
+    for article_id, reason in result.errors:
+        out.print(f"  #{article_id} failed: {reason}")
+    return 1 if result.errors and not (result.text_changed or result.metadata_changed or result.unchanged) else 0

@@ -1,0 +1,454 @@
+"""What every newsmon spider shares: a source declaration turned into
+requests, with the incremental and polite parts done before anything is
+fetched.
+
+A spider reads a source's entry points (feeds, sitemaps, section pages),
+fetches each with the validators stored in ``feed_states`` (an unchanged list
+costs a 304 or a hash comparison, no parsing), and turns the links it finds
+into article requests, skipping URLs the archive already holds unless they are
+due for an update check. Every request outcome goes to ``fetches`` through the
+run's :class:`~crawler.runner.RunLog`; the article pages go to the pipelines.
+
+Entry-point validators are saved only when the run ended normally and every
+article the list led to was dealt with, so a crash or a failed article fetch
+never hides a list's links from the next run.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import TextResponse
+from sqlalchemy import func, select
+
+from crawler.extract import Hints
+from crawler.items import ArticleItem
+from crawler.runner import RunLog
+from crawler.settings import settings_from_config
+from crawler.urls import canonicalize_url, host_of
+from newsmon.config import Config, load_config
+from storage.db import session_scope
+from storage.models import Article, ArticleVersion, FeedState, utcnow
+
+log = logging.getLogger("newsmon.crawl")
+
+
+@dataclass
+class Link:
+    """An article link found on an entry point, with what the list said about it."""
+
+    url: str
+    hints: Hints = field(default_factory=Hints)
+    changed_at: datetime | None = None  # the list's updated/lastmod date (naive UTC)
+
+
+@dataclass
+class EntryState:
+    """One entry point's ``feed_states`` row, as loaded, plus this run's outcome."""
+
+    url: str
+    kind: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    consecutive_failures: int = 0
+    status: str = "ok"
+    next_check_at: datetime | None = None
+    last_error: str | None = None
+    # this run
+    fetched: bool = False
+    failed: str | None = None
+    complete: bool = True  # every link it led to was dealt with
+    new_validators: dict = field(default_factory=dict)
+    new_hash: str | None = None
+
+    def validators(self) -> dict:
+        return {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified)) if v}
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def header(response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def declared_charset(content_type: str | None) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([^;\"'\s]+)", content_type or "", re.I)
+    return match.group(1) if match else None
+
+
+def failure_reason(failure) -> tuple[str, str, int | None]:
+    """(outcome, reason, HTTP status) for a failed request, in words a user reads."""
+    from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError as TxTimeout
+
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        status = exc.response.status
+        return "error", f"HTTP {status}", status
+    if isinstance(exc, IgnoreRequest):
+        text = str(exc) or type(exc).__name__
+        if "robots.txt" in text:
+            return "skipped", "robots.txt", None
+        if "redirect" in text.lower():
+            return "error", f"redirect loop ({text})", None
+        if "offsite" in text.lower():
+            return "skipped", f"offsite ({text})", None
+        return "skipped", text, None
+    if isinstance(exc, (DownloadTimeoutError, TxTimeout)):
+        return "error", f"timeout ({exc})", None
+    if isinstance(exc, DownloadCancelledError) or "max size" in str(exc):
+        return "error", f"too large: {exc}", None
+    if isinstance(exc, DNSLookupError):
+        return "error", f"DNS lookup failed ({exc})", None
+    if isinstance(exc, ConnectError):
+        return "error", f"connection failed ({type(exc).__name__}: {exc})", None
+    return "error", f"{type(exc).__name__}: {exc}".strip(": "), None
+
+
+class NewsSpider(scrapy.Spider):
+    """Base spider: ``-a source=NAME`` (required), ``-a config=PATH``
+    (else ``$NEWSMON_CONFIG`` / ``./newsmon.yaml``). Subclasses choose which
+    kinds of entry point they read (``entry_kinds``)."""
+
+    name = None  # not a runnable spider itself (keeps it out of `scrapy list`)
+    entry_kinds: tuple[str, ...] = ("feeds", "sitemaps", "sections")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, source: str | None = None, config: Config | str | None = None,
+                     db_url: str | None = None, **kwargs):
+        if not source:
+            raise ValueError("which source? pass -a source=NAME")
+        config = config if isinstance(config, Config) else load_config(config)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.config = config
+        spider.source = config.source(source)
+        # Settings the config decides; cmdline (-s) and runner overrides stay on top.
+        crawler.settings.setdict(settings_from_config(config), priority="spider")
+        spider.db_url = db_url or config.effective_database_url()
+        spider.runlog = RunLog(spider.db_url, spider.source.name)
+        spider.allowed_hosts = {h.lower() for h in spider.source.allowed_domains} or {
+            host_of(u) for u in spider.entry_urls()}
+        spider.allowed_domains = sorted(spider.allowed_hosts)
+        spider.url_allow = [re.compile(p) for p in spider.source.url_allow]
+        spider.url_deny = [re.compile(p) for p in spider.source.url_deny]
+        spider.queued: set[str] = set()
+        spider.budget = spider.source.max_articles_per_run
+        spider.states: dict[str, EntryState] = {}
+        spider.close_reason: str | None = None
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
+        return spider
+
+    # --- entry points -------------------------------------------------------------------
+
+    def entry_urls(self) -> list[str]:
+        urls = []
+        if "feeds" in self.entry_kinds:
+            urls += self.source.feeds
+        if "sitemaps" in self.entry_kinds:
+            urls += self.source.sitemaps
+        if "sections" in self.entry_kinds:
+            urls += [s.url for s in self.source.sections]
+        return urls
+
+    async def start(self):
+        self.runlog.start()
+        entries = []
+        if "feeds" in self.entry_kinds:
+            entries += [(url, "feed", {}) for url in self.source.feeds]
+        if "sitemaps" in self.entry_kinds:
+            entries += [(url, "sitemap", {}) for url in self.source.sitemaps]
+        if "sections" in self.entry_kinds:
+            entries += [(s.url, "section", {"section": i}) for i, s in enumerate(self.source.sections)]
+        if not entries:
+            log.warning("%s: no %s to crawl", self.source.name, " or ".join(self.entry_kinds))
+        for url, kind, extra in entries:
+            request = self.entry_request(url, kind, **extra)
+            if request is not None:
+                yield request
+
+    def load_state(self, url: str, kind: str) -> EntryState:
+        with session_scope(self.db_url) as session:
+            row = session.scalar(select(FeedState).where(FeedState.source_id == self.runlog.source_id,
+                                                         FeedState.url == url))
+            if row is None:
+                return EntryState(url, kind)
+            return EntryState(url, kind, row.etag, row.last_modified, row.body_hash, row.consecutive_failures,
+                              row.status, row.next_check_at, row.last_error)
+
+    def entry_request(self, url: str, kind: str, **meta) -> scrapy.Request | None:
+        """A request for a feed, sitemap or section page, or None when it is
+        resting after repeated failures (or already requested this run)."""
+        if url in self.states:
+            return None
+        state = self.states[url] = self.load_state(url, kind)
+        if state.status == "failing" and state.next_check_at and state.next_check_at > utcnow():
+            reason = (f"failing ({state.consecutive_failures} failures in a row, last: {state.last_error}); "
+                      f"next try after {state.next_check_at:%Y-%m-%d %H:%M} UTC")
+            log.warning("%s: skipping %s %s: %s", self.source.name, kind, url, reason)
+            state.complete = False
+            self.runlog.fetch(url, kind, "skipped", reason=reason)
+            return None
+        return scrapy.Request(url, callback=self.parse_entry, errback=self.on_error, dont_filter=True,
+                              meta={"kind": kind, "entry": url, "validators": state.validators(), **meta})
+
+    def parse_entry(self, response):
+        kind, entry = response.meta["kind"], response.meta["entry"]
+        state = self.states[entry]
+        state.fetched = True
+        self.runlog.count("fetched")
+        duration = round(response.meta.get("download_latency", 0) * 1000, 1)
+        validators = {"etag": header(response, "ETag"), "last_modified": header(response, "Last-Modified")}
+        if response.status == 304:
+            state.new_validators = validators
+            self.runlog.fetch(response.url, kind, "not_modified", status=304, duration_ms=duration,
+                              reason="304: unchanged since the last check")
+            return
+        body_hash = hashlib.sha256(response.body).hexdigest()
+        if body_hash == state.body_hash:
+            state.new_validators = validators
+            self.runlog.fetch(response.url, kind, "unchanged", status=response.status, size=len(response.body),
+                              duration_ms=duration, reason="same content as at the last check")
+            return
+        try:
+            links, children, note = self.parse_list(response, kind)
+        except ListError as exc:
+            self.entry_failed(state, exc.reason)
+            self.runlog.count("errors")
+            log.warning("%s: %s %s: %s", self.source.name, kind, response.url, exc.reason)
+            self.runlog.fetch(response.url, kind, "error", status=response.status, size=len(response.body),
+                              duration_ms=duration, reason=exc.reason)
+            return
+        state.new_validators, state.new_hash = validators, body_hash
+        self.runlog.fetch(response.url, kind, "parsed", status=response.status, size=len(response.body),
+                          duration_ms=duration, reason=note)
+        log.info("%s: %s %s: %s", self.source.name, kind, response.url, note)
+        for child in children:
+            request = self.entry_request(child, "sitemap")
+            if request is not None:
+                yield request
+        for link in links:
+            request = self.article_request(link, entry, kind)
+            if request is not None:
+                yield request
+
+    def parse_list(self, response, kind: str) -> tuple[list[Link], list[str], str]:
+        """(article links, child sitemaps, a note for the fetch log); raises ListError."""
+        from spiders import lists
+
+        if kind == "feed":
+            return lists.parse_feed(response, self.source.name)
+        if kind == "sitemap":
+            return lists.parse_sitemap(response, self.horizon(), self.host_allowed, self.record_offsite)
+        section = self.source.sections[response.meta["section"]]
+        return lists.parse_section(response, section)
+
+    def horizon(self) -> datetime:
+        return utcnow() - timedelta(days=self.source.horizon_days)
+
+    def entry_failed(self, state: EntryState, reason: str) -> None:
+        state.failed = reason
+        state.complete = False
+
+    # --- article requests ---------------------------------------------------------------
+
+    def host_allowed(self, url: str) -> bool:
+        host = host_of(url)
+        return any(host == allowed or host.endswith("." + allowed) for allowed in self.allowed_hosts)
+
+    def record_offsite(self, url: str, kind: str) -> None:
+        reason = f"offsite: {host_of(url) or url} is not among the source's allowed domains"
+        log.info("%s: not fetching %s: %s", self.source.name, url, reason)
+        self.runlog.fetch(url, kind, "skipped", reason=reason)
+
+    def article_request(self, link: Link, entry: str, kind: str) -> scrapy.Request | None:
+        """The request for an article link, or None when it is filtered, queued
+        already, archived and not due for a check, or over the run's budget."""
+        url = link.url.split("#", 1)[0]
+        if urlsplit(url).scheme not in ("http", "https"):
+            return None
+        canonical = canonicalize_url(url)
+        if not self.host_allowed(canonical):
+            self.record_offsite(url, "article")
+            return None
+        if self.url_allow and not any(p.search(canonical) for p in self.url_allow):
+            log.debug("%s: %s does not match url_allow", self.source.name, url)
+            return None
+        if any(p.search(canonical) for p in self.url_deny):
+            log.debug("%s: %s matches url_deny", self.source.name, url)
+            return None
+        if canonical in self.queued:
+            return None
+        self.queued.add(canonical)
+        known = self.archived(canonical)
+        validators = {}
+        if known is not None:
+            if not self.due_for_check(known, link.changed_at):
+                self.runlog.count("skipped_seen")
+                return None
+            validators = {"etag": known.etag, "last_modified": known.last_modified}
+        if self.budget <= 0:
+            if self.budget == 0:
+                log.warning("%s: max_articles_per_run (%d) reached; the rest waits for the next run",
+                            self.source.name, self.source.max_articles_per_run)
+                self.budget -= 1
+            self.states[entry].complete = False
+            return None
+        self.budget -= 1
+        return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, dont_filter=True,
+                              meta={"kind": "article", "found_in": kind, "entry": entry, "canonical": canonical,
+                                    "hints": link.hints, "validators": {k: v for k, v in validators.items() if v}})
+
+    def archived(self, canonical: str):
+        """(first_seen, last_checked_at, etag, last_modified) of the archived article, or None."""
+        with session_scope(self.db_url) as session:
+            latest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
+                      .group_by(ArticleVersion.article_id).subquery())
+            row = session.execute(
+                select(Article.first_seen, Article.last_checked_at, ArticleVersion.etag, ArticleVersion.last_modified)
+                .outerjoin(latest, latest.c.article_id == Article.id)
+                .outerjoin(ArticleVersion, (ArticleVersion.article_id == Article.id)
+                           & (ArticleVersion.version == latest.c.version))
+                .where(Article.canonical_url == canonical)
+            ).first()
+            return row
+
+    def due_for_check(self, known, changed_at: datetime | None) -> bool:
+        """An archived article is fetched again when its list says it changed
+        since we last looked, or while it is young (``update_check.max_age_hours``
+        since first seen) and was last checked ``every_hours`` ago or more."""
+        now = utcnow()
+        if changed_at is not None and changed_at > known.last_checked_at:
+            return True
+        policy = self.source.update_check
+        young = now - known.first_seen <= timedelta(hours=policy.max_age_hours)
+        return young and now - known.last_checked_at >= timedelta(hours=policy.every_hours)
+
+    # --- article pages ------------------------------------------------------------------
+
+    def parse_article(self, response):
+        meta = response.meta
+        self.runlog.count("fetched")
+        duration = round(meta.get("download_latency", 0) * 1000, 1)
+        if response.status != 304 and isinstance(response, TextResponse):
+            declared = response.xpath("//link[@rel='canonical']/@href").get()
+            if declared:
+                canonical = canonicalize_url(response.urljoin(declared.strip()))
+                if canonical != meta["canonical"] and canonical not in self.queued:
+                    known = self.archived(canonical)
+                    if known is not None and not self.due_for_check(known, None):
+                        self.runlog.count("skipped_seen")
+                        self.runlog.fetch(response.url, "article", "seen", status=response.status,
+                                          size=len(response.body), duration_ms=duration,
+                                          reason=f"its canonical URL {canonical} is archived already")
+                        return
+        content_type = header(response, "Content-Type")
+        yield ArticleItem(
+            source=self.source.name, url=response.url, requested_url=response.request.url,
+            canonical_url=meta["canonical"], kind=meta["found_in"], status=response.status, fetched_at=utcnow(),
+            body=response.body if response.status != 304 else b"", encoding=declared_charset(content_type),
+            content_type=content_type, etag=header(response, "ETag"),
+            last_modified=header(response, "Last-Modified"), hints=meta.get("hints") or Hints(),
+            duration_ms=duration, not_modified=response.status == 304,
+        )
+
+    # --- failures and the end ---------------------------------------------------------
+
+    def on_error(self, failure):
+        request = failure.request
+        kind = request.meta.get("kind", "article")
+        outcome, reason, status = failure_reason(failure)
+        if status is not None:
+            self.runlog.count("fetched")
+        if outcome == "error":
+            self.runlog.count("errors")
+        entry = request.meta.get("entry")
+        state = self.states.get(entry)
+        if state is not None:
+            if kind == "article":
+                # Retry the list next time unless the page is gone for good.
+                if status not in (404, 410) and outcome == "error":
+                    state.complete = False
+            else:
+                self.entry_failed(state, reason)
+        level = logging.WARNING if outcome == "error" else logging.INFO
+        log.log(level, "%s: %s %s: %s", self.source.name, kind, (request.meta.get("redirect_urls") or [request.url])[0],
+                reason)
+        url = (request.meta.get("redirect_urls") or [request.url])[0]  # the link as listed, not the last hop
+        self.runlog.fetch(url, kind, outcome, status=status, reason=reason)
+
+    def on_closed(self, spider, reason):
+        if spider is not self:
+            return
+        self.save_states(finished=reason == "finished")
+        entries = list(self.states.values())
+        failed = [s for s in entries if s.failed]
+        fetched = [s for s in entries if s.fetched and not s.failed]
+        if reason not in ("finished",):
+            status, message = "interrupted", f"crawl ended early: {reason}"
+        elif entries and not fetched and failed:
+            status, message = "failed", "; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]
+        else:
+            status = "ok"
+            message = ("; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]) or None
+        self.runlog.finish(status, message)
+        c = self.runlog.counts
+        log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "
+                 "%d not articles, %d errors", self.source.name, status, c.fetched, c.new_articles, c.updated,
+                 c.unchanged, c.skipped_seen, c.not_articles, c.errors)
+
+    def save_states(self, finished: bool) -> None:
+        """Write each entry point's ``feed_states`` row. Validators and body
+        hash only move forward when the run finished and everything the list
+        led to was dealt with; failures count towards 'failing'."""
+        crawl = self.config.crawl
+        now = utcnow()
+        with session_scope(self.db_url) as session:
+            for state in self.states.values():
+                if not state.fetched and not state.failed:
+                    continue  # resting, or never answered before the run stopped
+                row = session.scalar(select(FeedState).where(FeedState.source_id == self.runlog.source_id,
+                                                             FeedState.url == state.url))
+                if row is None:
+                    row = FeedState(source_id=self.runlog.source_id, url=state.url, kind=state.kind,
+                                    consecutive_failures=0, status="ok")
+                    session.add(row)
+                row.last_checked_at = now
+                if state.failed:
+                    row.consecutive_failures = (row.consecutive_failures or 0) + 1
+                    row.last_error = state.failed
+                    if row.consecutive_failures >= crawl.feed_failure_limit:
+                        row.status = "failing"
+                        row.next_check_at = now + timedelta(hours=crawl.feed_retry_hours)
+                        log.warning("%s: %s failed %d times in a row: resting it until %s", self.source.name,
+                                    state.url, row.consecutive_failures, f"{row.next_check_at:%Y-%m-%d %H:%M}")
+                    continue
+                row.consecutive_failures, row.status, row.last_error = 0, "ok", None
+                row.last_success_at, row.next_check_at = now, None
+                if finished and state.complete:
+                    row.etag = state.new_validators.get("etag") or row.etag
+                    row.last_modified = state.new_validators.get("last_modified") or row.last_modified
+                    row.body_hash = state.new_hash or row.body_hash
+
+
+class ListError(Exception):
+    """An entry point that could not be read as what it claims to be."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
