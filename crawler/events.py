@@ -99,6 +99,7 @@ class FactSpec(_Strict):
     year: int | None = None
     require_year: bool = Field(False, description="only attach figures from sentences that state the year")
     context: list[str] = Field(default_factory=list)
+    require_event: bool = Field(False, description="only attach figures in paragraphs that mention the event")
 
     @model_validator(mode="after")
     def _unit_known(self) -> "FactSpec":
@@ -198,15 +199,37 @@ def parse_event_date(value) -> tuple[date, date | None, str]:
     raise ValueError(f"cannot read date {text!r} (use 2025-01-26, 2025-09, 2025 or {{from: …, to: …}})")
 
 
-def _phrase_pattern(phrase: str) -> re.Pattern:
+def _phrase_pattern(phrase: str, folded: bool = True) -> re.Pattern:
     """An alias or term as a folded regex: whole words, any spacing, and a
     trailing '*' for any ending ('revo*' = revoke, revoked, revocation)."""
     parts = []
-    for word in fold(phrase).split():
+    for word in (fold(phrase) if folded else phrase).split():
         wildcard = word.endswith("*")
         word = word.rstrip("*")
         parts.append(re.escape(word) + (r"\w*" if wildcard else ""))
     return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A phrase to find in a sentence. Folded (case and accents ignored),
+    except short acronyms ('US', 'OFAC'), which must keep their capitals so
+    'US' is not the pronoun 'us'."""
+
+    pattern: re.Pattern
+    exact_case: bool
+
+    @classmethod
+    def of(cls, phrase: str) -> "Phrase":
+        letters = re.sub(r"[^A-Za-z]", "", phrase)
+        acronym = bool(letters) and letters.isupper() and len(letters) <= 5
+        return cls(_phrase_pattern(phrase, folded=not acronym), acronym)
+
+    def finditer(self, folded: str, original: str):
+        return self.pattern.finditer(original if self.exact_case else folded)
+
+    def search(self, folded: str, original: str):
+        return self.pattern.search(original if self.exact_case else folded)
 
 
 @dataclass
@@ -224,6 +247,7 @@ class KnownFact:
     year: int | None
     require_year: bool
     context: list[re.Pattern]
+    require_event: bool
 
     def display(self, base_value: float) -> float:
         return base_value / self.scale
@@ -242,9 +266,9 @@ class KnownEvent:
     actors: list[str]
     aliases: list[str]
     source: str | None
-    alias_patterns: list[re.Pattern]
-    term_groups: list[list[re.Pattern]]
-    actor_patterns: list[re.Pattern]
+    alias_patterns: list[Phrase]
+    term_groups: list[list[Phrase]]
+    actor_patterns: list[Phrase]
     facts: list[KnownFact]
 
     def interval(self, today: date | None = None) -> tuple[date, date]:
@@ -261,7 +285,7 @@ class Timeline:
     events: list[KnownEvent] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
     path: Path | None = None
-    watch_actors: list[re.Pattern] = field(default_factory=list)
+    watch_actors: list[Phrase] = field(default_factory=list)
     watch_names: list[str] = field(default_factory=list)
 
     def get(self, event_id: str) -> KnownEvent | None:
@@ -322,17 +346,17 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             rel_tol = relative_tolerance(f"{fact.value:g}", scaled=scale >= 1e3) if fact.value else 0.005
             facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
                                    [_phrase_pattern(k) for k in fact.keywords], fact.year, fact.require_year,
-                                   [_phrase_pattern(c) for c in fact.context]))
+                                   [_phrase_pattern(c) for c in fact.context], fact.require_event))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
-            [_phrase_pattern(a) for a in spec.aliases],
-            [[_phrase_pattern(t) for t in group] for group in spec.terms if group],
-            [_phrase_pattern(a) for a in spec.actors],
+            [Phrase.of(a) for a in spec.aliases],
+            [[Phrase.of(t) for t in group] for group in spec.terms if group],
+            [Phrase.of(a) for a in spec.actors],
             facts,
         ))
         names.extend(spec.actors)
     names = list(dict.fromkeys(names))
-    return Timeline(events, parsed.settings, path, [_phrase_pattern(n) for n in names], names)
+    return Timeline(events, parsed.settings, path, [Phrase.of(n) for n in names], names)
 
 
 def read_timeline(path: Path) -> Timeline:
@@ -385,6 +409,15 @@ _ACTION_VERBS = [
 _VERB_PATTERN = re.compile(r"(?<!\w)(?:" + "|".join(
     re.escape(v.rstrip("*")) + (r"\w*" if v.endswith("*") else "") for v in _ACTION_VERBS) + r")(?!\w)")
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—")
+# Stricter clauses for holding a date against an event: a complement clause
+# ("Petro said on 2 October that the revocation …") has its own time.
+_STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|when|after|before|que|cuando|tras)\b",
+                           re.I)
+# "two days later", "tres días después": the date is an anchor, not the event's.
+_OFFSET_PHRASE = re.compile(r"\b(?:\w+\s+)(?:days?|weeks?|months?|hours?|dias?|semanas?|meses|horas?)\s+"
+                            r"(?:later|earlier|after|before|despues|antes)\b")
+# "the 24 September 2025 speech": a date modifying a noun dates that noun.
+_ATTRIBUTIVE = re.compile(r"\b(?:the|his|her|its|their|a|an|this|el|la|su|sus)\s*$", re.I)
 _STOPWORDS = set("""the a an and or of to in on at by for with from as that this these those its his her their
 their our is was were be been has have had it he she they them which who whom what when where while after before
 than then there also said says would will could should may might not no but into over about against between
@@ -447,9 +480,9 @@ class ArticleDiff:
     contradictions: list[ContradictionHit] = field(default_factory=list)
 
 
-def _clauses(sentence: str) -> list[tuple[int, int]]:
+def _clauses(sentence: str, strict: bool = False) -> list[tuple[int, int]]:
     spans, start = [], 0
-    for m in _CLAUSE_BREAK.finditer(sentence):
+    for m in (_STRICT_BREAK if strict else _CLAUSE_BREAK).finditer(sentence):
         spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(sentence)))
@@ -473,14 +506,14 @@ def _opens_sentence(span: DateSpan, sentence: str, clauses: list[tuple[int, int]
     return len(rest) <= 2
 
 
-def _match_event(event: KnownEvent, folded: str) -> tuple[float, list[int]] | None:
+def _match_event(event: KnownEvent, folded: str, original: str) -> tuple[float, list[int]] | None:
     """(confidence, offsets of the words that named it) or None."""
-    hits = [m.start() for p in event.alias_patterns for m in p.finditer(folded)]
+    hits = [m.start() for p in event.alias_patterns for m in p.finditer(folded, original)]
     if hits:
         return 0.85, hits
-    if event.term_groups and any(p.search(folded) for p in event.actor_patterns):
+    if event.term_groups and any(p.search(folded, original) for p in event.actor_patterns):
         for group in event.term_groups:
-            found = [p.search(folded) for p in group]
+            found = [p.search(folded, original) for p in group]
             if all(found):
                 return 0.7, [m.start() for m in found]
     return None
@@ -501,47 +534,20 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     lead = lead_paragraph(sentences, text or "")
     lede_index = next((i for i, s in enumerate(sentences) if s.paragraph == lead), None)
     today = reference or published or date.today()
-    window = timeline.settings.contradiction_window_days
-    for index, sentence in enumerate(sentences):
+    named: list[bool] = []
+    paragraph_events: dict[int, set[str]] = {}
+    per_sentence = []
+    for sentence in sentences:
         folded = fold(sentence.text)
         dates = find_dates(sentence.text, published, date_order, language)
-        clauses = _clauses(sentence.text)
-        named_any = False
-        for event in timeline.events:
-            match = _match_event(event, folded)
-            if match is None:
-                continue
-            named_any = True
-            confidence, offsets = match
-            start, end = event.interval(today)
-            term_clauses = {_clause_of(clauses, o) for o in offsets}
-            near = [d for d in dates if _clause_of(clauses, d.offset) in term_clauses
-                    or _opens_sentence(d, sentence.text, clauses)]
-            agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
-            if near and not agreeing:
-                wrong = [d for d in near if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
-                if len(wrong) == 1 and len(near) == 1:
-                    stated = wrong[0]
-                    diff.statements.append(StatementHit(
-                        event.id, "date", float(stated.start.toordinal()), stated.precision, "exact", stated.text,
-                        sentence.text, sentence.start, sentence.end, _date_interval(stated)))
-                    diff.contradictions.append(ContradictionHit(
-                        "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
-                        known_source=event.source))
-                continue
-            if agreeing:
-                confidence += 0.1
-                best = agreeing[0]
-                if best.precision in ("day", "month"):
-                    diff.statements.append(StatementHit(
-                        event.id, "date", float(best.start.toordinal()), best.precision, "exact", best.text,
-                        sentence.text, sentence.start, sentence.end, _date_interval(best)))
-            elif any(d.overlaps(start, end, slack_days=1) for d in dates):
-                confidence += 0.05
-            diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
-                                            round(min(confidence, 1.0), 2), sentence.paragraph == lead))
-        _fact_statements(diff, timeline, sentence, folded)
-        if not named_any:
+        per_sentence.append((folded, dates))
+        found = _sentence_events(diff, timeline, sentence, folded, dates, today, lead)
+        named.append(bool(found))
+        paragraph_events.setdefault(sentence.paragraph, set()).update(found)
+    for index, sentence in enumerate(sentences):
+        folded, dates = per_sentence[index]
+        _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()))
+        if not named[index]:
             candidate = _candidate(sentence, folded, dates, timeline, published, today,
                                    is_lede=index == lede_index)
             if candidate:
@@ -550,10 +556,78 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     return diff
 
 
-def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str) -> None:
+def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, dates: list[DateSpan],
+                     today: date, lead: int | None) -> set[str]:
+    """Mentions and date statements of known events in one sentence; returns
+    the events it names (an event whose date the sentence rules out is not
+    named: the sentence may then propose a candidate)."""
+    named: set[str] = set()
+    window = timeline.settings.contradiction_window_days
+    clauses = _clauses(sentence.text)
+    for event in timeline.events:
+        match = _match_event(event, folded, sentence.text)
+        if match is None:
+            continue
+        confidence, offsets = match
+        start, end = event.interval(today)
+        term_clauses = {_clause_of(clauses, o) for o in offsets}
+        near = [d for d in dates if _clause_of(clauses, d.offset) in term_clauses
+                or _opens_sentence(d, sentence.text, clauses)]
+        agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
+        if near and not agreeing:
+            strict = _clauses(sentence.text, strict=True)
+            strict_terms = {_clause_of(strict, o) for o in offsets}
+            held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
+                                        or _opens_sentence(d, sentence.text, clauses))
+                    and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
+            if held:
+                wrong = [d for d in held if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
+                if len(wrong) == 1 and len(near) == 1 and not _OFFSET_PHRASE.search(folded):
+                    stated = wrong[0]
+                    named.add(event.id)
+                    diff.statements.append(StatementHit(
+                        event.id, "date", float(stated.start.toordinal()), stated.precision, "exact", stated.text,
+                        sentence.text, sentence.start, sentence.end, _date_interval(stated)))
+                    diff.contradictions.append(ContradictionHit(
+                        "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
+                        known_source=event.source))
+                continue
+            # The clause's date belongs to something else (a saying, a speech): the event is named undated.
+        named.add(event.id)
+        if agreeing:
+            confidence += 0.1
+            best = agreeing[0]
+            if best.precision in ("day", "month"):
+                diff.statements.append(StatementHit(
+                    event.id, "date", float(best.start.toordinal()), best.precision, "exact", best.text,
+                    sentence.text, sentence.start, sentence.end, _date_interval(best)))
+        elif any(d.overlaps(start, end, slack_days=1) for d in dates):
+            confidence += 0.05
+        diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
+                                        round(min(confidence, 1.0), 2), sentence.paragraph == lead))
+    return named
+
+
+def _before_event(event: KnownEvent, folded: str, original: str) -> bool:
+    """'… was 6.8 percent before the deportation standoff': the figure is
+    about another time than the event."""
+    match = _match_event(event, folded, original)
+    return bool(match) and any(re.search(r"\b(?:before|prior to|until|antes de|hasta)\s+(?:the\s+|el\s+|la\s+)?$",
+                                         folded[max(0, o - 20):o]) for o in match[1])
+
+
+# Figures said to be possible, planned or threatened are not statements of fact.
+_HYPOTHETICAL = re.compile(r"(?:^|\W)(?:could|would|will|might|may|plans?\s+to|threat\w*\s+to|rais\w*(?:\s+\w+)?\s+to|"
+                           r"ris\w*\s+to|increas\w*(?:\s+\w+)?\s+to|hik\w*(?:\s+\w+)?\s+to|double\w*\s+to|"
+                           r"podria\w*|subir\w*\s+a|elevar\w*\s+a)(?:\W+\w+){0,3}\W*$")
+
+
+def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str]) -> None:
     quantities: list[Quantity] | None = None
     for event in timeline.events:
         for fact in event.facts:
+            if fact.require_event and (event.id not in paragraph_events or _before_event(event, folded, sentence.text)):
+                continue
             keyword_at = [m.start() for p in fact.keywords for m in p.finditer(folded)]
             if not keyword_at:
                 continue
@@ -565,7 +639,8 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             if quantities is None:
                 quantities = find_quantities(sentence.text)
             near = [q for q in quantities if q.family == fact.family
-                    and min(abs(q.start - k) for k in keyword_at) <= 80]
+                    and min(abs(q.start - k) for k in keyword_at) <= 80
+                    and not _HYPOTHETICAL.search(fold(sentence.text[max(0, q.start - 40):q.start]))]
             if not near or len({round(q.value, 6) for q in near}) > 1:
                 continue  # no figure, or several different ones: which one is the fact is unclear
             q = near[0]
@@ -629,7 +704,7 @@ def _candidate(sentence, folded: str, dates: list[DateSpan], timeline: Timeline,
     verb = _VERB_PATTERN.search(folded)
     if not verb:
         return None
-    actors = [name for name, p in zip(timeline.watch_names, timeline.watch_actors) if p.search(folded)]
+    actors = [name for name, p in zip(timeline.watch_names, timeline.watch_actors) if p.search(folded, sentence.text)]
     if not actors:
         return None
     window = timedelta(days=timeline.settings.candidate_window_days)

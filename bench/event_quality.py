@@ -1,0 +1,108 @@
+"""Precision and recall of the event diff on a labelled set.
+
+    python bench/event_quality.py [tests/fixtures/events/labelled.yaml]
+
+Each labelled item is a short text with its publication date and what should
+come out of it against a timeline: mentions of known events, candidate dates,
+contradictions (kind:event:fact). The analysis is the same pure function the
+stage runs (``crawler.events.diff_text``); between-article contradictions are
+checked with the same comparison the stage uses (``statements_agree``).
+Prints precision and recall per kind and the errors, so a regression shows
+which sentence it came from. ``tests/test_events.py`` holds the floors.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from crawler.events import diff_text, read_timeline, statements_agree  # noqa: E402
+from crawler.facts import format_date  # noqa: E402
+
+DEFAULT = REPO / "tests" / "fixtures" / "events" / "labelled.yaml"
+KINDS = ("mentions", "candidates", "contradictions")
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def predict(item: dict, timeline) -> dict[str, set[str]]:
+    """What the event diff finds in one labelled item."""
+    published = _as_date(item.get("published"))
+    language = item.get("language", "en")
+    diff = diff_text(item["text"], timeline, published, language, item.get("date_order"), published)
+    found = {
+        "mentions": {m.event_id for m in diff.mentions},
+        "candidates": {format_date(c.date_start, c.precision) for c in diff.candidates},
+        "contradictions": {f"{c.kind}:{c.event_id}:{c.fact}" for c in diff.contradictions},
+    }
+    other = item.get("other")
+    if other:
+        other_published = _as_date(other.get("published"))
+        other_diff = diff_text(other["text"], timeline, other_published, other.get("language", language),
+                               None, other_published)
+        for mine in diff.statements:
+            for theirs in other_diff.statements:
+                if (mine.event_id, mine.fact) == (theirs.event_id, theirs.fact) and \
+                        not statements_agree(mine, theirs):
+                    found["contradictions"].add(f"article:{mine.event_id}:{mine.fact}")
+    return found
+
+
+def expected(item: dict) -> dict[str, set[str]]:
+    return {
+        "mentions": set(item.get("mentions") or []),
+        "candidates": {str(c) for c in item.get("candidates") or []},
+        "contradictions": set(item.get("contradictions") or []),
+    }
+
+
+def measure(path: Path = DEFAULT) -> dict:
+    """{kind: {tp, fp, fn, precision, recall}} plus the errors and the timing."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    timeline = read_timeline((path.parent / data["timeline"]).resolve())
+    counts = {kind: {"tp": 0, "fp": 0, "fn": 0} for kind in KINDS}
+    errors = []
+    started = time.perf_counter()
+    for index, item in enumerate(data["items"]):
+        got, want = predict(item, timeline), expected(item)
+        for kind in KINDS:
+            counts[kind]["tp"] += len(got[kind] & want[kind])
+            counts[kind]["fp"] += len(got[kind] - want[kind])
+            counts[kind]["fn"] += len(want[kind] - got[kind])
+            for extra in sorted(got[kind] - want[kind]):
+                errors.append((index, kind, "false", extra, item["text"]))
+            for missed in sorted(want[kind] - got[kind]):
+                errors.append((index, kind, "missed", missed, item["text"]))
+    elapsed = time.perf_counter() - started
+    for kind, c in counts.items():
+        c["precision"] = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
+        c["recall"] = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
+    return {"items": len(data["items"]), "kinds": counts, "errors": errors, "seconds": elapsed}
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else DEFAULT
+    result = measure(path)
+    print(f"{result['items']} labelled items, analysed in {result['seconds'] * 1000:.0f} ms")
+    print(f"{'kind':<16}{'precision':>10}{'recall':>8}{'tp':>5}{'fp':>5}{'fn':>5}")
+    for kind, c in result["kinds"].items():
+        print(f"{kind:<16}{c['precision']:>10.2f}{c['recall']:>8.2f}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}")
+    if result["errors"]:
+        print("\nerrors:")
+        for index, kind, what, value, text in result["errors"]:
+            print(f"  #{index} {kind} {what}: {value}  <- {text[:90]!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
