@@ -164,7 +164,7 @@ def test_full_article_with_a_subscription_box_is_not_a_teaser():
 
 
 @pytest.mark.parametrize("name, reason_start", [
-    ("index_page.html", "index page (og:type website"),
+    ("index_page.html", "index page (og:type website)"),
     ("listing_no_metadata.html", "index page (18 headline links"),
 ])
 def test_index_pages_are_not_articles(name, reason_start):
