@@ -57,6 +57,7 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from htmldate import find_date
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
@@ -119,10 +120,10 @@ DATE_META = (
 # accents (folding a whole page's accents costs milliseconds; these are few).
 _PROMPTS = (
     "subscribe to read", "subscribe to continue reading", "this article is for subscribers",
-    "for subscribers only", "subscribers only", "already a subscriber", "sign in to continue reading",
+    "for subscribers only", "sign in to continue reading",
     "to continue reading, subscribe", "become a subscriber to read", "unlock this article",
     "suscríbete para seguir leyendo", "suscríbete para continuar leyendo", "contenido exclusivo para suscriptores",
-    "para seguir leyendo", "ya eres suscriptor", "exclusivo para suscriptores",
+    "para seguir leyendo", "exclusivo para suscriptores",
     "réservé aux abonnés", "abonnez-vous pour lire", "assine para ler", "conteúdo exclusivo para assinantes",
     "nur für abonnenten", "jetzt abonnieren und weiterlesen",
 )
@@ -442,12 +443,17 @@ def _prose_chars(text: str) -> int:
     return sum(len(p) for p in text.split("\n\n") if not p.startswith("|") and len(p.split()) >= PROSE_MIN_WORDS)
 
 
+_CONTENT_TEXT = XPath("//body//text()[not(ancestor::header or ancestor::nav or ancestor::footer "
+                      "or ancestor::script or ancestor::style or ancestor::noscript)]")
+
+
 def _paywall_marker(tree: HtmlElement, sig: _Signals) -> str | None:
     """The sign that the page hides its text behind a subscription, or None."""
     if sig.not_free:
         return "isAccessibleForFree=false"
-    body = tree.find("body")
-    visible = " ".join(" ".join(body.itertext()).casefold().split()) if body is not None else ""
+    # Site chrome offers subscriptions on free pages too ("Subscribe to read
+    # unlimited articles" in the menu): only the page's content counts.
+    visible = " ".join(" ".join(_CONTENT_TEXT(tree)).casefold().split())
     for phrase in PAYWALL_PHRASES:
         if phrase in visible:
             return f"prompt {fold(phrase)!r}"

@@ -420,3 +420,20 @@ def test_fixture_site_spanish_story_is_rejected_for_an_english_source_and_kept_f
     with pytest.raises(NotArticle, match="language es, source expects en"):
         _site_extract(site_pages, path, expected_language="en")
     assert _site_extract(site_pages, path, expected_language="es").language == "es"
+
+
+def test_the_reason_a_page_is_not_an_article_is_logged_with_its_url(caplog):
+    caplog.set_level("INFO", logger="crawler.extract")
+    with pytest.raises(NotArticle):
+        extract_article(b"%PDF-1.4 binary", "https://x.example/report.pdf")
+    assert "https://x.example/report.pdf: not an article: not HTML (application/pdf)" in caplog.text
+
+
+def test_short_free_article_is_not_a_teaser_because_the_menu_sells_subscriptions():
+    html = page("entities_title.html").replace(
+        b'<header><a href="/">Andes Dispatch</a>',
+        b'<header><a href="/">Andes Dispatch</a> <nav><a href="/subscribe">Subscribe to read unlimited stories</a></nav>')
+    result = extract_article(html, "https://andes.example/news/row", fetched_at=FETCHED)
+    assert b"Subscribe to read unlimited stories" in html
+    assert result.paywalled is False
+    assert "summoned the United States" in result.text
