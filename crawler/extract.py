@@ -604,6 +604,8 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
              fetched_at: datetime, earliest: date | None, date_order: str | None,
              encoding: str | None, content_type: str | None, min_text_chars: int) -> Extracted:
     """The whole extraction of one page, without a time limit."""
+    if not html or not html.strip():
+        raise NotArticle("empty response")
     media = _sniff_not_html(html, content_type)
     if media:
         raise NotArticle(f"not HTML ({media})")
@@ -631,7 +633,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
         raise NotArticle(reason)
     origins: dict[str, str] = {}
     paywalled = False
-    # Only a short text can be a teaser, and folding a whole page costs ~4 ms.
+    # Only a short text can be a teaser; reading the whole page's text again costs time.
     marker = _paywall_marker(tree, sig) if len(text) < PAYWALL_TEASER_MAX_CHARS + 500 else None
     if marker:
         readable = _remove_paywall_prompt(text)
@@ -718,6 +720,9 @@ def extract_article(html: bytes | str, url: str, *, hints: Hints | None = None,
         log.log(logging.WARNING if isinstance(exc, ExtractionTimeout) else logging.INFO,
                 "%s: not an article: %s", url, exc.reason)
         raise
+    except Exception as exc:  # a page that breaks a library: one line for the user, the traceback in the log
+        log.warning("%s: extraction failed", url, exc_info=True)
+        raise NotArticle(f"extraction failed ({type(exc).__name__}: {exc})") from None
 
 
 # --- time limits ---------------------------------------------------------------------------

@@ -437,3 +437,15 @@ def test_short_free_article_is_not_a_teaser_because_the_menu_sells_subscriptions
     assert b"Subscribe to read unlimited stories" in html
     assert result.paywalled is False
     assert "summoned the United States" in result.text
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"", "empty response"),
+    (b" \r\n ", "empty response"),
+    (b"<html><body></body></html>", "too little text (0 chars of prose)"),
+    (b"\x1f\x15\x9c\x04 not html at all \xba:\xef", "not HTML (application/gzip)"),
+])
+def test_empty_and_garbage_responses_are_not_articles(body, reason):
+    with pytest.raises(NotArticle) as caught:
+        extract_article(body, "https://x.example/a", fetched_at=FETCHED)
+    assert caught.value.reason == reason
