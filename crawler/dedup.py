@@ -59,9 +59,10 @@ log = logging.getLogger(__name__)
 SCHEME = "affine32"  # datasketch permutation scheme; uint32 values stored as-is
 SEED = 1
 ANCHOR_SAMPLE = 8  # keep shingles whose hash % 8 == 0: ~1 in 8, the same ones in every text
-ANCHOR_MIN_SHARED = 2  # anchors two texts must share to be compared for `related`
+ANCHOR_MIN_SHARED = 4  # anchors two texts must share to be compared (seeds 000/001 share 10, others <= 2)
 ANCHOR_MAX_POSTINGS = 50  # an anchor in more archived articles is a common phrase
 MAX_CANDIDATES = 100  # most-shared-first, so a pathological text costs bounded work
+MAX_RELATED_CHECKS = 10  # candidates re-read for the sentence-overlap check, most-shared-first
 MAX_RELATED_LINKS = 10
 SENTENCE_MIN_WORDS = 6  # shorter "sentences" (datelines, captions) say nothing about reuse
 SENTENCE_SHARED = 0.3  # a sentence is shared when 30 % of its shingles occur in the other text
@@ -194,6 +195,7 @@ class AnchorIndex:
         self.ids = np.empty(0, dtype=np.int64)
         self.recent: dict[int, list[int]] = defaultdict(list)
         self.recent_of: dict[int, list[int]] = {}  # article → its anchors in ``recent``
+        self.restored: set[int] = set()
         self.stale: set[int] = set()  # restored articles re-processed since
 
     def load(self, pairs: list[tuple[int, np.ndarray]]) -> None:
@@ -203,6 +205,7 @@ class AnchorIndex:
         ids = np.concatenate([np.full(len(anchors), aid, dtype=np.int64) for aid, anchors in pairs])
         order = np.argsort(keys, kind="stable")
         self.keys, self.ids = keys[order], ids[order]
+        self.restored = {aid for aid, _ in pairs}
 
     def add(self, article_id: int, anchors: np.ndarray) -> None:
         self.remove(article_id)
@@ -211,7 +214,8 @@ class AnchorIndex:
             self.recent[anchor].append(article_id)
 
     def remove(self, article_id: int) -> None:
-        self.stale.add(article_id)
+        if article_id in self.restored:
+            self.stale.add(article_id)
         for anchor in self.recent_of.pop(article_id, []):
             ids = self.recent[anchor]
             ids.remove(article_id)
@@ -226,10 +230,10 @@ class AnchorIndex:
         lo = np.searchsorted(self.keys, anchors, "left")
         hi = np.searchsorted(self.keys, anchors, "right")
         for anchor, start, end in zip(anchors.tolist(), lo.tolist(), hi.tolist()):
-            ids = [i for i in self.ids[start:end].tolist() if i not in self.stale] + self.recent.get(anchor, [])
-            if len(ids) > ANCHOR_MAX_POSTINGS:
-                continue
-            shared.update(set(ids))
+            recent = self.recent.get(anchor, [])
+            if end - start + len(recent) > ANCHOR_MAX_POSTINGS:
+                continue  # a common phrase (counted before listing: its postings are long)
+            shared.update({i for i in self.ids[start:end].tolist() if i not in self.stale} | set(recent))
         return shared
 
 
@@ -396,25 +400,27 @@ class DedupStage(Stage):
             .join(ArticleSignature, ArticleSignature.article_id == Article.id)
             .where(Article.id.in_(ids))
         ).all()
+        rows.sort(key=lambda row: ids.index(row.id))
         clustered: dict[int, tuple[float, int]] = {}  # group → (similarity, article)
         related: list[tuple[float, int]] = []
         own_specific: Fingerprint | None = None
+        own_figures: set[str] | None = None
+        related_checks = 0
         for row in rows:
             similarity = estimated_jaccard(fp.hashvalues, np.frombuffer(row.signature, dtype=np.uint32))
             group = row.cluster_id or row.id
-            other: Fingerprint | None = None
             if similarity >= self.settings.near_duplicate_threshold:
-                other = fingerprint(row.text or "", self.settings,
-                                    self.boilerplate.boilerplate(row.source_id, row.id), self._permutations)
-                if numbers_disagree(fp.numbers, other.numbers):
+                own_figures = figures_of(article.text or "") if own_figures is None else own_figures
+                if numbers_disagree(own_figures, figures_of(row.text or "")):
                     log.debug("dedup: %s vs %s: similar wording, different figures (a template)",
                               article.id, row.id)
                     continue
                 if group not in done_groups and similarity > clustered.get(group, (-1.0, 0))[0]:
                     clustered[group] = (similarity, row.id)
                 continue
-            if row.source_id == article.source_id or group in done_groups:
+            if row.source_id == article.source_id or group in done_groups or related_checks >= MAX_RELATED_CHECKS:
                 continue
+            related_checks += 1
             # Evidence of a rewrite is what is specific to the story: a sentence its
             # outlet also ran in another article (template, stock paragraph) is not.
             if own_specific is None:

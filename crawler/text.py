@@ -25,6 +25,8 @@ _SPACES = re.compile(r"\s+")
 
 def strip_accents(text: str) -> str:
     """'deportación' → 'deportacion' (NFKD, combining marks dropped)."""
+    if text.isascii():  # nothing to decompose: the common case, and the per-character loop is costly
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
