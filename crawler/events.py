@@ -218,18 +218,23 @@ class Phrase:
 
     pattern: re.Pattern
     exact_case: bool
+    needle: str  # a literal part every match contains: a cheap test before the regex
 
     @classmethod
     def of(cls, phrase: str) -> "Phrase":
         letters = re.sub(r"[^A-Za-z]", "", phrase)
         acronym = bool(letters) and letters.isupper() and len(letters) <= 5
-        return cls(_phrase_pattern(phrase, folded=not acronym), acronym)
+        text = phrase if acronym else fold(phrase)
+        needle = max(re.findall(r"\w+", text.replace("*", " ")) or [""], key=len)
+        return cls(_phrase_pattern(phrase, folded=not acronym), acronym, needle)
 
     def finditer(self, folded: str, original: str):
-        return self.pattern.finditer(original if self.exact_case else folded)
+        text = original if self.exact_case else folded
+        return self.pattern.finditer(text) if self.needle in text else iter(())
 
     def search(self, folded: str, original: str):
-        return self.pattern.search(original if self.exact_case else folded)
+        text = original if self.exact_case else folded
+        return self.pattern.search(text) if self.needle in text else None
 
 
 @dataclass

@@ -190,6 +190,7 @@ _RELATIVE_PATTERNS = [
 ]
 
 DEFAULT_DATE_ORDER = {"es": "DMY", "en": "MDY"}
+_DIGIT = re.compile(r"\d")
 
 
 def find_dates(text: str, published: date | None = None, date_order: str | None = None,
@@ -207,7 +208,10 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in taken)
 
+    has_digit = _DIGIT.search(text) is not None
     for pattern, kind in _ABSOLUTE_PATTERNS:
+        if not has_digit and kind != "m":
+            continue  # every other form has a day or a year in digits
         for match in pattern.finditer(text):
             if not free(match.start(), match.end()):
                 continue

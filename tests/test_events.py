@@ -412,3 +412,29 @@ def test_event_diff_quality_stays_above_measured_floors():
     assert kinds["contradictions"]["recall"] >= 0.85, result["errors"]
     assert kinds["mentions"]["precision"] >= 0.95 and kinds["mentions"]["recall"] >= 0.85, result["errors"]
     assert kinds["candidates"]["precision"] >= 0.75 and kinds["candidates"]["recall"] >= 0.9, result["errors"]
+
+
+def test_cli_promote_and_reload_report_user_errors_in_one_line(sqlite_url, tmp_path, seed_texts):
+    config = make_config(tmp_path, NO_RECALL)
+    run_seed(sqlite_url, config, seed_texts, "003", "outlet0")
+    env = {"NEWSMON_DATABASE_URL": sqlite_url}
+    cfg = str(tmp_path / "newsmon.yaml")
+    with session_scope(sqlite_url) as session:
+        candidate_id = session.scalar(select(EventCandidate.id).where(EventCandidate.title.contains("top diplomat")))
+    promoted = run_newsmon("--config", cfg, "events", "promote", str(candidate_id), "--id", "recall",
+                           cwd=tmp_path, env=env)
+    assert promoted.returncode == 0, promoted.stderr
+    assert "promoted to event recall" in promoted.stdout
+    assert "id: recall" in (tmp_path / "events.yaml").read_text()
+    again = run_newsmon("--config", cfg, "events", "promote", str(candidate_id), cwd=tmp_path, env=env)
+    assert again.returncode == 2 and "already promoted" in again.stderr
+    unknown = run_newsmon("--config", cfg, "events", "promote", "9999", cwd=tmp_path, env=env)
+    assert unknown.returncode == 2 and "no candidate 9999" in unknown.stderr
+
+    (tmp_path / "events.yaml").write_text("events:\n  - id: x\n    date: someday\n    title: t\n    aliases: [a]\n")
+    broken = run_newsmon("--config", cfg, "events", "reload", cwd=tmp_path, env=env)
+    assert broken.returncode == 2
+    assert "events.yaml" in broken.stderr and "events[0] (x).date" in broken.stderr
+    assert "Traceback" not in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
+    with session_scope(sqlite_url) as session:  # nothing half-loaded
+        assert session.get(Event, "recall") is not None
