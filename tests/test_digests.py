@@ -277,6 +277,24 @@ def test_copies_collapse_under_the_first_seen_article_grouped_by_theme(sqlite_ar
     assert story["also_reported"] == [["outlet-b", "https://b.example/copy"]]
 
 
+def test_a_copy_of_a_story_sent_earlier_comes_back_as_a_follow_up_not_a_new_story(sqlite_archive, webhook,
+                                                                                  tmp_path):
+    head = add_article("https://a.example/orig", source="outlet-a", title="Extradition report")
+    config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path)
+    run_digest(config, sqlite_archive, "morning")
+    add_article("https://b.example/copy", source="outlet-b", title="Extradition report (wire copy)",
+                cluster_of=head)
+
+    run_digest(config, sqlite_archive, "morning")
+
+    first, second = delivered_payloads(webhook)
+    assert payload_titles(first) == ["Extradition report"]
+    assert payload_titles(second) == []
+    [followup] = second["followups"]
+    assert followup["title"] == "Extradition report"
+    assert followup["also_reported"] == [["outlet-b", "https://b.example/copy"]]
+
+
 def test_filter_keeps_only_the_digests_themes_and_sources(sqlite_archive, webhook, tmp_path):
     add_article("https://a.example/1", source="outlet-a", title="Trade in A", topic="rel", theme="trade")
     add_article("https://b.example/2", source="outlet-b", title="Trade in B", topic="rel", theme="trade")

@@ -265,3 +265,111 @@ def test_second_signal_exits_at_once_while_a_delivery_hangs(tmp_path, webhook, r
 
     assert code != 0 and took < 3
     assert count(url, select(func.count()).where(DigestDelivery.status == "pending")) == 1
+
+
+# --- the service against the fixture site ---------------------------------------------------------
+
+
+@pytest.fixture
+def site():
+    from newsmon.localsite import LocalNewsSite
+
+    with LocalNewsSite() as running:
+        yield running
+
+
+def site_config(site, tmp_path: Path, *, names=None, interval_seconds: float = 2.0, crawl=None,
+                digests=None) -> Path:
+    sources = [s for s in site.sources() if names is None or s["name"] in names]
+    for source in sources:
+        source["check_interval_minutes"] = interval_seconds / 60
+    return write_config(tmp_path, {
+        "sources": sources,
+        "crawl": {"download_delay": 0, "autothrottle": False, **(crawl or {})},
+        "digests": digests or [],
+    })
+
+
+def archived_urls(url: str) -> set[str]:
+    with session_scope(url) as session:
+        return set(session.scalars(select(Article.canonical_url)))
+
+
+def finished_runs(url: str, status: str | None = None) -> int:
+    query = select(func.count(CrawlRun.id)).where(CrawlRun.status != "running")
+    if status:
+        query = query.where(CrawlRun.status == status)
+    return count(url, query)
+
+
+def newsmon(config_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.pop("NEWSMON_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "newsmon.cli", "--config", str(config_path), *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_run_crawls_the_fixture_site_on_schedule_delivers_a_digest_and_stops_on_sigterm(
+        site, tmp_path, webhook, reaper):
+    config_path = site_config(site, tmp_path, names={"andean-post", "el-observador"}, digests=[{
+        "name": "desk", "schedule": "every 3s", "channels": [{"type": "webhook", "url": webhook.url}]}])
+    url = load_config(config_path).effective_database_url()
+    migrate(url)
+
+    service = start_service(config_path, tmp_path / "service.log")
+    reaper.append(service)
+    wait_for(lambda: finished_runs(url, "ok") >= 4, 150, "two crawl cycles of each source")
+    expected = count(url, select(func.count(Article.id)).where(Article.relevant.is_not(False)))
+    wait_for(lambda: count(url, select(func.count(DigestItem.id)).join(DigestDelivery).where(
+        DigestDelivery.status == "delivered")) >= expected, 60, "the digest to cover every archived article")
+    status = json.loads(newsmon(config_path, "status", "--json").stdout)
+    code, took = stop(service)
+
+    assert expected > 0
+    assert code == 0 and took < 30
+    titles = [t for titles in webhook.deliveries().values() for t in titles]
+    assert len(titles) == len(set(titles))
+    with session_scope(url) as session:
+        items = list(session.scalars(select(DigestItem.article_id)))
+        assert len(items) == len(set(items)) == expected
+    assert {s["name"] for s in status["sources"]} == {"andean-post", "el-observador"}
+    for source in status["sources"]:
+        assert source["last_run"] is not None and source["next_run"] is not None
+        assert source["consecutive_failures"] == 0
+    [digest] = status["digests"]
+    assert digest["last_delivery"] is not None and digest["next_run"] is not None
+
+
+def test_sigkill_mid_crawl_then_restart_archives_every_article_exactly_once(site, tmp_path, reaper):
+    from crawler.urls import canonicalize_url
+
+    expected = {canonicalize_url(a["url"]) for a in site.articles() if a["outlet"] == "andean-post"}
+    slow_dir = tmp_path / "service"
+    slow_dir.mkdir()
+    config_path = site_config(site, slow_dir, names={"andean-post"}, interval_seconds=3,
+                              crawl={"download_delay": 1.0, "concurrent_requests_per_domain": 1,
+                                     "concurrent_requests": 1})
+    url = load_config(config_path).effective_database_url()
+    migrate(url)
+    log = slow_dir / "service.log"
+
+    service = start_service(config_path, log)
+    reaper.append(service)
+    wait_for(lambda: 1 <= len(archived_urls(url)) and child_pids(service.pid), 90,
+             "the first articles of a crawl still running")
+    crawl_pids = child_pids(service.pid)
+    service.send_signal(signal.SIGKILL)
+    service.wait(10)
+    wait_for(lambda: not any(pid_alive(pid) for pid in crawl_pids), 40, "the orphaned crawl to stop")
+    at_kill = archived_urls(url)
+    restarted = start_service(config_path, log)
+    reaper.append(restarted)
+    wait_for(lambda: archived_urls(url) >= expected, 120, "the interrupted crawl's pages to be archived")
+    code, _ = stop(restarted)
+
+    assert len(expected) >= 3 and 1 <= len(at_kill) < len(expected)
+    assert archived_urls(url) == expected
+    with session_scope(url) as session:
+        assert session.scalar(select(func.count(ArticleVersion.id))) == len(expected)
+        assert session.scalar(select(func.count(CrawlRun.id)).where(CrawlRun.status == "running")) == 0
+    assert code == 0

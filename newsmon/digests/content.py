@@ -115,6 +115,7 @@ class DigestContent:
     delivery_key: str
     generated_at: datetime
     sections: list[Section] = field(default_factory=list)
+    followups: list[Entry] = field(default_factory=list)  # stories sent earlier, now reported by more outlets
     candidates: list[CandidateItem] = field(default_factory=list)
     contradictions: list[ContradictionItem] = field(default_factory=list)
     failing_sources: list[FailingSource] = field(default_factory=list)
@@ -240,8 +241,34 @@ def _events_by_article(session: Session, ids: list[int]) -> dict[int, str]:
     return {aid: title for aid, (_, title) in best.items()}
 
 
-def _entries(session: Session, ids: list[int], digest: Digest) -> list[Entry]:
-    """One entry per cluster, headed by the earliest-seen article; the others are 'also reported by'."""
+def _heads_sent_earlier(session: Session, heads: set[int], digest: str, channel: str | None,
+                        ids: list[int]) -> set[int]:
+    """Cluster heads an earlier delivery of this digest and channel already covered."""
+    heads = heads - set(ids)
+    if not heads or channel is None:
+        return set()
+    return set(session.scalars(
+        select(DigestItem.article_id).join(DigestDelivery, DigestDelivery.id == DigestItem.delivery_id)
+        .where(DigestDelivery.digest == digest, DigestDelivery.channel == channel,
+               DigestItem.article_id.in_(list(heads)))
+    ))
+
+
+def _entry(article: Article, source: str, themes: dict, events: dict) -> Entry:
+    return Entry(
+        article_id=article.id, title=article.title or article.url, source=source, url=article.url,
+        published_at=article.published_at, first_seen=article.first_seen,
+        snippet=snippet(article.text, article.description), themes=list(themes.get(article.id, [])),
+        event=events.get(article.id),
+    )
+
+
+def _entries(session: Session, ids: list[int], digest: Digest,
+             channel: str | None = None) -> tuple[list[Entry], list[Entry]]:
+    """One entry per cluster, headed by the earliest-seen article; the others
+    are 'also reported by'. Copies of a story an earlier delivery already sent
+    come back separately, as that story with its new outlets (follow-ups), so
+    the story is not told twice."""
     rows = []
     for chunk in _chunks(ids):
         rows += session.execute(
@@ -250,11 +277,19 @@ def _entries(session: Session, ids: list[int], digest: Digest) -> list[Entry]:
     rows.sort(key=lambda r: (r[0].first_seen, r[0].id))
     themes = _themes_by_article(session, ids, digest)
     events = _events_by_article(session, ids)
+    earlier = _heads_sent_earlier(session, {a.cluster_id for a, _ in rows if a.cluster_id}, digest.name, channel, ids)
     by_cluster: dict[int, Entry] = {}
     entries: list[Entry] = []
+    followups: list[Entry] = []
     for article, source in rows:
         key = article.cluster_id or article.id
         head = by_cluster.get(key)
+        if head is None and key in earlier:
+            first, first_source = session.execute(
+                select(Article, Source.name).join(Source, Source.id == Article.source_id).where(Article.id == key)
+            ).one()
+            head = by_cluster[key] = _entry(first, first_source, {}, {})
+            followups.append(head)
         if head is not None:
             if (source, article.url) not in head.also_reported:
                 head.also_reported.append((source, article.url))
@@ -263,15 +298,9 @@ def _entries(session: Session, ids: list[int], digest: Digest) -> list[Entry]:
                     head.themes.append(theme)
             head.event = head.event or events.get(article.id)
             continue
-        entry = Entry(
-            article_id=article.id, title=article.title or article.url, source=source, url=article.url,
-            published_at=article.published_at, first_seen=article.first_seen,
-            snippet=snippet(article.text, article.description), themes=list(themes.get(article.id, [])),
-            event=events.get(article.id),
-        )
-        by_cluster[key] = entry
+        entry = by_cluster[key] = _entry(article, source, themes, events)
         entries.append(entry)
-    return entries
+    return entries, followups
 
 
 def _sections(entries: list[Entry], digest: Digest) -> list[Section]:
@@ -374,12 +403,12 @@ def build_content(session: Session, config: Config, digest: Digest, article_ids:
                   delivery_key: str, channel: str | None = None, now: datetime | None = None) -> DigestContent:
     """Everything one delivery says about ``article_ids``."""
     now = now or utcnow()
-    entries = _entries(session, article_ids, digest)
+    entries, followups = _entries(session, article_ids, digest, channel)
     failing = failing_sources(session, config)
     since = last_delivered_at(session, digest.name, channel) if channel else None
     return DigestContent(
         digest=digest.name, delivery_key=delivery_key, generated_at=now,
-        sections=_sections(entries, digest),
+        sections=_sections(entries, digest), followups=followups,
         candidates=_candidates(session, article_ids) if digest.filter.include_candidates else [],
         contradictions=_contradictions(session, article_ids) if digest.filter.include_contradictions else [],
         failing_sources=failing, article_ids=list(article_ids),
