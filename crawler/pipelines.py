@@ -80,22 +80,6 @@ class ExtractPipeline:
         return item
 
 
-def available_stages(names) -> list[str]:
-    """The analysis stages to run (dotted class paths)."""
-    available = []
-    for name in names:
-        module = name.rpartition(".")[0]
-        try:
-            __import__(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            log.warning("analysis stage %s is not available yet; skipped", name)
-            continue
-        available.append(name)
-    return available
-
-
 class ArchivePipeline:
     """One transaction per article: source row, article (new, updated with a
     new version, or unchanged), raw HTML, fetch row, analysis stages. On any
@@ -103,7 +87,7 @@ class ArchivePipeline:
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
-        self.stage_names = available_stages(crawler.settings.getlist("NEWSMON_STAGES") or DEFAULT_STAGES)
+        self.stage_names = crawler.settings.getlist("NEWSMON_STAGES") or list(DEFAULT_STAGES)
         self.stages: StageRunner | None = None
 
     @classmethod

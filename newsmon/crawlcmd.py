@@ -150,9 +150,7 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None) 
     from storage.db import session_scope
     from storage.models import Article, ArticleVersion, Source
 
-    from crawler.pipelines import available_stages
-
-    stages = StageRunner(config, available_stages(stage_names or DEFAULT_STAGES))
+    stages = StageRunner(config, list(stage_names or DEFAULT_STAGES))
     sources = {s.name: s for s in config.sources}
     newest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
               .group_by(ArticleVersion.article_id).subquery())
