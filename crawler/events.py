@@ -829,6 +829,7 @@ class EventDiffStage(Stage):
             self.open(session)
         touched = clear_article(session, article.id)
         if article.relevant is False or not article.text:
+            drop_stale_disputes(session, article.id)
             recompute_first_reports(session, touched)
             return
         published, reference = _article_dates(article)
@@ -850,6 +851,7 @@ class EventDiffStage(Stage):
                                       stated_value=c.stated_value, known_value=c.known_value, sentence=c.sentence,
                                       other_sentence=c.other_sentence, known_source=c.known_source))
         session.flush()
+        drop_stale_disputes(session, article.id)
         self._article_contradictions(session, article, statements)
         for hit in diff.candidates:
             store_candidate(session, article, hit)
@@ -857,24 +859,37 @@ class EventDiffStage(Stage):
 
     def _article_contradictions(self, session, article: Article, statements: list[StatementHit]) -> None:
         """The same fact stated incompatibly by another archived article
-        (copies of this one excepted)."""
+        (copies of this one excepted). One row per value stated, against the
+        earliest article that disagrees: enough to show the dispute, and the
+        table grows with the articles, not with their pairs."""
         own_cluster = article.cluster_id or article.id
         done: set[tuple] = set()
         for s in statements:
+            key = (s.event_id, s.fact, s.value_text)
+            if key in done:
+                continue
             query = (select(FactStatement, Article.cluster_id)
                      .join(Article, Article.id == FactStatement.article_id)
                      .where(FactStatement.fact == s.fact, FactStatement.article_id != article.id))
             query = query.where(FactStatement.event_id == s.event_id) if s.event_id else query
-            for other, cluster_id in session.execute(query.order_by(FactStatement.id)):
-                if (cluster_id or other.article_id) == own_cluster or (s.fact, other.article_id) in done:
+            query = query.order_by(func.coalesce(Article.published_at, Article.first_seen), FactStatement.id)
+            disputed = set(session.execute(  # pairs the other article already records against this one
+                select(Contradiction.article_id, Contradiction.known_value).where(
+                    Contradiction.other_article_id == article.id, Contradiction.kind == "article",
+                    Contradiction.fact == s.fact)).all())
+            for other, cluster_id in session.execute(query):
+                if (cluster_id or other.article_id) == own_cluster:
                     continue
                 if statements_agree(s, _stored_statement(other)):
                     continue
-                done.add((s.fact, other.article_id))
+                done.add(key)
+                if (other.article_id, s.value_text) in disputed:
+                    break
                 session.add(Contradiction(
                     article_id=article.id, event_id=s.event_id, fact=s.fact, kind="article",
                     stated_value=s.value_text, known_value=other.value_text, sentence=s.sentence,
                     other_sentence=other.sentence, other_article_id=other.article_id))
+                break
 
 
 def _stored_statement(row: FactStatement) -> StatementHit:
@@ -896,12 +911,13 @@ def _stored_statement(row: FactStatement) -> StatementHit:
 def clear_article(session, article_id: int) -> set[str]:
     """Remove what a previous run derived from this article (idempotence);
     returns the events it had mentioned. Promoted candidates keep their
-    sources: they are the record of where the event came from."""
+    sources: they are the record of where the event came from. Other
+    articles' disputes with this one are checked once its new statements are
+    in (:func:`drop_stale_disputes`)."""
     touched = set(session.scalars(select(EventMention.event_id).where(EventMention.article_id == article_id)))
     session.execute(delete(EventMention).where(EventMention.article_id == article_id))
     session.execute(delete(FactStatement).where(FactStatement.article_id == article_id))
-    session.execute(delete(Contradiction).where(
-        (Contradiction.article_id == article_id) | (Contradiction.other_article_id == article_id)))
+    session.execute(delete(Contradiction).where(Contradiction.article_id == article_id))
     open_ids = select(EventCandidate.id).where(EventCandidate.status == "open")
     session.execute(delete(CandidateSource).where(CandidateSource.article_id == article_id,
                                                   CandidateSource.candidate_id.in_(open_ids)))
@@ -911,6 +927,18 @@ def clear_article(session, article_id: int) -> set[str]:
     session.execute(delete(EventCandidate).where(EventCandidate.id.in_(orphans)))
     session.flush()
     return touched
+
+
+def drop_stale_disputes(session, article_id: int) -> None:
+    """Delete other articles' ``article`` contradictions that cite a value this
+    article no longer states (its text changed, or it is now irrelevant)."""
+    stated = set(session.execute(select(FactStatement.event_id, FactStatement.fact, FactStatement.value_text)
+                                 .where(FactStatement.article_id == article_id)).all())
+    for row in session.scalars(select(Contradiction).where(Contradiction.other_article_id == article_id,
+                                                          Contradiction.kind == "article")):
+        if (row.event_id, row.fact, row.known_value) not in stated:
+            session.delete(row)
+    session.flush()
 
 
 def recompute_first_reports(session, event_ids) -> None:

@@ -292,10 +292,13 @@ def test_same_fact_stated_differently_by_two_articles(db_url, tmp_path):
         assert [(r.kind, r.article_id, r.other_article_id, r.stated_value, r.known_value) for r in rows] == [
             ("article", b.id, a.id, "50 percent", "25 percent"), ("article", c.id, b.id, "25%", "50 percent")]
         assert any(r.other_sentence.startswith("Trump threatened tariffs of 25 percent") for r in rows)
-        # Re-running an article replaces its rows instead of adding more.
-        before = len(rows)
-        runner.process(session, b)
-        assert len(session.scalars(select(Contradiction)).all()) == before
+        # Re-running articles replaces their rows: no more, and no pair recorded twice.
+        before = sorted((r.article_id, r.other_article_id) for r in rows)
+        for article in (b, a, c):
+            runner.process(session, article)
+        after = sorted(tuple(sorted((r.article_id, r.other_article_id)))
+                       for r in session.scalars(select(Contradiction)))
+        assert after == sorted(tuple(sorted(pair)) for pair in before)
 
 
 def test_irrelevant_article_gets_no_diff_and_loses_an_old_one(db_url, tmp_path, seed_texts):
