@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from crawler.facts import (
     DateSpan,
@@ -943,17 +943,28 @@ def drop_stale_disputes(session, article_id: int) -> None:
 
 def recompute_first_reports(session, event_ids) -> None:
     """first_report = no earlier-published archived article mentions the
-    event (articles without a date are placed at their first sighting)."""
+    event (articles without a date are placed at their first sighting).
+    Done in SQL so the cost stays flat as coverage of an event grows."""
+    at = func.coalesce(Article.published_at, Article.first_seen)
+    session.flush()
     for event_id in event_ids:
-        rows = session.execute(
-            select(EventMention, func.coalesce(Article.published_at, Article.first_seen).label("at"), Article.id)
-            .join(Article, Article.id == EventMention.article_id)
-            .where(EventMention.event_id == event_id)).all()
-        if not rows:
+        earliest = session.scalar(select(func.min(at)).select_from(EventMention)
+                                  .join(Article, Article.id == EventMention.article_id)
+                                  .where(EventMention.event_id == event_id))
+        if earliest is None:
             continue
-        first = min((at, article_id) for _m, at, article_id in rows)
-        for mention, at, article_id in rows:
-            mention.first_report = at == first[0]
+        first_articles = select(Article.id).where(at == earliest)
+        session.execute(update(EventMention)
+                        .where(EventMention.event_id == event_id, EventMention.first_report.is_(True),
+                               EventMention.article_id.not_in(first_articles))
+                        .values(first_report=False).execution_options(synchronize_session=False))
+        session.execute(update(EventMention)
+                        .where(EventMention.event_id == event_id, EventMention.first_report.is_not(True),
+                               EventMention.article_id.in_(first_articles))
+                        .values(first_report=True).execution_options(synchronize_session=False))
+    for obj in list(session.identity_map.values()):  # loaded mentions must re-read the flag
+        if isinstance(obj, EventMention):
+            session.expire(obj, ["first_report"])
 
 
 def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandidate:
