@@ -161,7 +161,8 @@ def run_source_job(config_path: str | None, source_name: str) -> None:
         with service._lock:
             if service.stopping.is_set():
                 return
-            proc = subprocess.Popen(cmd, process_group=0, stdin=subprocess.DEVNULL)
+            # Its logs go to our stderr (same format); its summary table would only repeat them.
+            proc = subprocess.Popen(cmd, process_group=0, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
             service._children.add(proc)
         try:
             ended = _wait_child(proc, max(MIN_CRAWL_TIMEOUT, 3 * interval), service)
@@ -169,6 +170,8 @@ def run_source_job(config_path: str | None, source_name: str) -> None:
             with service._lock:
                 service._children.discard(proc)
         code = proc.returncode
+        if service.stopping.is_set():
+            ended = "stopped with the service"
         _record_outcome(config, source_name, started, code, ended)
         log.info("crawl %s: finished with exit status %s in %.1f s", source_name, code, time.monotonic() - t0,
                  extra={"source": source_name})
@@ -198,7 +201,7 @@ def _record_outcome(config, source_name: str, started: datetime, code: int | Non
                 run.status = "interrupted"
                 run.finished_at = _utcnow().replace(tzinfo=None)
                 run.message = f"crawl process {ended} (exit status {code}) before finishing"
-        if not runs and code != 0:
+        if not runs and code != 0 and ended != "stopped with the service":
             if source_id is None:
                 source = Source(name=source_name)
                 session.add(source)

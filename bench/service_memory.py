@@ -47,13 +47,15 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=200, help="crawl runs to wait for (default 200)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between crawls of a source")
     parser.add_argument("--warmup", type=int, default=20, help="cycles before the warm-up sample")
+    parser.add_argument("--sources", type=int, default=3, help="how many fixture-site sources (1-3; crawls of "
+                                                                   "different sources run in parallel)")
     parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
     site = LocalNewsSite().start()
     url = f"sqlite:///{work / 'archive.db'}"
-    sources = site.sources()
+    sources = site.sources()[: max(1, min(args.sources, 3))]
     for source in sources:
         source["check_interval_minutes"] = args.interval / 60
     config = {

@@ -67,6 +67,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(event, ensure_ascii=False)
 
 
+class _DropBusySkips(logging.Filter):
+    """APScheduler warns on every tick a job is skipped because its previous run
+    is still going (a crawl longer than its interval): expected, and one line
+    per second would drown the log. Kept with -v."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def configure(fmt: str = "text", verbose: bool = False, stream=None) -> None:
     """Install one handler on the root logger (replacing any earlier one),
     writing to stderr so command output on stdout stays clean."""
@@ -84,3 +93,4 @@ def configure(fmt: str = "text", verbose: bool = False, stream=None) -> None:
     if not verbose:
         for name in _QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+        handler.addFilter(_DropBusySkips())

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -196,6 +197,43 @@ def test_schedules_survive_a_restart_and_follow_config_changes(sqlite_url, tmp_p
     assert changed["source:wire"] != first["source:wire"]
 
 
+def test_a_failing_source_is_postponed_and_reported_while_others_keep_their_schedule(sqlite_url, tmp_path):
+    config_path = write_config(tmp_path, {
+        "database_url": sqlite_url, "crawl": {"feed_failure_limit": 2},
+        "sources": [{"name": name, "feeds": ["http://127.0.0.1:9/feed"], "check_interval_minutes": 10}
+                    for name in ("broken", "healthy")]})
+    config = load_config(config_path)
+    with session_scope(sqlite_url) as session:
+        for name, statuses in (("broken", ["ok", "failed", "failed", "failed"]), ("healthy", ["failed", "ok"])):
+            source = Source(name=name)
+            session.add(source)
+            session.flush()
+            for minutes, status in zip(range(40, 0, -10), statuses):
+                session.add(CrawlRun(source_id=source.id, status=status, message=f"{status} run",
+                                     started_at=utcnow() - timedelta(minutes=minutes)))
+    sched = scheduler.build_scheduler(sqlite_url)
+    sched.start(paused=True)
+    try:
+        scheduler.sync_jobs(sched, scheduler.job_specs(config, str(config_path)))
+        service = scheduler.Service(config_path=str(config_path), scheduler=sched)
+        before = {job.id: job.next_run_time for job in sched.get_jobs()}
+        for name in ("broken", "healthy"):
+            scheduler._apply_backoff(config, name, 600, service)
+        after = {job.id: job.next_run_time for job in sched.get_jobs()}
+    finally:
+        sched.shutdown(wait=False)
+    from newsmon.servicecmd import collect_status
+
+    status = {s["name"]: s for s in collect_status(config, sqlite_url)["sources"]}
+
+    postponed = after["source:broken"] - datetime.now(timezone.utc)
+    assert timedelta(minutes=39) < postponed <= timedelta(minutes=40)  # 3 failures, limit 2: 4 intervals
+    assert after["source:healthy"] == before["source:healthy"]
+    assert status["broken"]["consecutive_failures"] == 3 and status["broken"]["failing_since"] is not None
+    assert abs(status["broken"]["next_run"] - after["source:broken"].replace(tzinfo=None)) < timedelta(seconds=0.01)
+    assert status["healthy"]["consecutive_failures"] == 0 and status["healthy"]["failing_since"] is None
+
+
 def test_backoff_doubles_after_the_failure_limit_up_to_the_cap():
     delays = [scheduler.backoff_delay(600, failures, 3, 3600) for failures in range(1, 7)]
     assert delays == [None, None, 1200, 2400, 3600, 3600]
@@ -338,6 +376,8 @@ def test_run_crawls_the_fixture_site_on_schedule_delivers_a_digest_and_stops_on_
         assert source["consecutive_failures"] == 0
     [digest] = status["digests"]
     assert digest["last_delivery"] is not None and digest["next_run"] is not None
+    events = [json.loads(line) for line in (tmp_path / "service.log").read_text().splitlines()]
+    assert {"newsmon.service", "newsmon.crawl", "newsmon.digests"} <= {e["logger"] for e in events}
 
 
 def test_sigkill_mid_crawl_then_restart_archives_every_article_exactly_once(site, tmp_path, reaper):
