@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from crawler.text import fold
@@ -216,6 +216,8 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
             if not free(match.start(), match.end()):
                 continue
             span = _absolute(kind, match, published, order)
+            if span is not None and span.text.endswith(".") and fold(span.text[:-1]).split()[-1] in MONTHS:
+                span = replace(span, text=span.text[:-1])  # the full stop ends the sentence
             if span is not None:
                 taken.append((match.start(), match.end()))
                 found.append(span)
