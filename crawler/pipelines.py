@@ -5,13 +5,18 @@ or a logged reason why it is not an article) → :class:`ArchivePipeline` (one
 transaction: article, version, raw HTML, fetch row, and every analysis stage's
 rows, or none of them).
 
-Inline or in a thread? Measured on the local news site (24 pages, 2 cores):
-inline extraction in the reactor thread finished the crawl in the same time
-as ``deferToThread`` (loopback fetching is as fast as extraction, so there is
-nothing to overlap), while the thread variant needs the extractor's worker
-processes for its time limit (a thread cannot be interrupted), each one
-costing a second to start and tens of MB. So extraction runs inline under the
-extractor's SIGALRM time limit; ``NEWSMON_EXTRACT_IN_THREAD = True`` switches.
+Inline or in a thread? Measured on the local news site (3 sources, 24
+requests, 15 article pages; 2 shared cores, load ~6), spider open → close,
+three runs each (``NEWSMON_EXTRACT_IN_THREAD``):
+
+    inline (reactor thread, SIGALRM time limit)   3.2 s  4.4 s  3.2 s
+    deferToThread (extractor worker processes)   48.9 s 41.6 s 41.2 s
+
+In a thread the extractor cannot use a signal for its time limit, so each
+pool thread gets a worker process that must import trafilatura first; on two
+cores that start-up dwarfs any overlap of fetching and extracting (loopback
+fetching is as fast as extraction anyway). So extraction runs inline; the
+setting switches it for machines with cores to spare.
 """
 from __future__ import annotations
 

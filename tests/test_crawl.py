@@ -174,6 +174,43 @@ def test_second_crawl_skips_seen_urls_and_rechecks_only_due_ones(site, sqlite_ur
         assert (run.skipped_seen, run.unchanged, run.fetched, run.new_articles) == (3, 1, 2, 0)
 
 
+def reextract(config: str, *args: str):
+    return run_newsmon("--config", config, "reextract", *args, timeout=180)
+
+
+def test_reextract_restores_text_from_the_stored_html_without_refetching(site, sqlite_url, tmp_path):
+    sources = [s for s in site.sources() if s["name"] == "capital-wire"]
+    config = write_config(tmp_path, sqlite_url, sources)
+    crawl(config)
+    path = "/capital-wire/news/us-colombia-relations"
+    want = json.loads(open(next(a["expected"] for a in site.articles() if a["path"] == path),
+                           encoding="utf-8").read())
+    with session_scope(sqlite_url) as session:
+        total = session.scalar(select(func.count()).select_from(Article))
+        # As an older, worse extractor might have left it: wrong title, half the text.
+        article = session.scalar(select(Article).where(Article.canonical_url == site.base_url + path))
+        article.title, article.text = "US-Colombia Relations | Capital Wire", article.text[:200]
+        article.text_hash = "stale"
+        article_id = article.id
+    site.reset_log()
+    result = reextract(config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(site.requests) == 0  # nothing refetched
+    assert f"Re-extracted {total} articles: 1 with a new text" in result.stdout
+    assert f"#{article_id} {want['title']}: text (version 2), title" in result.stdout
+    with session_scope(sqlite_url) as session:
+        article = session.get(Article, article_id)
+        assert article.title == want["title"]
+        assert all(p in article.text for p in want["must_contain"])
+        versions = session.scalars(select(ArticleVersion.version).where(ArticleVersion.article_id == article_id)
+                                   .order_by(ArticleVersion.version)).all()
+        assert versions == [1, 2]
+    later = reextract(config, "--since", "2999-01-01")
+    assert later.returncode == 0 and "Re-extracted 0 articles" in later.stdout
+    bad = reextract(config, "--since", "last tuesday")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
 def test_unknown_source_is_one_line_and_exit_2(site, sqlite_url, tmp_path):
     config = write_config(tmp_path, sqlite_url, site.sources())
     result = run_newsmon("--config", config, "crawl", "no-such-outlet")
