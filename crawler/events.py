@@ -311,6 +311,10 @@ def _location(loc: tuple, data: Any) -> str:
     return out or "(top level)"
 
 
+_UNION_NOISE = {"string_type", "date_type", "date_parsing", "date_from_datetime_parsing", "model_type",
+                "dict_type"}
+
+
 def parse_timeline(data: Any, origin: str, path: Path | None = None) -> Timeline:
     """Validate a parsed timeline (a list of events, or ``{settings, actors?,
     events}``); problems become one :class:`ConfigError` naming the file, the
@@ -325,14 +329,22 @@ def parse_timeline(data: Any, origin: str, path: Path | None = None) -> Timeline
         parsed = TimelineFile.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if p not in ("FactSpec", "str", "function-after[_short_facts()]"))
-            loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "date", "DateRange")))
-                        or p in ("date",))
+        errors = exc.errors()
+        # A union (date | str | range, fact | "25 %") reports every branch: keep the informative ones.
+        informative = [e for e in errors if e["type"] not in _UNION_NOISE] or errors
+        for error in informative:
+            loc: tuple = ()
+            for part in error["loc"]:  # drop union branch tags: date.date → date, facts.f.FactSpec → facts.f
+                if isinstance(part, str) and (part in ("FactSpec", "DateRange", "str") or part.startswith("function-")
+                                              or (loc and part == loc[-1])):
+                    continue
+                loc += (part,)
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown key"
-            problems.append(f"{_location(loc, data)}: {message}")
+            where = _location(loc, data)
+            problems.append(message if where == "(top level)" and message.startswith("events[")
+                            else f"{where}: {message}")
         raise ConfigError(f"{origin}: " + "; ".join(dict.fromkeys(problems))) from None
     return build_timeline(parsed, path)
 
@@ -646,8 +658,12 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             near = [q for q in quantities if q.family == fact.family
                     and min(abs(q.start - k) for k in keyword_at) <= 80
                     and not _HYPOTHETICAL.search(fold(sentence.text[max(0, q.start - 40):q.start]))]
-            if not near or len({round(q.value, 6) for q in near}) > 1:
-                continue  # no figure, or several different ones: which one is the fact is unclear
+            if len({round(q.value, 6) for q in near}) > 1:
+                log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
+                          fact.name, sentence.text[:120])
+                continue  # which one is the fact is unclear
+            if not near:
+                continue
             q = near[0]
             diff.statements.append(StatementHit(
                 event.id, fact.name, fact.display(q.value), fact.unit, q.bound, q.text, sentence.text,
@@ -829,6 +845,8 @@ class EventDiffStage(Stage):
             self.open(session)
         touched = clear_article(session, article.id)
         if article.relevant is False or not article.text:
+            log.debug("events: article %s skipped (%s)", article.id,
+                      "not relevant" if article.relevant is False else "no text")
             drop_stale_disputes(session, article.id)
             recompute_first_reports(session, touched)
             return
@@ -856,6 +874,12 @@ class EventDiffStage(Stage):
         for hit in diff.candidates:
             store_candidate(session, article, hit)
         recompute_first_reports(session, touched | {m.event_id for m in diff.mentions})
+        for c in diff.contradictions:
+            log.info("events: article %s contradicts %s (%s %s): states %s, %s %s", article.id, c.event_id, c.kind,
+                     c.fact, c.stated_value, "timeline says" if c.kind == "timeline" else "also states",
+                     c.known_value)
+        log.debug("events: article %s: %d mentions, %d statements, %d candidates, %d contradictions", article.id,
+                  len(diff.mentions), len(diff.statements), len(diff.candidates), len(diff.contradictions))
 
     def _article_contradictions(self, session, article: Article, statements: list[StatementHit]) -> None:
         """The same fact stated incompatibly by another archived article
