@@ -465,3 +465,39 @@ def test_cli_promote_and_reload_report_user_errors_in_one_line(sqlite_url, tmp_p
     assert "Traceback" not in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
     with session_scope(sqlite_url) as session:  # nothing half-loaded
         assert session.get(Event, "recall") is not None
+
+
+def test_same_claim_from_several_outlets_is_one_candidate_ranked_by_independent_outlets(db_url, tmp_path):
+    from newsmon.eventscmd import ranked_candidates
+
+    config = make_config(tmp_path, EXAMPLE)
+    runner = StageRunner(config, STAGE)
+    reports = [
+        ("outlet0", "On 17 November 2025 the United States designated the Cartel de los Soles as a terrorist "
+                    "organisation, Rubio announced."),
+        ("outlet1", "Washington designated Cartel de los Soles a foreign terrorist organization on Monday, "
+                    "the State Department said."),
+        ("outlet2", "On 17 November 2025 the United States designated the Cartel de los Soles as a terrorist "
+                    "organisation, Rubio announced."),  # a copy of outlet0's story
+        ("outlet3", "Petro met Pope Leo XIV at the Vatican on 16 November 2025."),
+    ]
+    with session_scope(db_url) as session:
+        articles = []
+        for source, text in reports:
+            article = add_article(session, source, text, datetime(2025, 11, 18))
+            articles.append(article)
+        articles[2].cluster_id = articles[0].id
+        articles[0].cluster_id = articles[0].id
+        for article in articles:
+            runner.process(session, article)
+        ranked = ranked_candidates(session)
+        summary = [(c["candidate"].date_start, c["reports"], c["outlets"]) for c in ranked]
+        assert summary == [(date(2025, 11, 17), 3, 2), (date(2025, 11, 16), 1, 1)]
+        assert "Cartel de los Soles" in ranked[0]["candidate"].title
+        assert set(ranked[0]["candidate"].actors) >= {"United States", "Washington", "Rubio"}
+        # Re-running an article does not duplicate its report; dropping the claim drops the source.
+        runner.process(session, articles[1])
+        assert ranked_candidates(session)[0]["reports"] == 3
+        articles[3].text = "Petro stayed in Bogota."
+        runner.process(session, articles[3])
+        assert [c["candidate"].date_start for c in ranked_candidates(session)] == [date(2025, 11, 17)]
