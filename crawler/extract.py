@@ -22,9 +22,9 @@ comments, author boxes, tickers, footers):
 
   Quality is equal for every setting except ``deduplicate``, whose cache is
   process-wide: it drops the second outlet's copy of a syndicated story (our
-  dedup stage must see it) and garbles later pages. So speed decides:
+  dedup stage must see it) and lets boilerplate through on later pages. So speed decides:
   ``fast`` skips trafilatura's fallback extractors (readability, jusText),
-  which cost 30-45% of trafilatura's time on these pages; the rare page whose
+  which cost about a third of trafilatura's time on these pages; the rare page whose
   fast pass finds under ``min_text_chars`` of prose is extracted again with
   them. Comments stay off (they are not the article), tables on (results and
   budgets live in tables). One fixture-driven addition: author boxes with
