@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Container, Iterable
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 from datasketch.hashfunc import sha1_hash32
 from sqlalchemy import delete, func, select, update
 
@@ -185,56 +185,111 @@ def sentence_overlap(a: Fingerprint, b: Fingerprint, shingle_size: int) -> tuple
 # --- in-memory indexes -------------------------------------------------------------
 
 
-class AnchorIndex:
-    """Anchor → articles, for finding rewrites. Restored articles live in two
-    sorted numpy arrays (compact, binary-searched); articles committed since
-    live in a dict."""
+class PostingIndex:
+    """Key → articles, compact: restored articles live in two sorted numpy
+    arrays (binary-searched), articles committed since in a dict. Python
+    dicts of sets cost ~300 bytes per posting; this costs 12."""
 
-    def __init__(self) -> None:
-        self.keys = np.empty(0, dtype=np.uint32)
-        self.ids = np.empty(0, dtype=np.int64)
+    def __init__(self, dtype) -> None:
+        self.dtype = dtype
+        self.keys = np.empty(0, dtype=dtype)
+        self.ids = np.empty(0, dtype=np.int32)
         self.recent: dict[int, list[int]] = defaultdict(list)
-        self.recent_of: dict[int, list[int]] = {}  # article → its anchors in ``recent``
+        self.recent_of: dict[int, list[int]] = {}  # article → its keys in ``recent``
         self.restored: set[int] = set()
-        self.stale: set[int] = set()  # restored articles re-processed since
+        self.stale: set[int] = set()  # restored articles re-processed or forgotten since
 
-    def load(self, pairs: list[tuple[int, np.ndarray]]) -> None:
-        if not pairs:
-            return
-        keys = np.concatenate([anchors for _, anchors in pairs])
-        ids = np.concatenate([np.full(len(anchors), aid, dtype=np.int64) for aid, anchors in pairs])
+    def __len__(self) -> int:
+        return len(self.restored - self.stale) + len(self.recent_of)
+
+    def load(self, keys: np.ndarray, ids: np.ndarray) -> None:
         order = np.argsort(keys, kind="stable")
-        self.keys, self.ids = keys[order], ids[order]
-        self.restored = {aid for aid, _ in pairs}
+        self.keys, self.ids = keys[order].astype(self.dtype), ids[order].astype(np.int32)
+        self.restored = set(np.unique(self.ids).tolist())
 
-    def add(self, article_id: int, anchors: np.ndarray) -> None:
+    def add(self, article_id: int, keys: np.ndarray) -> None:
         self.remove(article_id)
-        self.recent_of[article_id] = anchors.tolist()
-        for anchor in self.recent_of[article_id]:
-            self.recent[anchor].append(article_id)
+        self.recent_of[article_id] = keys.tolist()
+        for key in self.recent_of[article_id]:
+            self.recent[key].append(article_id)
 
     def remove(self, article_id: int) -> None:
         if article_id in self.restored:
             self.stale.add(article_id)
-        for anchor in self.recent_of.pop(article_id, []):
-            ids = self.recent[anchor]
+        for key in self.recent_of.pop(article_id, []):
+            ids = self.recent[key]
             ids.remove(article_id)
             if not ids:
-                del self.recent[anchor]
+                del self.recent[key]
+
+    def postings(self, keys: np.ndarray, limit: int | None = None) -> Iterable[set[int]]:
+        """Per key, the articles carrying it; keys with more than ``limit``
+        postings are skipped (counted before listing: they can be long)."""
+        if not len(keys):
+            return
+        keys = keys.astype(self.dtype)
+        lo = np.searchsorted(self.keys, keys, "left").tolist()
+        hi = np.searchsorted(self.keys, keys, "right").tolist()
+        for key, start, end in zip(keys.tolist(), lo, hi):
+            recent = self.recent.get(key, [])
+            if limit is not None and end - start + len(recent) > limit:
+                continue
+            yield {i for i in self.ids[start:end].tolist() if i not in self.stale} | set(recent)
+
+
+class AnchorIndex(PostingIndex):
+    """Anchor → articles, for finding texts that share passages."""
+
+    def __init__(self) -> None:
+        super().__init__(np.uint32)
 
     def query(self, anchors: np.ndarray) -> Counter:
         """Articles by number of shared, not-too-common anchors."""
         shared: Counter = Counter()
-        if not len(anchors):
-            return shared
-        lo = np.searchsorted(self.keys, anchors, "left")
-        hi = np.searchsorted(self.keys, anchors, "right")
-        for anchor, start, end in zip(anchors.tolist(), lo.tolist(), hi.tolist()):
-            recent = self.recent.get(anchor, [])
-            if end - start + len(recent) > ANCHOR_MAX_POSTINGS:
-                continue  # a common phrase (counted before listing: its postings are long)
-            shared.update({i for i in self.ids[start:end].tolist() if i not in self.stale} | set(recent))
+        for ids in self.postings(anchors, ANCHOR_MAX_POSTINGS):
+            shared.update(ids)
         return shared
+
+
+class BandIndex(PostingIndex):
+    """MinHash LSH: an article is a candidate when all ``rows`` values of one
+    of ``bands`` bands equal the query's. datasketch's MinHashLSH chooses
+    bands and rows for the threshold (the same optimisation it would use);
+    the buckets are kept as 64-bit band hashes in a PostingIndex, because
+    MinHashLSH's dicts of sets take ~9 KB per article (1 GB and 27 s to
+    restore at 100k articles, docs/dedup.md)."""
+
+    _PRIME = np.uint64(1099511628211)  # FNV-1a 64-bit
+
+    def __init__(self, threshold: float, num_perm: int) -> None:
+        super().__init__(np.uint64)
+        params = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.rows = params.b, params.r
+
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        """(n, num_perm) uint32 signatures → (n, bands) uint64 bucket keys,
+        the band number mixed in so equal values in two bands differ."""
+        n = signatures.shape[0]
+        values = signatures[:, : self.bands * self.rows].reshape(n, self.bands, self.rows).astype(np.uint64)
+        keys = np.broadcast_to(np.arange(self.bands, dtype=np.uint64) + np.uint64(14695981039346656037),
+                               (n, self.bands)).copy()
+        for row in range(self.rows):
+            keys = (keys ^ values[:, :, row]) * self._PRIME
+        return keys
+
+    def load_signatures(self, ids: list[int], signatures: np.ndarray) -> None:
+        if ids:
+            keys = self.band_keys(signatures)
+            self.load(keys.ravel(), np.repeat(np.asarray(ids, dtype=np.int32), self.bands))
+
+    def add_signature(self, article_id: int, hashvalues: np.ndarray) -> None:
+        self.add(article_id, self.band_keys(hashvalues.reshape(1, -1))[0])
+
+    def query(self, hashvalues: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for ids in self.postings(self.band_keys(hashvalues.reshape(1, -1))[0]):
+            found |= ids
+        return found
 
 
 class BoilerplateModel:
@@ -299,8 +354,7 @@ class DedupStage(Stage):
         self.settings = config.dedup
         self._permutations = MinHash(self.settings.num_perm, seed=SEED, scheme=SCHEME).permutations
         # LSH at a threshold below near_duplicate_threshold: candidates, confirmed by the estimate.
-        self.lsh = MinHashLSH(threshold=max(0.1, self.settings.near_duplicate_threshold - 0.15),
-                              num_perm=self.settings.num_perm)
+        self.lsh = BandIndex(max(0.1, self.settings.near_duplicate_threshold - 0.15), self.settings.num_perm)
         self.anchors = AnchorIndex()
         self.boilerplate = BoilerplateModel(self.settings.boilerplate_articles)
         self._pending: dict[int, _Pending] = {}
@@ -317,23 +371,26 @@ class DedupStage(Stage):
             .join(Article, Article.id == ArticleSignature.article_id)
             .order_by(ArticleSignature.article_id)
         )
-        anchor_pairs: list[tuple[int, np.ndarray]] = []
+        ids: list[int] = []
+        signatures: list[bytes] = []
+        anchors: list[np.ndarray] = []
         stale: list[tuple[int, int]] = []
-        with self.lsh.insertion_session() as inserting:
-            for article_id, source_id, num_perm, shingle_size, signature, anchors, keys in rows:
-                self.boilerplate.add(source_id, article_id, np.frombuffer(keys, dtype=np.uint32))
-                if num_perm != self.settings.num_perm or shingle_size != self.settings.shingle_size:
-                    stale.append((article_id, source_id))
-                    continue
-                values = np.frombuffer(signature, dtype=np.uint32)
-                inserting.insert(article_id, LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME),
-                                 check_duplication=False)
-                anchor_pairs.append((article_id, np.frombuffer(anchors, dtype=np.uint32)))
-        self.anchors.load(anchor_pairs)
+        for article_id, source_id, num_perm, shingle_size, signature, anchor_bytes, keys in rows:
+            self.boilerplate.add(source_id, article_id, np.frombuffer(keys, dtype=np.uint32))
+            if num_perm != self.settings.num_perm or shingle_size != self.settings.shingle_size:
+                stale.append((article_id, source_id))
+                continue
+            ids.append(article_id)
+            signatures.append(bytes(signature))
+            anchors.append(np.frombuffer(anchor_bytes, dtype=np.uint32))
+        matrix = np.frombuffer(b"".join(signatures), dtype=np.uint32).reshape(len(ids), self.settings.num_perm)
+        self.lsh.load_signatures(ids, matrix)
+        if ids:
+            self.anchors.load(np.concatenate(anchors),
+                              np.repeat(np.asarray(ids, dtype=np.int32), [len(a) for a in anchors]))
         if stale:
             self._recompute(session, stale)
-        log.info("dedup: restored %d signatures (%d recomputed for new settings)",
-                 len(anchor_pairs) + len(stale), len(stale))
+        log.info("dedup: restored %d signatures (%d recomputed for new settings)", len(ids) + len(stale), len(stale))
 
     def _recompute(self, session: "Session", stale: list[tuple[int, int]]) -> None:
         for article_id, source_id in stale:
@@ -384,9 +441,8 @@ class DedupStage(Stage):
             links.append((exact.id, "exact", 1.0))
             done_groups.add(exact.cluster_id or exact.id)
 
-        minhash = LeanMinHash(seed=SEED, hashvalues=fp.hashvalues, scheme=SCHEME)
         candidates: Counter = self.anchors.query(fp.anchors)
-        for key in self.lsh.query(minhash):
+        for key in self.lsh.query(fp.hashvalues):
             candidates[key] += ANCHOR_MAX_POSTINGS  # LSH hits first
         ids = [cid for cid, _ in candidates.most_common() if cid < article.id and cid != article.id
                and (candidates[cid] >= ANCHOR_MIN_SHARED)][:MAX_CANDIDATES]
@@ -482,13 +538,12 @@ class DedupStage(Stage):
     # -- transaction outcome
 
     def _remember(self, article_id: int, source_id: int, fp: Fingerprint | None) -> None:
-        if article_id in self.lsh:
-            self.lsh.remove(article_id)
         if fp is None:
+            self.lsh.remove(article_id)
             self.anchors.remove(article_id)
             self.boilerplate.remove(source_id, article_id)
             return
-        self.lsh.insert(article_id, LeanMinHash(seed=SEED, hashvalues=fp.hashvalues, scheme=SCHEME))
+        self.lsh.add_signature(article_id, fp.hashvalues)
         self.anchors.add(article_id, fp.anchors)
         self.boilerplate.add(source_id, article_id, fp.sentence_keys)
 

@@ -9,10 +9,12 @@ import zlib
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
+from datasketch import LeanMinHash, MinHashLSH
 from sqlalchemy import select, text
 
-from crawler.dedup import estimated_jaccard, fingerprint, independent_outlets, split_sentences
+from crawler.dedup import BandIndex, estimated_jaccard, fingerprint, independent_outlets, split_sentences
 from crawler.stages import StageRunner
 from crawler.text import text_hash
 from newsmon.config import parse_config
@@ -268,9 +270,46 @@ def test_rolled_back_article_leaves_no_phantom_in_the_index(sqlite_url, seed_tex
     archive.runner.rolled_back(article)
 
     stage = archive.runner.stages[0]
-    assert stage.lsh.is_empty()
+    assert len(stage.lsh) == 0 and len(stage.anchors) == 0
     copy = archive.add("reprinter", fixture("002_syndicated_copy.txt"))
     assert links(sqlite_url) == set() and cluster_of(sqlite_url, copy) is None
+
+
+def test_near_duplicate_of_a_story_reprinted_everywhere_is_still_found(sqlite_url, seed_texts):
+    # 60 reprints make every anchor of the story a "common phrase" (ignored):
+    # the LSH band index is what finds the edited copy.
+    archive = Archive(sqlite_url)
+    first = archive.add("bbc", seed_texts["004"])
+    for i in range(60):
+        archive.add(f"reprinter{i}", seed_texts["004"])
+    edited = archive.add("aggregator", fixture("004_near_duplicate.txt"))
+
+    with session_scope(sqlite_url) as session:
+        kinds = session.execute(select(DuplicateLink.kind).where(DuplicateLink.article_id == edited)).scalars().all()
+    assert kinds == ["near-duplicate"]
+    assert cluster_of(sqlite_url, edited) == first
+
+
+def test_band_index_finds_the_same_candidates_as_datasketch_minhash_lsh():
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2**32, size=(300, 128), dtype=np.uint64).astype(np.uint32)
+    for i in range(0, 300, 3):  # plant pairs at several similarities
+        keep = rng.random(128) < (0.3 + 0.7 * (i % 30) / 30)
+        base[i + 1] = np.where(keep, base[i], base[i + 1])
+    ours = BandIndex(0.45, 128)
+    ours.load_signatures(list(range(200)), base[:200])
+    for i in range(200, 300):
+        ours.add_signature(i, base[i])
+    theirs = MinHashLSH(threshold=0.45, num_perm=128)
+    for i in range(300):
+        theirs.insert(i, LeanMinHash(seed=1, hashvalues=base[i], scheme="affine32"))
+
+    found = 0
+    for i in range(300):
+        expected = set(theirs.query(LeanMinHash(seed=1, hashvalues=base[i], scheme="affine32")))
+        assert ours.query(base[i]) == expected
+        found += len(expected) > 1
+    assert found > 20
 
 
 # --- restart -------------------------------------------------------------------------
