@@ -28,7 +28,9 @@ def markdown_escape(text: object) -> str:
 @lru_cache(maxsize=2)
 def _environment(autoescape: bool) -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=autoescape,
-                      undefined=StrictUndefined, trim_blocks=False, keep_trailing_newline=True)
+                      undefined=StrictUndefined, keep_trailing_newline=True,
+                      # HTML ignores whitespace: drop the lines block tags leave behind.
+                      trim_blocks=autoescape, lstrip_blocks=autoescape)
     env.filters["md"] = markdown_escape
     return env
 
