@@ -536,6 +536,18 @@ def _match_event(event: KnownEvent, folded: str, original: str) -> tuple[float, 
     return None
 
 
+def date_value(day: date) -> float:
+    """How a stated date is stored in ``fact_statements.value``: 20250926 for
+    26 September 2025 (readable in SQL, sorts like the date); ``unit`` holds
+    the precision (day, month)."""
+    return float(day.year * 10000 + day.month * 100 + day.day)
+
+
+def value_date(value: float) -> date:
+    number = int(value)
+    return date(number // 10000, number // 100 % 100, number % 100)
+
+
 def _date_interval(span: DateSpan) -> tuple[float, float]:
     return float(span.start.toordinal()), float(span.end.toordinal())
 
@@ -603,7 +615,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                     stated = wrong[0]
                     named.add(event.id)
                     diff.statements.append(StatementHit(
-                        event.id, "date", float(stated.start.toordinal()), stated.precision, "exact", stated.text,
+                        event.id, "date", date_value(stated.start), stated.precision, "exact", stated.text,
                         sentence.text, sentence.start, sentence.end, _date_interval(stated)))
                     diff.contradictions.append(ContradictionHit(
                         "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
@@ -616,7 +628,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             best = agreeing[0]
             if best.precision in ("day", "month"):
                 diff.statements.append(StatementHit(
-                    event.id, "date", float(best.start.toordinal()), best.precision, "exact", best.text,
+                    event.id, "date", date_value(best.start), best.precision, "exact", best.text,
                     sentence.text, sentence.start, sentence.end, _date_interval(best)))
         elif any(d.overlaps(start, end, slack_days=1) for d in dates):
             confidence += 0.05
@@ -919,7 +931,7 @@ class EventDiffStage(Stage):
 def _stored_statement(row: FactStatement) -> StatementHit:
     """A stored statement with its interval rebuilt (rounding from the text as written)."""
     if row.fact == "date":
-        start = date.fromordinal(int(row.value))
+        start = value_date(row.value)
         end = {"day": start, "month": month_interval(start.year, start.month)[1],
                "year": date(start.year, 12, 31)}.get(row.unit or "day", start)
         interval = (float(start.toordinal()), float(end.toordinal()))

@@ -232,6 +232,8 @@ def test_spanish_article_dates_and_aliases(db_url, tmp_path):
         statements = {(s.event_id, s.fact, s.value_text) for s in session.scalars(select(FactStatement))}
         assert ("deportation-standoff", "tariff_rate", "25 por ciento") in statements
         assert ("decertification", "date", "15 de septiembre") in statements
+        stated = session.scalar(select(FactStatement).where(FactStatement.fact == "date"))
+        assert (stated.value, stated.unit) == (20250915.0, "day")
         assert session.scalars(select(Contradiction)).all() == []
 
 
