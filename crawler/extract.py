@@ -68,6 +68,7 @@ import html as html_lib
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import re
 import signal
@@ -836,10 +837,13 @@ class _WorkerPool:
     """Worker processes for calls from non-main threads, where no signal can
     interrupt the work: a worker that overruns is killed and replaced."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
         self.idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self.all: list[_Worker] = []
         self.lock = threading.Lock()
+        # More workers than cores adds memory, not speed: callers beyond that wait their turn
+        # (the wait does not count against their time limit).
+        self.slots = threading.BoundedSemaphore(size)
 
     def _take(self) -> _Worker:
         try:
@@ -857,6 +861,10 @@ class _WorkerPool:
                 self.all.remove(worker)
 
     def run(self, args: tuple, timeout: float) -> Extracted:
+        with self.slots:
+            return self._run(args, timeout)
+
+    def _run(self, args: tuple, timeout: float) -> Extracted:
         worker = self._take()
         try:
             worker.conn.send(args)
@@ -880,5 +888,5 @@ class _WorkerPool:
         self.idle = queue.SimpleQueue()
 
 
-_WORKERS = _WorkerPool()
+_WORKERS = _WorkerPool(size=os.cpu_count() or 2)
 atexit.register(_WORKERS.close)

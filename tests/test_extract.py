@@ -449,3 +449,19 @@ def test_empty_and_garbage_responses_are_not_articles(body, reason):
     with pytest.raises(NotArticle) as caught:
         extract_article(body, "https://x.example/a", fetched_at=FETCHED)
     assert caught.value.reason == reason
+
+
+def test_pages_extracted_from_several_threads_at_once_each_get_their_own_result():
+    names = ["spanish_article.html", "jsonld_vs_visible_date.html", "entities_title.html", "visible_date_only.html"]
+    results: dict = {}
+
+    def crawl(name):
+        results[name] = extract(name, timeout=30)
+
+    threads = [threading.Thread(target=crawl, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert {name: results[name].title for name in names} == {name: extract(name).title for name in names}
+    assert all(results[name] == extract(name) for name in names)
