@@ -232,8 +232,10 @@ def test_spanish_article_dates_and_aliases(db_url, tmp_path):
         statements = {(s.event_id, s.fact, s.value_text) for s in session.scalars(select(FactStatement))}
         assert ("deportation-standoff", "tariff_rate", "25 por ciento") in statements
         assert ("decertification", "date", "15 de septiembre") in statements
-        stated = session.scalar(select(FactStatement).where(FactStatement.fact == "date"))
-        assert (stated.value, stated.unit) == (20250915.0, "day")
+        dates = session.execute(select(FactStatement.event_id, FactStatement.value, FactStatement.unit)
+                                .where(FactStatement.fact == "date").order_by(FactStatement.start_offset)).all()
+        assert [tuple(row) for row in dates] == [("deportation-standoff", 20250126.0, "day"),
+                                                 ("decertification", 20250915.0, "day")]
         assert session.scalars(select(Contradiction)).all() == []
 
 
