@@ -432,3 +432,30 @@ def test_digest_command_previews_without_recording_then_sends(sqlite_archive, tm
     assert send_status == 0 and "sent 1 articles" in sent
     assert "Command line story" in (tmp_path / "out.md").read_text()
     assert again_status == 0 and "nothing new" in again
+
+
+def test_two_senders_at_once_never_put_one_article_in_two_deliveries(archive, webhook, tmp_path):
+    config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path)
+    for round_ in range(4):
+        for n in range(5):
+            add_article(f"https://a.example/{round_}/{n}", source="outlet-a", title=f"Story {round_}.{n}")
+        barrier = threading.Barrier(2)
+
+        def send():
+            barrier.wait()
+            run_digest(config, archive, "morning")
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+    with session_scope(archive) as session:
+        items = list(session.scalars(select(DigestItem.article_id)))
+    assert len(items) == len(set(items)) == 20
+    by_id: dict[str, set[str]] = {}
+    for headers, body in webhook.requests:
+        by_id.setdefault(headers["x-newsmon-delivery"], set()).update(payload_titles(json.loads(body)))
+    titles = [t for ts in by_id.values() for t in ts]
+    assert len(titles) == len(set(titles)) == 20

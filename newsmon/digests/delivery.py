@@ -20,11 +20,12 @@ at-least-once delivery with an idempotency key.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from newsmon.config import Config, ConfigError, Digest
 from newsmon.digests.channels import DeliveryError, send
@@ -74,10 +75,24 @@ def _item_ids(session, delivery_id: int) -> list[int]:
     ))
 
 
+def _lock_channel(session, digest: str, channel: str) -> None:
+    """Serialize claims on one digest channel (the service and a manual
+    ``newsmon digest --send`` at the same moment), so no article is claimed by
+    two deliveries: a transaction-scoped advisory lock on PostgreSQL, the
+    database write lock (taken by a no-op UPDATE) on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"newsmon-digest:{digest}:{channel}".encode()).digest()[:8], "big",
+                             signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(update(DigestDelivery).where(DigestDelivery.id == -1).values(attempts=0))
+
+
 def _claim(url: str, config: Config, digest: Digest, channel: str) -> tuple[int, str, list[int]] | None:
     """Step 1: the delivery to send and its articles, committed before anything is sent.
     None when there is nothing to say and the digest does not send empty ones."""
     with session_scope(url) as session:
+        _lock_channel(session, digest.name, channel)
         delivery = _unfinished(session, digest.name, channel)
         new_ids = uncovered_article_ids(session, digest, channel)
         if delivery is None:
