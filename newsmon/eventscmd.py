@@ -171,10 +171,10 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 
 def promote_candidate(config, url: str, candidate_id: int, title: str | None = None,
-                      event_id: str | None = None) -> str:
+                      event_id: str | None = None) -> dict:
     """Turn a candidate into a known event: appended to the timeline file,
     loaded into the archive, the candidate marked promoted, and the event diff
-    re-run over its articles. Returns the new event's id."""
+    re-run over its articles. Returns the timeline entry written."""
     path = _timeline_path(config)
     original = path.read_text(encoding="utf-8") if path.exists() else ""
     with session_scope(url) as session:
@@ -203,15 +203,22 @@ def promote_candidate(config, url: str, candidate_id: int, title: str | None = N
                 stage.process(session, article)
         path.write_text(new_text, encoding="utf-8")  # last: a failure here rolls the archive back
     log.info("promoted candidate %d to event %s", candidate_id, entry["id"])
-    return entry["id"]
+    return entry
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
     config = get_config(args)
     url = require_archive(args)
-    event_id = promote_candidate(config, url, args.candidate_id, args.title, args.event_id)
-    console().print(f"candidate {args.candidate_id} promoted to event {event_id} "
+    entry = promote_candidate(config, url, args.candidate_id, args.title, args.event_id)
+    console().print(f"candidate {args.candidate_id} promoted to event {entry['id']} "
                     f"(appended to {_timeline_path(config)})")
+    if entry.get("terms"):
+        groups = "; ".join(" + ".join(group) for group in entry["terms"])
+        console().print(f"it matches sentences with {groups} and one of its actors; add aliases in the file "
+                        f"for other wordings")
+    else:
+        console().print("no key words could be taken from its reports: add aliases in the file, then "
+                        "'newsmon events reload'")
     return 0
 
 

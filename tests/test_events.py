@@ -161,8 +161,10 @@ def test_missing_recall_is_a_candidate_until_promoted_then_a_mention(db_url, tmp
 
     from newsmon.eventscmd import promote_candidate
 
-    event_id = promote_candidate(config, db_url, candidate_id, title="US and Colombia recall ambassadors",
-                                 event_id="ambassador-recall")
+    entry = promote_candidate(config, db_url, candidate_id, title="US and Colombia recall ambassadors",
+                              event_id="ambassador-recall")
+    event_id = entry["id"]
+    assert entry["date"] == "2025-07" and entry["terms"] == [["recall*", "diplomat"]]
     timeline_text = (tmp_path / "events.yaml").read_text()
     assert timeline_text.startswith(NO_RECALL.read_text())  # the rest of the file is intact
     assert read_timeline(tmp_path / "events.yaml").get(event_id).title == "US and Colombia recall ambassadors"
@@ -455,7 +457,7 @@ def test_cli_promote_and_reload_report_user_errors_in_one_line(sqlite_url, tmp_p
     promoted = newsmon("--config", cfg, "events", "promote", str(candidate_id), "--id", "recall",
                            cwd=tmp_path, env=env)
     assert promoted.returncode == 0, promoted.stderr
-    assert "promoted to event recall" in promoted.stdout
+    assert "promoted to event recall" in promoted.stdout and "recall* + diplomat" in promoted.stdout
     assert "id: recall" in (tmp_path / "events.yaml").read_text()
     again = newsmon("--config", cfg, "events", "promote", str(candidate_id), cwd=tmp_path, env=env)
     assert again.returncode == 2 and "already promoted" in again.stderr
