@@ -277,19 +277,17 @@ BAD_RULES = [
 
 @pytest.mark.parametrize("rule,problem", BAD_RULES, ids=[r for r, _ in BAD_RULES])
 def test_bad_rule_raises_config_error_naming_topic_theme_and_rule(rule, problem):
-    config = parse_config({"topics": [{"name": "bilateral", "themes": [
-        {"name": "fine", "rule": "coca"}, {"name": "broken", "rule": rule}]}]})
-    with pytest.raises(ConfigError) as caught:
-        validate_topics(config)
+    with pytest.raises(ConfigError) as caught:  # config loading runs validate_topics
+        parse_config({"topics": [{"name": "bilateral", "themes": [
+            {"name": "fine", "rule": "coca"}, {"name": "broken", "rule": rule}]}]})
     message = str(caught.value)
     assert "'bilateral'" in message and "'broken'" in message and repr(rule) in message
     assert problem in message
 
 
 def test_bad_require_rule_is_named_too():
-    config = topics_config(require="colombia AND")
     with pytest.raises(ConfigError, match=r"us-colombia.*require rule.*dangling operator AND"):
-        validate_topics(config)
+        topics_config(require="colombia AND")
 
 
 def test_valid_topics_pass_validation():
