@@ -34,7 +34,8 @@ from storage.models import (
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "events.example.yaml"
-NO_RECALL = FIXTURES / "timeline_no_recall.yaml"
+TIMELINE = FIXTURES / "timeline.yaml"  # the test timeline: a pinned copy of the example
+NO_RECALL = FIXTURES / "timeline_no_recall.yaml"  # the same without the July 2025 recall of ambassadors
 STAGE = ["crawler.events.EventDiffStage"]
 # When each seed was published (the seeds' own datelines and the events they report).
 PUBLISHED = {"000": datetime(2025, 11, 20), "001": datetime(2025, 11, 5), "002": datetime(2025, 10, 20),
@@ -105,7 +106,7 @@ def run_seed(url: str, config, seed_texts, prefix: str, source: str, runner=None
 
 
 def test_seed_002_states_two_dates_for_the_visa_revocation(db_url, tmp_path, seed_texts):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     article_id = run_seed(db_url, config, seed_texts, "002", "outlet0")
     with session_scope(db_url) as session:
         rows = session.scalars(select(Contradiction).where(Contradiction.article_id == article_id)).all()
@@ -120,7 +121,7 @@ def test_seed_002_states_two_dates_for_the_visa_revocation(db_url, tmp_path, see
 
 
 def test_nearly_590_and_exceeding_400_million_are_the_same_fact_and_agree(db_url, tmp_path, seed_texts):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     runner = StageRunner(config, STAGE)
     first = run_seed(db_url, config, seed_texts, "001", "outlet0", runner)
     second = run_seed(db_url, config, seed_texts, "004", "outlet1", runner)
@@ -134,7 +135,7 @@ def test_nearly_590_and_exceeding_400_million_are_the_same_fact_and_agree(db_url
 
 
 def test_625000_acres_and_253000_hectares_of_coca_agree(db_url, tmp_path, seed_texts):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     runner = StageRunner(config, STAGE)
     run_seed(db_url, config, seed_texts, "000", "outlet0", runner)
     run_seed(db_url, config, seed_texts, "003", "outlet1", runner)
@@ -191,7 +192,7 @@ def test_missing_recall_is_a_candidate_until_promoted_then_a_mention(db_url, tmp
 def test_deportation_standoff_by_two_outlets_counts_a_copy_once(db_url, tmp_path, seed_texts):
     from crawler.events import independent_outlets
 
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     runner = StageRunner(config, STAGE)
     first = run_seed(db_url, config, seed_texts, "000", "outlet0", runner)
     second = run_seed(db_url, config, seed_texts, "001", "outlet1", runner)
@@ -208,7 +209,7 @@ def test_deportation_standoff_by_two_outlets_counts_a_copy_once(db_url, tmp_path
 
 
 def test_article_without_dates_mentions_but_proposes_nothing(db_url, tmp_path):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     text = ("Relations between Washington and Bogota remain tense.\n"
             "The US State Department revoked the visa of Gustavo Petro after his speech, and analysts expect "
             "further friction between the two governments over drug policy in the months ahead.")
@@ -221,7 +222,7 @@ def test_article_without_dates_mentions_but_proposes_nothing(db_url, tmp_path):
 
 
 def test_spanish_article_dates_and_aliases(db_url, tmp_path):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     text = ("Colombia y Estados Unidos, en crisis\n"
             "El 26 de enero, Petro rechazó los vuelos de deportados enviados por Washington y el Gobierno de "
             "Trump anunció aranceles del 25 por ciento a los productos colombianos.\n"
@@ -244,7 +245,7 @@ def test_spanish_article_dates_and_aliases(db_url, tmp_path):
 def test_ambiguous_numeric_date_is_read_in_the_sources_order(db_url, tmp_path):
     sources = [{"name": "dmy", "feeds": ["http://127.0.0.1:9/a"], "date_order": "DMY"},
                {"name": "mdy", "feeds": ["http://127.0.0.1:9/b"], "date_order": "MDY"}]
-    config = make_config(tmp_path, EXAMPLE, sources)
+    config = make_config(tmp_path, TIMELINE, sources)
     text = ("Bogota, 2025\n"
             "On 03/04/2025 the Colombian government of Gustavo Petro signed a new security agreement with the "
             "United States in Bogota, officials from both countries confirmed.")
@@ -261,7 +262,7 @@ def test_ambiguous_numeric_date_is_read_in_the_sources_order(db_url, tmp_path):
 
 
 def test_missing_publication_date_keeps_only_absolute_dates(db_url, tmp_path):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     text = ("US and Colombia\n"
             "Last month Washington imposed new sanctions on Colombian officials close to Petro, officials said.\n"
             "On 24 October 2025 the US Treasury sanctioned Gustavo Petro and his family under OFAC rules.\n"
@@ -308,7 +309,7 @@ def test_same_fact_stated_differently_by_two_articles(db_url, tmp_path):
 
 
 def test_irrelevant_article_gets_no_diff_and_loses_an_old_one(db_url, tmp_path, seed_texts):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     runner = StageRunner(config, STAGE)
     with session_scope(db_url) as session:
         article = add_article(session, "outlet0", seed_texts["002"], PUBLISHED["002"])
@@ -322,7 +323,7 @@ def test_irrelevant_article_gets_no_diff_and_loses_an_old_one(db_url, tmp_path, 
 
 
 def test_reload_deletes_events_removed_from_the_file_with_their_mentions(db_url, tmp_path, seed_texts, newsmon):
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     run_seed(db_url, config, seed_texts, "003", "outlet0")
     with session_scope(db_url) as session:
         assert session.scalars(select(EventMention.event_id).where(
@@ -476,7 +477,7 @@ def test_cli_promote_and_reload_report_user_errors_in_one_line(sqlite_url, tmp_p
 def test_same_claim_from_several_outlets_is_one_candidate_ranked_by_independent_outlets(db_url, tmp_path):
     from newsmon.eventscmd import ranked_candidates
 
-    config = make_config(tmp_path, EXAMPLE)
+    config = make_config(tmp_path, TIMELINE)
     runner = StageRunner(config, STAGE)
     reports = [
         ("outlet0", "On 17 November 2025 the United States designated the Cartel de los Soles as a terrorist "
