@@ -52,8 +52,10 @@ from crawler.facts import (
     month_interval,
     parse_fact_value,
     relative_tolerance,
+    nearest_year,
     split_sentences,
     stated_years,
+    year_positions,
 )
 from crawler.stages import Stage
 from crawler.text import fold, words
@@ -670,6 +672,9 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             near = [q for q in quantities if q.family == fact.family
                     and min(abs(q.start - k) for k in keyword_at) <= 80
                     and not _HYPOTHETICAL.search(fold(sentence.text[max(0, q.start - 40):q.start]))]
+            if fact.year is not None and years:
+                positions = year_positions(sentence.text)
+                near = [q for q in near if nearest_year(positions, q.start) == fact.year]
             if len({round(q.value, 6) for q in near}) > 1:
                 log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
                           fact.name, sentence.text[:120])

@@ -344,7 +344,20 @@ def stated_years(text: str) -> set[int]:
     yearly figure is attached to. Relative years ("last year") are left out on
     purpose: reports use them for the survey's publication as often as for
     the year measured."""
-    return {int(y) for y in re.findall(r"(?<![\d$])((?:19|20)\d\d)(?!\d|[,.]\d)", text)}
+    return set(year_positions(text).values())
+
+
+def year_positions(text: str) -> dict[int, int]:
+    """{offset: year} for the four-digit years written in ``text``."""
+    return {m.start(): int(m.group(1)) for m in re.finditer(r"(?<![\d$])((?:19|20)\d\d)(?!\d|[,.]\d)", text)}
+
+
+def nearest_year(years: dict[int, int], offset: int) -> int | None:
+    """The year written closest to a figure: '$740 million in 2023, before
+    falling in 2024' is a 2023 figure."""
+    if not years:
+        return None
+    return years[min(years, key=lambda at: abs(at - offset))]
 
 
 # --- figures --------------------------------------------------------------------
