@@ -60,8 +60,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 def summary_table(summaries) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title="Crawl summary", title_justify="left")
-    table.add_column("source")
-    table.add_column("status")
+    table.add_column("source", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for label, _ in SUMMARY_COLUMNS:
         table.add_column(label, justify="right")
     for s in summaries:

@@ -150,7 +150,6 @@ class NewsSpider(scrapy.Spider):
         spider.queued: set[str] = set()
         spider.budget = spider.source.max_articles_per_run
         spider.states: dict[str, EntryState] = {}
-        spider.close_reason: str | None = None
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
 
@@ -439,7 +438,8 @@ class NewsSpider(scrapy.Spider):
                                     state.url, row.consecutive_failures, f"{row.next_check_at:%Y-%m-%d %H:%M}")
                     continue
                 row.consecutive_failures, row.status, row.last_error = 0, "ok", None
-                row.last_success_at, row.next_check_at = now, None
+                row.last_success_at = now
+                row.next_check_at = now + timedelta(minutes=self.source.check_interval_minutes)
                 if finished and state.complete:
                     row.etag = state.new_validators.get("etag") or row.etag
                     row.last_modified = state.new_validators.get("last_modified") or row.last_modified
