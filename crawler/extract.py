@@ -30,22 +30,22 @@ comments, author boxes, tickers, footers):
   budgets live in tables). One fixture-driven addition: author boxes with
   non-English class names ("sobre-autor") are pruned before extraction.
 
-Cost (1 core, pages interleaved, best of 18 rounds; the machine was shared, so
-the ratios matter more than the absolute figures):
+Cost (1 core, pages interleaved, best of 18 rounds; two runs, one on a quiet
+and one on a loaded shared machine, so the ratios matter more than the ms):
 
     ms/page                         fixture pages (7 KB)   outlet-size (133 KB)
-    bare trafilatura.extract                2.8 - 5.0             8.5 - 20
-    bare_extraction + metadata              2.9 - 5.5            11.5 - 27
-    extract_article                         4.0 - 10             13.2 - 31
+    bare trafilatura.extract                2.8 / 5.1             8.5 / 17.2
+    bare_extraction + metadata              2.9 / 5.5            11.5 / 23.2
+    extract_article                         4.0 / 8.0            13.2 / 26.2
 
-  extract_article costs +12-15% over trafilatura doing the same work (text +
-  metadata) on outlet-size pages and +40-50% over bare ``extract`` without
-  metadata; on tiny pages our fixed costs weigh more (+40-100%). The extra is
+  On outlet-size pages extract_article costs +13-15% over trafilatura doing
+  the same work (text + metadata) and +50-55% over bare ``extract`` without
+  metadata; on tiny pages our fixed costs weigh more (+40-57%). The extra is
   trafilatura's own metadata pass (title, author, date, site name: ~1/3 of
   bare on big pages) and language detection of the text (~0.5-1.5 ms; needed,
-  since pages in one site-wide template declare one language for all
-  stories). The 15%-over-bare goal is met only against bare extraction *with*
-  metadata, which the archive needs.
+  since a site-wide template declares one language for all its stories). The
+  15%-over-bare goal is met only against bare extraction *with* metadata,
+  which the archive needs.
 
 Paywalls: a page that marks itself not free (JSON-LD ``isAccessibleForFree``)
 or shows a subscription prompt, and whose text is short, is a *teaser*: it is
