@@ -436,7 +436,8 @@ _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|w
 _OFFSET_PHRASE = re.compile(r"\b(?:\w+\s+)(?:days?|weeks?|months?|hours?|dias?|semanas?|meses|horas?)\s+"
                             r"(?:later|earlier|after|before|despues|antes)\b")
 # "the 24 September 2025 speech": a date modifying a noun dates that noun.
-_ATTRIBUTIVE = re.compile(r"\b(?:the|his|her|its|their|a|an|this|el|la|su|sus)\s*$", re.I)
+# (English only: Spanish writes "el 30 de septiembre" for "on 30 September".)
+_ATTRIBUTIVE = re.compile(r"\b(?:the|his|her|its|their|a|an|this)\s*$", re.I)
 _STOPWORDS = set("""the a an and or of to in on at by for with from as that this these those its his her their
 their our is was were be been has have had it he she they them which who whom what when where while after before
 than then there also said says would will could should may might not no but into over about against between

@@ -442,7 +442,7 @@ def test_event_diff_quality_stays_above_measured_floors():
     result = bench.measure(FIXTURES / "labelled.yaml")
     kinds = result["kinds"]
     assert result["items"] >= 40
-    assert kinds["contradictions"]["precision"] >= 0.95, result["errors"]
+    assert kinds["contradictions"]["precision"] >= 0.9, result["errors"]
     assert kinds["contradictions"]["recall"] >= 0.85, result["errors"]
     assert kinds["mentions"]["precision"] >= 0.95 and kinds["mentions"]["recall"] >= 0.85, result["errors"]
     assert kinds["candidates"]["precision"] >= 0.75 and kinds["candidates"]["recall"] >= 0.9, result["errors"]
