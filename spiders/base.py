@@ -9,9 +9,8 @@ into article requests, skipping URLs the archive already holds unless they are
 due for an update check. Every request outcome goes to ``fetches`` through the
 run's :class:`~crawler.runner.RunLog`; the article pages go to the pipelines.
 
-Entry-point validators are saved only when the run ended normally and every
-article the list led to was dealt with, so a crash or a failed article fetch
-never hides a list's links from the next run.
+Entry-point state (validators, failures) lives in :mod:`spiders.entrypoints`;
+the lists themselves are read by :mod:`spiders.lists`.
 """
 from __future__ import annotations
 
@@ -34,8 +33,9 @@ from crawler.runner import RunLog
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
 from newsmon.config import Config, load_config
+from spiders.entrypoints import EntryState, load_state, save_states
 from storage.db import session_scope
-from storage.models import Article, ArticleVersion, FeedState, utcnow
+from storage.models import Article, ArticleVersion, utcnow
 
 log = logging.getLogger("newsmon.crawl")
 
@@ -47,30 +47,6 @@ class Link:
     url: str
     hints: Hints = field(default_factory=Hints)
     changed_at: datetime | None = None  # the list's updated/lastmod date (naive UTC)
-
-
-@dataclass
-class EntryState:
-    """One entry point's ``feed_states`` row, as loaded, plus this run's outcome."""
-
-    url: str
-    kind: str
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    consecutive_failures: int = 0
-    status: str = "ok"
-    next_check_at: datetime | None = None
-    last_error: str | None = None
-    # this run
-    fetched: bool = False
-    failed: str | None = None
-    complete: bool = True  # every link it led to was dealt with
-    new_validators: dict = field(default_factory=dict)
-    new_hash: str | None = None
-
-    def validators(self) -> dict:
-        return {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified)) if v}
 
 
 def naive_utc(value: datetime | None) -> datetime | None:
@@ -181,22 +157,13 @@ class NewsSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
-    def load_state(self, url: str, kind: str) -> EntryState:
-        with session_scope(self.db_url) as session:
-            row = session.scalar(select(FeedState).where(FeedState.source_id == self.runlog.source_id,
-                                                         FeedState.url == url))
-            if row is None:
-                return EntryState(url, kind)
-            return EntryState(url, kind, row.etag, row.last_modified, row.body_hash, row.consecutive_failures,
-                              row.status, row.next_check_at, row.last_error)
-
     def entry_request(self, url: str, kind: str, **meta) -> scrapy.Request | None:
         """A request for a feed, sitemap or section page, or None when it is
         resting after repeated failures (or already requested this run)."""
         if url in self.states:
             return None
-        state = self.states[url] = self.load_state(url, kind)
-        if state.status == "failing" and state.next_check_at and state.next_check_at > utcnow():
+        state = self.states[url] = load_state(self.db_url, self.runlog.source_id, url, kind)
+        if state.resting():
             reason = (f"failing ({state.consecutive_failures} failures in a row, last: {state.last_error}); "
                       f"next try after {state.next_check_at:%Y-%m-%d %H:%M} UTC")
             log.warning("%s: skipping %s %s: %s", self.source.name, kind, url, reason)
@@ -394,7 +361,8 @@ class NewsSpider(scrapy.Spider):
     def on_closed(self, spider, reason):
         if spider is not self:
             return
-        self.save_states(finished=reason == "finished")
+        save_states(self.db_url, self.runlog.source_id, self.states.values(), self.config.crawl,
+                    self.source, finished=reason == "finished")
         entries = list(self.states.values())
         failed = [s for s in entries if s.failed]
         fetched = [s for s in entries if s.fetched and not s.failed]
@@ -410,40 +378,6 @@ class NewsSpider(scrapy.Spider):
         log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "
                  "%d not articles, %d errors", self.source.name, status, c.fetched, c.new_articles, c.updated,
                  c.unchanged, c.skipped_seen, c.not_articles, c.errors)
-
-    def save_states(self, finished: bool) -> None:
-        """Write each entry point's ``feed_states`` row. Validators and body
-        hash only move forward when the run finished and everything the list
-        led to was dealt with; failures count towards 'failing'."""
-        crawl = self.config.crawl
-        now = utcnow()
-        with session_scope(self.db_url) as session:
-            for state in self.states.values():
-                if not state.fetched and not state.failed:
-                    continue  # resting, or never answered before the run stopped
-                row = session.scalar(select(FeedState).where(FeedState.source_id == self.runlog.source_id,
-                                                             FeedState.url == state.url))
-                if row is None:
-                    row = FeedState(source_id=self.runlog.source_id, url=state.url, kind=state.kind,
-                                    consecutive_failures=0, status="ok")
-                    session.add(row)
-                row.last_checked_at = now
-                if state.failed:
-                    row.consecutive_failures = (row.consecutive_failures or 0) + 1
-                    row.last_error = state.failed
-                    if row.consecutive_failures >= crawl.feed_failure_limit:
-                        row.status = "failing"
-                        row.next_check_at = now + timedelta(hours=crawl.feed_retry_hours)
-                        log.warning("%s: %s failed %d times in a row: resting it until %s", self.source.name,
-                                    state.url, row.consecutive_failures, f"{row.next_check_at:%Y-%m-%d %H:%M}")
-                    continue
-                row.consecutive_failures, row.status, row.last_error = 0, "ok", None
-                row.last_success_at = now
-                row.next_check_at = now + timedelta(minutes=self.source.check_interval_minutes)
-                if finished and state.complete:
-                    row.etag = state.new_validators.get("etag") or row.etag
-                    row.last_modified = state.new_validators.get("last_modified") or row.last_modified
-                    row.body_hash = state.new_hash or row.body_hash
 
 
 class ListError(Exception):
