@@ -55,7 +55,10 @@ def site():
 
 
 def test_every_bad_case_is_logged_with_its_reason_and_the_crawl_goes_on(site, sqlite_url, tmp_path):
-    config = write_config(tmp_path, sqlite_url, site.bad_sources())
+    # Plus a source whose sitemap lists only entries older than its horizon.
+    stale = {"name": "stale-sitemap", "sitemaps": [f"{site.base_url}/capital-wire/sitemap-index.xml"],
+             "horizon_days": 30}
+    config = write_config(tmp_path, sqlite_url, [*site.bad_sources(), stale])
     result = crawl(config)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
@@ -118,12 +121,17 @@ def test_every_bad_case_is_logged_with_its_reason_and_the_crawl_goes_on(site, sq
         assert len(rows) == 2 and all(r.outcome == "skipped" and r.reason.startswith("offsite: other.example")
                                       and r.status is None for r in rows)
 
+        # Entries older than the horizon are left out: child sitemaps not even requested.
+        row = one(fetches_of(session, "stale-sitemap"), kind="sitemap")
+        assert row.outcome == "parsed" and row.reason.startswith("0 child sitemaps; 2 older than the horizon")
+        assert site.count("/capital-wire/sitemap-news.xml") == 0 and site.count("/capital-wire/news/") == 0
+
         # Nothing half-written: exactly the four good pages, each with its version.
         assert session.scalar(select(func.count()).select_from(Article)) == 4
         assert session.scalar(select(func.count()).select_from(ArticleVersion)) == 4
         # Every crawl run finished and says what it counted.
         runs = session.scalars(select(CrawlRun)).all()
-        assert len(runs) == len(site.bad_sources()) and all(r.finished_at for r in runs)
+        assert len(runs) == len(site.bad_sources()) + 1 and all(r.finished_at for r in runs)
         assert sum(r.errors for r in runs) == 7  # malformed, 404, 500, loop, slow, slow feed, oversized
 
     # Second crawl: unchanged feeds answer 304; the feeds that failed twice are now resting.
