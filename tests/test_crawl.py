@@ -88,6 +88,9 @@ def test_crawl_files_each_article_once_then_fetches_only_what_changed(site, db_u
         assert sum(r.new_articles for r in runs) == len(expected)
         robots = session.scalars(select(Fetch).where(Fetch.reason == "robots.txt")).all()
         assert [f.url.rsplit("/", 2)[-2] for f in robots] == ["private"]
+    # the section page's links are followed only where allow/deny say so
+    for path in ("/andean-post/tag/", "/andean-post/login", "/andean-post/about/"):
+        assert site.count(path) == 0, f"{path} should not have been followed"
     # robots.txt disallows the private memo: never requested; the thin brief is not filed
     assert site.count("/capital-wire/private/") == 0
     assert site.count("/capital-wire/news/briefs-2025-11-14") == 1
