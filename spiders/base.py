@@ -25,7 +25,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crawler.extract import Hints
 from crawler.items import ArticleItem
@@ -47,6 +47,16 @@ class Link:
     url: str
     hints: Hints = field(default_factory=Hints)
     changed_at: datetime | None = None  # the list's updated/lastmod date (naive UTC)
+
+
+@dataclass
+class Known:
+    """An archived article, as far as deciding whether to fetch it again goes."""
+
+    first_seen: datetime
+    last_checked_at: datetime
+    etag: str | None
+    last_modified: str | None
 
 
 def naive_utc(value: datetime | None) -> datetime | None:
@@ -280,19 +290,18 @@ class NewsSpider(scrapy.Spider):
                               meta={"kind": "article", "found_in": kind, "entry": entry, "canonical": canonical,
                                     "hints": link.hints, "validators": {k: v for k, v in validators.items() if v}})
 
-    def archived(self, canonical: str):
-        """(first_seen, last_checked_at, etag, last_modified) of the archived article, or None."""
+    def archived(self, canonical: str) -> Known | None:
+        """What the archive knows about an article URL, or None (two indexed lookups)."""
         with session_scope(self.db_url) as session:
-            latest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
-                      .group_by(ArticleVersion.article_id).subquery())
-            row = session.execute(
-                select(Article.first_seen, Article.last_checked_at, ArticleVersion.etag, ArticleVersion.last_modified)
-                .outerjoin(latest, latest.c.article_id == Article.id)
-                .outerjoin(ArticleVersion, (ArticleVersion.article_id == Article.id)
-                           & (ArticleVersion.version == latest.c.version))
-                .where(Article.canonical_url == canonical)
+            row = session.execute(select(Article.id, Article.first_seen, Article.last_checked_at)
+                                  .where(Article.canonical_url == canonical)).first()
+            if row is None:
+                return None
+            validators = session.execute(
+                select(ArticleVersion.etag, ArticleVersion.last_modified)
+                .where(ArticleVersion.article_id == row.id).order_by(ArticleVersion.version.desc()).limit(1)
             ).first()
-            return row
+            return Known(row.first_seen, row.last_checked_at, *(validators or (None, None)))
 
     def due_for_check(self, known, changed_at: datetime | None) -> bool:
         """An archived article is fetched again when its list says it changed
