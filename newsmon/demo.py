@@ -127,7 +127,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = read_config(config_path)
     with session_scope(db_url) as session:
         for section in SECTIONS:
-            section(session, config, run, out)
+            try:
+                section(session, config, run, out)
+            except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others
+                out.print(f"  ({section.__name__} failed: {type(exc).__name__}: {exc})", markup=False)
     return 0
 
 
@@ -229,6 +232,24 @@ def print_event_diff(session, config, run, out) -> None:
     out.print(f"  {len(mentions)} known events mentioned; {candidates} candidate new events")
 
 
+def print_digest(session, config, run, out) -> None:
+    """A dry run of the first configured digest: what it would send now (nothing is recorded)."""
+    from newsmon.digests import run_digest
+    from newsmon.digests.render import render_text
+
+    out.print("\n[bold]Digest preview[/bold]")
+    if not config.digests:
+        out.print("  no digests configured")
+        return
+    digest = config.digests[0]
+    results = run_digest(config, run.db_url, digest.name, dry_run=True)
+    if not results or results[0].status == "nothing-new":
+        out.print(f"  {digest.name}: nothing to send")
+        return
+    out.print(f"  {digest.name} ({results[0].channel}), {results[0].articles} articles:")
+    out.print(render_text(results[0].content), markup=False, highlight=False)
+
+
 def print_how_to_query(session, config, run, out) -> None:
     out.print("\n[bold]Query it[/bold]")
     out.print(f"  newsmon --config {run.config_path.name} sql \"select title, source from v_articles\"", markup=False)
@@ -242,5 +263,6 @@ SECTIONS = [
     print_duplicates,
     print_themes,
     print_event_diff,
+    print_digest,
     print_how_to_query,
 ]

@@ -13,7 +13,7 @@ def test_demo_crawls_twice_reports_each_section_and_leaves_a_queryable_archive(t
     result = run_newsmon("demo", cwd=tmp_path, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "failed:" not in out
     filed = Counter(a["outlet"] for a in LocalNewsSite().articles()
                     if a["expected"] and a["outlet"] in ("andean-post", "el-observador", "capital-wire"))
     for outlet, count in filed.items():
@@ -22,7 +22,8 @@ def test_demo_crawls_twice_reports_each_section_and_leaves_a_queryable_archive(t
     assert "version 1 → 2" in out
     assert "+The suspended disbursements total about $320 million" in out
     assert "-The suspended disbursements total about $230 million" in out
-    for heading in ("Incremental crawling", "Duplicates", "Topics and themes", "Event diff", "Query it"):
+    for heading in ("Incremental crawling", "Duplicates", "Topics and themes", "Event diff", "Digest preview",
+                    "Query it"):
         assert heading in out
     assert (tmp_path / "newsmon-demo.db").exists() and (tmp_path / "newsmon-demo.yaml").exists()
 
