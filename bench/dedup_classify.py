@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import statistics
 import sys
@@ -186,27 +185,56 @@ def measure_startup(url: str, config: Config) -> tuple[float, float]:
     return time.perf_counter() - started, rss_mb() - before
 
 
-def measure_per_article(url: str, config: Config, queries: list[tuple[str, str]]) -> list[float]:
-    """Milliseconds the stages take per archived article (inside its transaction)."""
-    from storage.db import session_scope
-    from storage.models import Article
+class Timed:
+    """One archive with its own StageRunner, timing each stage per article
+    (inside the article's transaction, flush included), as
+    StageRunner.process runs them."""
 
-    runner = StageRunner(config, STAGES)
-    with session_scope(url) as session:
-        runner.open(session)
-    timings = []
-    for number, (title, body) in enumerate(queries):
+    def __init__(self, url: str, config: Config) -> None:
+        from storage.db import session_scope
+
+        self.url = url
+        self.runner = StageRunner(config, STAGES)
         with session_scope(url) as session:
+            self.runner.open(session)
+        self.timings: dict[str, list[float]] = {stage.name: [] for stage in self.runner.stages}
+
+    def archive(self, number: int, title: str, body: str) -> None:
+        from storage.db import session_scope
+        from storage.models import Article
+
+        with session_scope(self.url) as session:
             article = Article(source_id=number % SOURCES + 1, canonical_url=f"https://query.example/{number}",
                               url=f"https://query.example/{number}", title=title, text=body,
                               text_hash=text_hash(body))
             session.add(article)
             session.flush()
-            started = time.perf_counter()
-            runner.process(session, article)
-            timings.append((time.perf_counter() - started) * 1000)
-        runner.committed(article)
-    return timings
+            for stage in self.runner.stages:
+                started = time.perf_counter()
+                stage.process(session, article)
+                session.flush()
+                self.timings[stage.name].append((time.perf_counter() - started) * 1000)
+        self.runner.committed(article)
+
+
+def found_links(url: str, size: int) -> str:
+    """What dedup found for the query articles (a quarter each: fresh, copies,
+    edited copies, rewrites), so a cheaper run is not a blinder one."""
+    from sqlalchemy import func, select
+
+    from storage.db import session_scope
+    from storage.models import DuplicateLink
+
+    with session_scope(url) as session:
+        rows = session.execute(select(DuplicateLink.kind, func.count()).where(DuplicateLink.article_id > size)
+                               .group_by(DuplicateLink.kind).order_by(DuplicateLink.kind)).all()
+    return ", ".join(f"{kind} {count}" for kind, count in rows) or "none"
+
+
+def summary(values: list[float]) -> str:
+    ordered = sorted(values)
+    return (f"mean {statistics.mean(values):.2f} ms, median {statistics.median(values):.2f} ms, "
+            f"p95 {ordered[int(len(ordered) * 0.95)]:.2f} ms")
 
 
 def main() -> int:
@@ -219,21 +247,35 @@ def main() -> int:
     config = load_config(str(ROOT / "newsmon.example.yaml"))
     queries = query_articles(args.queries, min(args.sizes))
     per_size = {}
+    archives: dict[int, Timed] = {}
     for size in args.sizes:
         path = Path(args.dir) / f"newsmon-bench-dedup-{size}.db"
         build = build_archive(path, size, config)
         url = f"sqlite:///{path}"
         startup, memory = measure_startup(url, config)
-        timings = measure_per_article(url, config, queries)[10:]  # the first few warm caches up
-        per_size[size] = statistics.mean(timings)
-        print(f"archive {size:>7} articles: built in {build:6.1f} s; index restore {startup:6.2f} s "
-              f"(+{memory:.0f} MB RSS); per article dedup+classify mean {statistics.mean(timings):.2f} ms, "
-              f"median {statistics.median(timings):.2f} ms, p95 {sorted(timings)[int(len(timings) * 0.95)]:.2f} ms")
-        path.unlink(missing_ok=True)
-        for suffix in ("-wal", "-shm"):
+        print(f"archive {size:>7} articles: built in {build:6.1f} s; dedup index restore {startup:6.2f} s "
+              f"(+{memory:.0f} MB RSS)", flush=True)
+        archives[size] = Timed(url, config)
+    # Interleaved in rounds, so a change in machine load hits every size alike.
+    for start in range(0, len(queries), 20):
+        for timed in archives.values():
+            for number in range(start, min(start + 20, len(queries))):
+                timed.archive(number, *queries[number])
+    for size, timed in archives.items():
+        timings = {name: values[10:] for name, values in timed.timings.items()}  # first few warm caches up
+        total = [sum(parts) for parts in zip(*timings.values())]
+        per_size[size] = statistics.mean(total)
+        print(f"archive {size:>7} articles, per new article:")
+        for name, values in timings.items():
+            print(f"    {name:>10}: {summary(values)}")
+        print(f"    {'together':>10}: {summary(total)}")
+        print(f"    links from the {len(queries)} new articles: {found_links(timed.url, size)}")
+        path = Path(timed.url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     small, large = min(per_size), max(per_size)
-    print(f"per-article cost ratio {large}/{small}: {per_size[large] / per_size[small]:.2f} (goal < 2)")
+    print(f"per-article dedup+classify cost ratio {large}/{small}: {per_size[large] / per_size[small]:.2f} "
+          f"(goal < 2)")
     return 0
 
 

@@ -6,9 +6,9 @@ Why three mechanisms:
   ``crawler.text.text_hash`` (typography folded away); an indexed equality
   lookup in the archive finds it, even right after a restart.
 * **copy / near-duplicate** — a reprint with a changed headline, a dropped
-  paragraph or an appended correction. MinHash over word shingles, indexed in a
-  ``datasketch.MinHashLSH``, finds it in constant time; the estimated Jaccard
-  decides the kind. Copies and near-duplicates join the older article's
+  paragraph or an appended correction. MinHash over word shingles, indexed by
+  LSH banding (``BandIndex``: datasketch's bands and rows, compact buckets),
+  finds it in constant time; the estimated Jaccard decides the kind. Copies and near-duplicates join the older article's
   *cluster* (``articles.cluster_id`` = the cluster's first-seen article; a lone
   article keeps ``cluster_id`` NULL).
 * **related** — another outlet's rewrite or summary shares whole passages but
@@ -46,7 +46,7 @@ from datasketch.hashfunc import sha1_hash32
 from sqlalchemy import delete, func, select, update
 
 from crawler.stages import Stage
-from crawler.text import normalize_text, text_hash, words
+from crawler.text import normalize_text, text_hash
 from storage.models import Article, ArticleSignature, DuplicateLink
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -364,33 +364,39 @@ class DedupStage(Stage):
     def open(self, session: "Session") -> None:
         """Restore the indexes from ``article_signatures``; signatures made with
         other settings (num_perm, shingle size) are recomputed from the text."""
+        count = session.scalar(select(func.count()).select_from(ArticleSignature)) or 0
         rows = session.execute(
             select(ArticleSignature.article_id, Article.source_id, ArticleSignature.num_perm,
                    ArticleSignature.shingle_size, ArticleSignature.signature, ArticleSignature.anchors,
                    ArticleSignature.sentence_keys)
             .join(Article, Article.id == ArticleSignature.article_id)
             .order_by(ArticleSignature.article_id)
+            .execution_options(yield_per=2000)  # streamed: the archive's signatures never sit in memory twice
         )
-        ids: list[int] = []
-        signatures: list[bytes] = []
+        ids = np.empty(count, dtype=np.int32)
+        matrix = np.empty((count, self.settings.num_perm), dtype=np.uint32)
         anchors: list[np.ndarray] = []
         stale: list[tuple[int, int]] = []
+        loaded = 0
         for article_id, source_id, num_perm, shingle_size, signature, anchor_bytes, keys in rows:
             self.boilerplate.add(source_id, article_id, np.frombuffer(keys, dtype=np.uint32))
             if num_perm != self.settings.num_perm or shingle_size != self.settings.shingle_size:
                 stale.append((article_id, source_id))
                 continue
-            ids.append(article_id)
-            signatures.append(bytes(signature))
-            anchors.append(np.frombuffer(anchor_bytes, dtype=np.uint32))
-        matrix = np.frombuffer(b"".join(signatures), dtype=np.uint32).reshape(len(ids), self.settings.num_perm)
-        self.lsh.load_signatures(ids, matrix)
-        if ids:
-            self.anchors.load(np.concatenate(anchors),
-                              np.repeat(np.asarray(ids, dtype=np.int32), [len(a) for a in anchors]))
+            if loaded == len(ids):  # rows added since the count
+                ids, matrix = np.resize(ids, loaded + 1000), np.resize(matrix, (loaded + 1000, matrix.shape[1]))
+            ids[loaded] = article_id
+            matrix[loaded] = np.frombuffer(signature, dtype=np.uint32)
+            anchors.append(np.frombuffer(anchor_bytes, dtype=np.uint32).copy())
+            loaded += 1
+        ids, matrix = ids[:loaded], matrix[:loaded]
+        self.lsh.load_signatures(ids.tolist(), matrix)
+        if loaded:
+            self.anchors.load(np.concatenate(anchors), np.repeat(ids, [len(a) for a in anchors]))
+        del matrix, anchors
         if stale:
             self._recompute(session, stale)
-        log.info("dedup: restored %d signatures (%d recomputed for new settings)", len(ids) + len(stale), len(stale))
+        log.info("dedup: restored %d signatures (%d recomputed for new settings)", loaded + len(stale), len(stale))
 
     def _recompute(self, session: "Session", stale: list[tuple[int, int]]) -> None:
         for article_id, source_id in stale:
