@@ -25,7 +25,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from crawler.extract import Hints
 from crawler.items import ArticleItem
@@ -271,7 +271,7 @@ class NewsSpider(scrapy.Spider):
         if canonical in self.queued:
             return None
         self.queued.add(canonical)
-        known = self.archived(canonical)
+        known = self.archived(canonical, url)
         validators = {}
         if known is not None:
             if not self.due_for_check(known, link.changed_at):
@@ -290,11 +290,17 @@ class NewsSpider(scrapy.Spider):
                               meta={"kind": "article", "found_in": kind, "entry": entry, "canonical": canonical,
                                     "hints": link.hints, "validators": {k: v for k, v in validators.items() if v}})
 
-    def archived(self, canonical: str) -> Known | None:
-        """What the archive knows about an article URL, or None (two indexed lookups)."""
+    def archived(self, canonical: str, url: str | None = None) -> Known | None:
+        """What the archive knows about an article URL, or None (two indexed lookups).
+        The URL as listed matters too: a page whose ``rel=canonical`` names
+        another address is archived under that address, and without the
+        listed URL it would be fetched again on every run."""
+        match = Article.canonical_url == canonical
+        if url is not None and url != canonical:
+            match = or_(match, Article.url == url)
         with session_scope(self.db_url) as session:
             row = session.execute(select(Article.id, Article.first_seen, Article.last_checked_at)
-                                  .where(Article.canonical_url == canonical)).first()
+                                  .where(match).limit(1)).first()
             if row is None:
                 return None
             validators = session.execute(

@@ -105,6 +105,7 @@ class Article(Base):
     __table_args__ = (
         Index("ix_articles_source_published", "source_id", "published_at"),
         Index("ix_articles_first_seen", "first_seen"),
+        Index("ix_articles_url", "url"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))

@@ -83,6 +83,7 @@ def upgrade() -> None:
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_articles_cluster_id'), ['cluster_id'], unique=False)
         batch_op.create_index('ix_articles_first_seen', ['first_seen'], unique=False)
+        batch_op.create_index('ix_articles_url', ['url'], unique=False)
         batch_op.create_index(batch_op.f('ix_articles_published_at'), ['published_at'], unique=False)
         batch_op.create_index('ix_articles_source_published', ['source_id', 'published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_articles_text_hash'), ['text_hash'], unique=False)
@@ -436,6 +437,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_articles_text_hash'))
         batch_op.drop_index('ix_articles_source_published')
         batch_op.drop_index(batch_op.f('ix_articles_published_at'))
+        batch_op.drop_index('ix_articles_url')
         batch_op.drop_index('ix_articles_first_seen')
         batch_op.drop_index(batch_op.f('ix_articles_cluster_id'))
 
