@@ -99,12 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # a database or network failure: one line, details with -v
+    except Exception as exc:  # a database, network or internal failure: one line, the traceback with -v
         from sqlalchemy.exc import SQLAlchemyError
 
-        if isinstance(exc, SQLAlchemyError) and not args.verbose:
+        if args.verbose:
+            raise
+        if isinstance(exc, SQLAlchemyError):
             return fail(f"database error: {getattr(exc, 'orig', None) or exc}".splitlines()[0], 1)
-        raise
+        logging.getLogger("newsmon").debug("unexpected error", exc_info=True)
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        return fail(f"unexpected error: {type(exc).__name__}: {detail} (run with -v for the traceback)", 1)
 
 
 def run() -> None:  # console script
