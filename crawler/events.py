@@ -59,7 +59,7 @@ from crawler.facts import (
 )
 from crawler.stages import Stage
 from crawler.text import fold, words
-from newsmon.config import ConfigError
+from newsmon.config import ConfigError, parse_yaml_text, read_yaml_file
 from storage.models import (
     Article,
     CandidateSource,
@@ -380,23 +380,11 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
 
 def read_timeline(path: Path) -> Timeline:
     """Read and validate a timeline file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: events file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read events file: {exc}") from None
-    return parse_timeline_text(text, path)
+    return parse_timeline(read_yaml_file(path, "events file"), str(path), path)
 
 
 def parse_timeline_text(text: str, path: Path) -> Timeline:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
-    return parse_timeline(data, str(path), path)
+    return parse_timeline(parse_yaml_text(text, path), str(path), path)
 
 
 def load_timeline(config) -> Timeline:

@@ -311,22 +311,31 @@ def parse_config(data: object, origin: str = "<config>", path: Path | None = Non
     return config
 
 
-def read_config(path: Path) -> Config:
-    """Read and validate one config file."""
+def read_yaml_file(path: Path, what: str = "config file") -> object:
+    """Parsed YAML of a user-edited file; every failure is a ConfigError
+    naming the file (and the line, for a syntax error)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+        raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
+    return parse_yaml_text(text, path)
+
+
+def parse_yaml_text(text: str, path: Path | str) -> object:
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
-    return parse_config(data, str(path), path.resolve())
+
+
+def read_config(path: Path) -> Config:
+    """Read and validate one config file."""
+    return parse_config(read_yaml_file(path), str(path), path.resolve())
 
 
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
