@@ -138,27 +138,31 @@ def build_archive(path: Path, size: int, config: Config) -> float:
     return time.perf_counter() - started
 
 
-def query_articles(count: int, archived: int) -> list[tuple[str, str]]:
-    """Fresh stories, copies, edited copies and rewrites of the first ``archived`` articles."""
+KINDS = ("fresh", "copy", "edited copy", "rewrite")
+
+
+def query_articles(count: int, archived: int) -> list[tuple[str, str, int]]:
+    """(title, text, original article id): fresh stories, copies, edited copies
+    and rewrites of the first ``archived`` articles, by turns (``KINDS``)."""
     generator = Generator(seed=7)
     originals = [generator.article() for _ in range(archived)]
     fresh = Generator(seed=99)
     rng = random.Random(5)
     out = []
     for i in range(count):
-        title, body = originals[rng.randrange(archived)]
+        original = rng.randrange(archived)
+        title, body = originals[original]
         lines = body.split("\n")
         kind = i % 4
         if kind == 0:
-            out.append(fresh.article())
-        elif kind == 1:  # syndicated copy
-            out.append((title, body))
+            title, body = fresh.article()
         elif kind == 2:  # edited copy: one sentence changed, a correction appended
             lines[rng.randrange(len(lines))] = fresh.sentence()
-            out.append((title, "\n".join(lines + ["Correction: an earlier version misstated a figure."])))
-        else:  # rewrite: keeps a third of the sentences, writes the rest anew
+            body = "\n".join(lines + ["Correction: an earlier version misstated a figure."])
+        elif kind == 3:  # rewrite: keeps a third of the sentences, writes the rest anew
             kept = lines[: max(3, len(lines) // 3)]
-            out.append((fresh.sentence()[:90], "\n".join(kept + [fresh.sentence() for _ in range(len(lines))])))
+            title, body = fresh.sentence()[:90], "\n".join(kept + [fresh.sentence() for _ in range(len(lines))])
+        out.append((title, body, original + 1))  # article ids follow generation order from 1
     return out
 
 
@@ -217,18 +221,28 @@ class Timed:
         self.runner.committed(article)
 
 
-def found_links(url: str, size: int) -> str:
-    """What dedup found for the query articles (a quarter each: fresh, copies,
-    edited copies, rewrites), so a cheaper run is not a blinder one."""
-    from sqlalchemy import func, select
+def found_links(url: str, size: int, queries: list[tuple[str, str, int]]) -> str:
+    """Per kind of query article, how many were linked to the article they
+    were made from (and how): a cheaper run must not be a blinder one.
+    Query articles got ids size+1… in order."""
+    from sqlalchemy import select
 
     from storage.db import session_scope
     from storage.models import DuplicateLink
 
     with session_scope(url) as session:
-        rows = session.execute(select(DuplicateLink.kind, func.count()).where(DuplicateLink.article_id > size)
-                               .group_by(DuplicateLink.kind).order_by(DuplicateLink.kind)).all()
-    return ", ".join(f"{kind} {count}" for kind, count in rows) or "none"
+        links = {(a, o): kind for a, o, kind in session.execute(
+            select(DuplicateLink.article_id, DuplicateLink.other_article_id, DuplicateLink.kind)
+            .where(DuplicateLink.article_id > size))}
+        others = sum(1 for (a, o) in links if o != queries[a - size - 1][2] and (a - size - 1) % len(KINDS))
+    fresh = [size + 1 + i for i in range(0, len(queries), len(KINDS))]
+    parts = [f"fresh linked to anything {sum(1 for a in fresh if any(k[0] == a for k in links))}/{len(fresh)}"]
+    for number, name in enumerate(KINDS[1:], start=1):
+        mine = [size + 1 + i for i in range(number, len(queries), len(KINDS))]
+        found = [links[(a, queries[a - size - 1][2])] for a in mine if (a, queries[a - size - 1][2]) in links]
+        how = ", ".join(f"{kind} {found.count(kind)}" for kind in sorted(set(found)))
+        parts.append(f"{name} {len(found)}/{len(mine)}" + (f" ({how})" if how else ""))
+    return "; ".join(parts) + f"; other links from copies/rewrites: {others}"
 
 
 def summary(values: list[float]) -> str:
@@ -260,7 +274,7 @@ def main() -> int:
     for start in range(0, len(queries), 20):
         for timed in archives.values():
             for number in range(start, min(start + 20, len(queries))):
-                timed.archive(number, *queries[number])
+                timed.archive(number, *queries[number][:2])
     for size, timed in archives.items():
         timings = {name: values[10:] for name, values in timed.timings.items()}  # first few warm caches up
         total = [sum(parts) for parts in zip(*timings.values())]
@@ -269,7 +283,7 @@ def main() -> int:
         for name, values in timings.items():
             print(f"    {name:>10}: {summary(values)}")
         print(f"    {'together':>10}: {summary(total)}")
-        print(f"    links from the {len(queries)} new articles: {found_links(timed.url, size)}")
+        print(f"    found, per kind of new article: {found_links(timed.url, size, queries)}")
         path = Path(timed.url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -34,6 +34,7 @@ docs/dedup.md has the measurements behind the numbers.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import zlib
 from collections import Counter, OrderedDict, defaultdict
@@ -70,6 +71,7 @@ SENTENCES_MIN_SHARED = 2  # one common quote does not make a rewrite
 NUMBERS_MIN = 3  # both texts need this many distinct figures for the template guard
 NUMBERS_AGREE = 0.5  # copies agree on their figures; templates don't
 BOILERPLATE_WINDOW = 300  # recent articles per source that teach the boilerplate filter
+BOILERPLATE_SHARE = 0.05  # ...and the share of them a sentence must be in (a quote repeated twice is not)
 CLUSTER_KINDS = ("exact", "copy", "near-duplicate")
 
 _SENTENCE_SPLIT = re.compile(r"\n+|(?<=[.!?])[\"'\u201d\u2019)\]]*\s+")
@@ -316,11 +318,14 @@ class BoilerplateModel:
 
     def boilerplate(self, source_id: int, exclude_article: int | None = None,
                     threshold: int | None = None) -> "SourceBoilerplate":
-        """Sentence keys seen in ``threshold`` (default: the configured number)
-        other recent articles of the source."""
+        """Sentence keys seen in ``threshold`` other recent articles of the
+        source; by default in the configured number and in 5 % of them, so a
+        sentence an outlet repeats now and then (a quote, a background line)
+        stays while its footer and template lines go."""
         own = self.recent[source_id].get(exclude_article) if exclude_article is not None else None
-        return SourceBoilerplate(self.counts[source_id], set(own.tolist()) if own is not None else set(),
-                                 threshold or self.threshold)
+        others = len(self.recent[source_id]) - (own is not None)
+        needed = threshold or max(self.threshold, math.ceil(BOILERPLATE_SHARE * others))
+        return SourceBoilerplate(self.counts[source_id], set(own.tolist()) if own is not None else set(), needed)
 
 
 class SourceBoilerplate:
