@@ -1,6 +1,11 @@
 """The ``newsmon`` command line. Each command lives in a small module that
 exposes ``register(subparsers)``; this file only assembles them and turns
-user-facing errors into one line on stderr and exit status 2."""
+user-facing errors into one line on stderr and exit status 2.
+
+Command modules import heavy libraries (SQLAlchemy, rich, pydantic, Scrapy)
+inside their handlers, not at the top: building the parser must stay cheap,
+because every ``newsmon`` call and the long-lived ``newsmon run`` daemon pay
+for whatever it imports."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +14,6 @@ import logging
 import sys
 
 from newsmon import __version__
-from newsmon.cli_support import USER_ERRORS, fail
 
 # Modules that add commands, in the order `newsmon --help` lists them.
 COMMAND_MODULES = (
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     setup_logging(args)
+    from newsmon.cli_support import USER_ERRORS, fail
     from storage.db import SchemaError
 
     try:

@@ -1,14 +1,20 @@
 """What every command shares: the config, the database URL, the console,
-and turning user-facing errors into one line and exit status 2."""
+and turning user-facing errors into one line and exit status 2.
+
+Heavy libraries (pydantic via the config, rich) are imported inside the
+functions that need them: every command module imports this one, and
+``newsmon --help`` or the ``newsmon run`` daemon should not pay for them."""
 from __future__ import annotations
 
 import argparse
 import sys
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from newsmon.config import Config, ConfigError, load_config
+    from newsmon.config import Config
 
 
 class UsageError(Exception):
@@ -19,6 +25,8 @@ def get_config(args: argparse.Namespace) -> Config:
     """The run's config, read once per command."""
     cached = getattr(args, "_config", None)
     if cached is None:
+        from newsmon.config import load_config
+
         cached = load_config(getattr(args, "config", None))
         args._config = cached
     return cached
@@ -40,6 +48,8 @@ def require_archive(args: argparse.Namespace) -> str:
 @lru_cache(maxsize=1)
 def console() -> Console:
     """Rich output on a terminal, plain text (no colour codes, wide lines) otherwise."""
+    from rich.console import Console
+
     if sys.stdout.isatty():
         return Console()
     return Console(color_system=None, width=200, soft_wrap=True, highlight=False)
@@ -47,6 +57,8 @@ def console() -> Console:
 
 @lru_cache(maxsize=1)
 def err_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, color_system=None if not sys.stderr.isatty() else "auto", highlight=False)
 
 
@@ -56,4 +68,13 @@ def fail(message: str, status: int = 2) -> int:
     return status
 
 
-USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, UsageError)
+def __getattr__(name: str):
+    """``USER_ERRORS`` (the errors the CLI prints as one line, exit status 2) is
+    built on first use, so importing this module does not import the config's pydantic models."""
+    if name == "USER_ERRORS":
+        from newsmon.config import ConfigError
+
+        global USER_ERRORS
+        USER_ERRORS = (ConfigError, UsageError)
+        return USER_ERRORS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

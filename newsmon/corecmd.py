@@ -10,13 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from rich.table import Table
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
-
 from newsmon.cli import add_command
 from newsmon.cli_support import console, fail, get_config, get_db_url, require_archive
-from newsmon.config import ENV_CONFIG, load_config
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "newsmon.example.yaml"
 
@@ -72,6 +67,8 @@ def _display_url(url: str) -> str:
 
 
 def _last_runs(session) -> dict[str, object]:
+    from sqlalchemy import func, select
+
     from storage.models import CrawlRun, Source
 
     latest = (select(CrawlRun.source_id, func.max(CrawlRun.id).label("id")).group_by(CrawlRun.source_id)).subquery()
@@ -82,6 +79,9 @@ def _last_runs(session) -> dict[str, object]:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from sqlalchemy import func, select
+
     from storage.db import session_scope
     from storage.models import Article, FeedState, Source
 
@@ -112,6 +112,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from sqlalchemy import text
+
     from storage.db import session_scope
 
     url = require_archive(args)
@@ -145,6 +148,10 @@ def _jsonable(value):
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
     from storage.db import get_readonly_engine
 
     url = get_db_url(args)

@@ -6,14 +6,13 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-from rich import box
-from rich.table import Table
-from sqlalchemy import func, select
+from typing import TYPE_CHECKING
 
 from newsmon.cli import add_command
 from newsmon.cli_support import UsageError, console, get_config, require_archive
-from newsmon.config import ConfigError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 log = logging.getLogger("newsmon.crawl")
 
@@ -59,6 +58,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def summary_table(summaries) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.SIMPLE_HEAD, title="Crawl summary", title_justify="left")
     table.add_column("source", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -71,6 +73,7 @@ def summary_table(summaries) -> Table:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.runner import run_crawl
+    from newsmon.config import ConfigError
 
     config = get_config(args)
     for name in args.sources:
@@ -144,6 +147,8 @@ METADATA_FIELDS = ("title", "author", "published_at", "language", "site_name", "
 def reextract(config, db_url: str, since: date | None = None, stage_names=None) -> ReextractResult:
     """Re-extract each archived article from its newest version's raw HTML,
     one transaction per article (article fields, new version, stage rows)."""
+    from sqlalchemy import func, select
+
     from crawler.extract import Hints, NotArticle, decompress_html, extract_article
     from crawler.stages import DEFAULT_STAGES, StageRunner
     from crawler.text import text_hash

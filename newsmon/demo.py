@@ -18,14 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from rich import box
-from rich.table import Table
-from sqlalchemy import func, select
-
 from newsmon.cli import add_command
 from newsmon.cli_support import console
-from newsmon.config import ENV_DATABASE_URL, read_config
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_NAME = "newsmon-demo.yaml"
@@ -56,6 +50,8 @@ class DemoRun:
 
 def example_sections() -> dict:
     """Topics, events and digests from the repository's example files, when present."""
+    import yaml
+
     extra: dict = {}
     example = REPO / "newsmon.example.yaml"
     if example.exists():
@@ -70,6 +66,8 @@ def example_sections() -> dict:
 
 
 def write_config(path: Path, site, db_url: str) -> Path:
+    import yaml
+
     sources = site.sources()
     for source in sources:
         # Re-check young articles on every run, so the demo's second crawl catches the edit.
@@ -98,6 +96,7 @@ def run_crawl_subprocess(config_path: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from newsmon.config import ENV_DATABASE_URL, read_config
     from newsmon.localsite import LocalNewsSite
     from storage.db import migrate, session_scope
 
@@ -138,6 +137,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def print_articles_per_source(session, config, run, out) -> None:
+    from sqlalchemy import select
+
     from storage.models import Article, Source
 
     out.print("\n[bold]Articles filed per source[/bold]")
@@ -160,6 +161,8 @@ def print_incremental(session, config, run, out) -> None:
 
 
 def print_edits(session, config, run, out) -> None:
+    from sqlalchemy import func, select
+
     from storage.models import Article, ArticleVersion
 
     out.print("\n[bold]Edits caught[/bold]")
@@ -179,6 +182,7 @@ def print_edits(session, config, run, out) -> None:
 
 
 def print_duplicates(session, config, run, out) -> None:
+    from sqlalchemy import select
     from sqlalchemy.orm import aliased
 
     from storage.models import Article, DuplicateLink, Source
@@ -197,6 +201,10 @@ def print_duplicates(session, config, run, out) -> None:
 
 
 def print_themes(session, config, run, out) -> None:
+    from rich import box
+    from rich.table import Table
+    from sqlalchemy import select
+
     from storage.models import Article, ArticleTopic, ThemeMatch
 
     out.print("\n[bold]Topics and themes[/bold]")
@@ -216,6 +224,8 @@ def print_themes(session, config, run, out) -> None:
 
 
 def print_event_diff(session, config, run, out) -> None:
+    from sqlalchemy import func, select
+
     from storage.models import Contradiction, EventCandidate, EventMention
 
     out.print("\n[bold]Event diff against the known timeline[/bold]")

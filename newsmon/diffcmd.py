@@ -10,8 +10,6 @@ import argparse
 import difflib
 import sys
 
-from sqlalchemy import select
-
 from newsmon.cli import add_command
 from newsmon.cli_support import UsageError, require_archive
 
@@ -41,6 +39,8 @@ def version_diff(older, newer, context: int = 3) -> list[str]:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
     from storage.db import session_scope
     from storage.models import Article, ArticleVersion
 

@@ -11,32 +11,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
-from rich.table import Table
-from sqlalchemy import func, select
-
-from crawler.events import (
-    EventDiffStage,
-    append_event,
-    event_summary,
-    independent_outlets,
-    load_timeline,
-    parse_timeline_text,
-    promoted_event_entry,
-    sync_timeline,
-)
 from newsmon.cli import add_command
 from newsmon.cli_support import UsageError, console, get_config, require_archive
-from storage.db import session_scope
-from storage.models import (
-    Article,
-    CandidateSource,
-    Contradiction,
-    Event,
-    EventCandidate,
-    EventMention,
-    Source,
-)
+
+if TYPE_CHECKING:
+    from storage.models import Contradiction, Event
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +62,13 @@ def _day(value) -> str:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from sqlalchemy import func, select
+
+    from crawler.events import event_summary, independent_outlets
+    from storage.db import session_scope
+    from storage.models import Article, Event, EventMention
+
     url = require_archive(args)
     with session_scope(url) as session:
         table = Table(title="Known events")
@@ -116,6 +104,11 @@ def _event_date(event: Event) -> str:
 
 def ranked_candidates(session, include_closed: bool = False, limit: int = 50) -> list[dict]:
     """Candidates with their reports, most independent outlets first."""
+    from sqlalchemy import select
+
+    from crawler.events import independent_outlets
+    from storage.models import Article, CandidateSource, EventCandidate, Source
+
     query = select(EventCandidate)
     if not include_closed:
         query = query.where(EventCandidate.status == "open")
@@ -140,6 +133,10 @@ def ranked_candidates(session, include_closed: bool = False, limit: int = 50) ->
 
 
 def cmd_candidates(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from storage.db import session_scope
+
     url = require_archive(args)
     with session_scope(url) as session:
         ranked = ranked_candidates(session, args.all, args.limit)
@@ -159,6 +156,9 @@ def cmd_candidates(args: argparse.Namespace) -> int:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
+    from crawler.events import load_timeline, sync_timeline
+    from storage.db import session_scope
+
     config = get_config(args)
     url = require_archive(args)
     timeline = load_timeline(config)
@@ -175,6 +175,12 @@ def promote_candidate(config, url: str, candidate_id: int, title: str | None = N
     """Turn a candidate into a known event: appended to the timeline file,
     loaded into the archive, the candidate marked promoted, and the event diff
     re-run over its articles. Returns the timeline entry written."""
+    from sqlalchemy import select
+
+    from crawler.events import EventDiffStage, append_event, parse_timeline_text, promoted_event_entry
+    from storage.db import session_scope
+    from storage.models import Article, CandidateSource, EventCandidate
+
     path = _timeline_path(config)
     original = path.read_text(encoding="utf-8") if path.exists() else ""
     with session_scope(url) as session:
@@ -225,6 +231,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def article_report(session, article_id: int) -> dict | None:
     """One article's event diff as plain data: confirmed (mentions), new
     (candidate reports), contradicted."""
+    from sqlalchemy import select
+
+    from storage.models import Article, CandidateSource, Contradiction, Event, EventCandidate, EventMention
+
     article = session.get(Article, article_id)
     if article is None:
         return None
@@ -261,6 +271,8 @@ def _as_seen_from(c: Contradiction, article_id: int) -> dict:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from storage.db import session_scope
+
     url = require_archive(args)
     out = console()
     with session_scope(url) as session:

@@ -12,10 +12,6 @@ import argparse
 import re
 from collections import Counter
 
-from rich.markup import escape
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from newsmon.cli_support import console, fail, get_config, require_archive
 
 CONTEXT = 60  # characters of context either side of a hit
@@ -36,6 +32,9 @@ def register(subparsers) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
     from storage.db import session_scope
     from storage.models import Article, ArticleTopic, ThemeMatch
 
@@ -60,6 +59,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def explain_lines(article, topic_rows, config, *, show_all: bool = False, rich: bool = False) -> list[str]:
     """The report as lines: rich markup when ``rich``, plain text with the
     matched words in ``[[double brackets]]`` otherwise."""
+    from rich.markup import escape
+
     from crawler.classify import compile_topics, count_places, score_arithmetic
 
     text = _escape if rich else (lambda s: s)
@@ -119,11 +120,15 @@ def explain_lines(article, topic_rows, config, *, show_all: bool = False, rich: 
 
 
 def _escape(value: str) -> str:
+    from rich.markup import escape
+
     return escape(value)
 
 
 def _snippet(article, hit, rich: bool) -> str:
     """The hit in its sentence, cut from the stored field at the stored offsets."""
+    from rich.markup import escape
+
     source = article.title if hit.field == "title" else article.text
     if not source or source[hit.start_offset:hit.end_offset] != hit.matched:
         shown = escape(hit.matched) if rich else hit.matched

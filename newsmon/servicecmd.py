@@ -6,13 +6,8 @@ import argparse
 import json
 from datetime import datetime, timezone
 
-from rich import box
-from rich.table import Table
-from sqlalchemy import func, inspect, select, text
-
 from newsmon.cli import add_command
 from newsmon.cli_support import console, get_config, require_archive
-from newsmon.config import ConfigError
 
 
 def register(subparsers) -> None:
@@ -51,6 +46,7 @@ def register(subparsers) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     import scheduler
+    from newsmon.config import ConfigError
 
     config = get_config(args)
     require_archive(args)
@@ -66,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _scheduled_runs(session) -> dict[str, datetime | None]:
     """Next run per job id, straight from the job store table (the service may be running elsewhere)."""
+    from sqlalchemy import inspect, text
+
     from scheduler import JOBS_TABLE
 
     if not inspect(session.connection()).has_table(JOBS_TABLE):
@@ -77,6 +75,8 @@ def _scheduled_runs(session) -> dict[str, datetime | None]:
 
 def collect_status(config, url: str) -> dict:
     """Everything ``newsmon status`` shows, as plain data."""
+    from sqlalchemy import func, select
+
     from newsmon.digests.content import failure_streak
     from scheduler import digest_job_id, source_job_id
     from storage.db import session_scope
@@ -142,6 +142,9 @@ def _jsonable(value):
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from rich import box
+    from rich.table import Table
+
     config = get_config(args)
     url = require_archive(args)
     status = collect_status(config, url)

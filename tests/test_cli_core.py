@@ -81,3 +81,29 @@ def test_unknown_command_is_one_line_exit_2():
     result = run_newsmon("frobnicate")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _modules_loaded_by_building_the_parser() -> set[str]:
+    """Build the full parser in a fresh interpreter (as every `newsmon` call and
+    the `newsmon run` daemon do) and return the top-level packages it imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom newsmon.cli import build_parser\n"
+            "parser = build_parser()\nparser.format_help()\n"
+            "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "newsmon" in loaded  # the parser was really built in that process
+    return loaded
+
+
+def test_help_does_not_import_scrapy_or_trafilatura():
+    assert not {"scrapy", "twisted", "trafilatura"} & _modules_loaded_by_building_the_parser()
+
+
+def test_help_does_not_import_the_database_config_or_console_libraries():
+    # Each is imported by the command that needs it; `newsmon --help` and the daemon stay light.
+    heavy = {"sqlalchemy", "alembic", "pydantic", "rich", "jinja2", "luqum", "dateparser", "yaml", "apscheduler"}
+    assert not heavy & _modules_loaded_by_building_the_parser()
