@@ -42,6 +42,7 @@ from sqlalchemy import delete, func, select, update
 
 from crawler.facts import (
     DateSpan,
+    previous_value,
     Quantity,
     bound_interval,
     find_dates,
@@ -423,6 +424,37 @@ _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|w
 # "two days later", "tres días después": the date is an anchor, not the event's.
 _OFFSET_PHRASE = re.compile(r"\b(?:\w+\s+)(?:days?|weeks?|months?|hours?|dias?|semanas?|meses|horas?)\s+"
                             r"(?:later|earlier|after|before|despues|antes)\b")
+# "… again on 3 November": a repeat of the event, i.e. another event, not a wrong date.
+_ANOTHER_TIME = re.compile(r"\b(?:again|once more|a second time|de nuevo|otra vez|nuevamente|por segunda vez)\b")
+# A report the sentence denies or rejects ("Petro denied that …", "rejected claims that …",
+# "negó que …") is not a statement of fact: neither its figures nor its dates nor its events.
+_DENIAL = re.compile(
+    r"\b(?:den(?:y|ies|ied|ying)|neg(?:o|aron|a|ando)|niega\w*|desminti\w*|desmient\w*)\b(?:\s+\w+){0,3}?\s+(?:that|que)\b|"
+    r"\b(?:reject\w*|dismiss\w*|disput\w*|refut\w*|rechaz\w*|denied|denies|negaron|nego|desminti\w*)\s+"
+    r"(?:the\s+|las\s+|los\s+)?(?:\w+\s+)?(?:claims?|reports?|allegations?|rumou?rs?|suggestions?|versiones|informes|"
+    r"afirmaciones|acusaciones|rumores)\b|\b(?:falsely|wrongly|erroneously|falsamente|erroneamente)\b")
+
+
+def _denied(folded: str, offset: int) -> bool:
+    """Whether the words at ``offset`` stand in a report the sentence denies."""
+    return bool(_DENIAL.search(folded[:offset]))
+
+
+def _offset_from_event(folded: str, offsets: list[int]) -> bool:
+    """An offset phrase dates the sentence relative to the event ("two days
+    later", "months after revoking it", "a day after the revocation"), not
+    when it is anchored on something else ("a month after the deadline": the
+    date is then the event's own, and can disagree)."""
+    for m in _OFFSET_PHRASE.finditer(folded):
+        anchor = re.match(r"\s+(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
+        if anchor is None:
+            return True
+        noun_at = m.end() + anchor.end()
+        if any(0 <= o - noun_at <= 15 for o in offsets):
+            return True
+    return False
+
+
 # "the 24 September 2025 speech": a date modifying a noun dates that noun.
 # (English only: Spanish writes "el 30 de septiembre" for "on 30 September".)
 _ATTRIBUTIVE = re.compile(r"\b(?:the|his|her|its|their|a|an|this)\s*$", re.I)
@@ -566,7 +598,7 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
     for index, sentence in enumerate(sentences):
         folded, dates = per_sentence[index]
-        _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()))
+        _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()), language)
         if not named[index]:
             candidate = _candidate(sentence, folded, dates, timeline, published, today,
                                    is_lede=index == lede_index)
@@ -601,17 +633,22 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                         or _opens_sentence(d, sentence.text, clauses))
                     and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
             if held:
+                if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
+                    continue  # a denied report, or a repeat ("decertified again on …"): not this event
                 wrong = [d for d in held if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
-                if len(wrong) == 1 and len(near) == 1 and not _OFFSET_PHRASE.search(folded):
-                    stated = wrong[0]
-                    named.add(event.id)
-                    diff.statements.append(StatementHit(
-                        event.id, "date", date_value(stated.start), stated.precision, "exact", stated.text,
-                        sentence.text, sentence.start, sentence.end, _date_interval(stated)))
-                    diff.contradictions.append(ContradictionHit(
-                        "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
-                        known_source=event.source))
-                continue
+                if not _offset_from_event(folded, offsets):
+                    if len(wrong) == 1 and len(near) == 1:
+                        stated = wrong[0]
+                        named.add(event.id)
+                        diff.statements.append(StatementHit(
+                            event.id, "date", date_value(stated.start), stated.precision, "exact", stated.text,
+                            sentence.text, sentence.start, sentence.end, _date_interval(stated)))
+                        diff.contradictions.append(ContradictionHit(
+                            "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
+                            known_source=event.source))
+                    continue
+                # "… restored Petro's visa, two months after revoking it": the date is the
+                # event's plus an offset, so the event is named, undated.
             # The clause's date belongs to something else (a saying, a speech): the event is named undated.
         named.add(event.id)
         if agreeing:
@@ -637,19 +674,130 @@ def _before_event(event: KnownEvent, folded: str, original: str) -> bool:
 
 
 # Figures said to be possible, planned or threatened are not statements of fact.
-_HYPOTHETICAL = re.compile(r"(?:^|\W)(?:could|would|will|might|may|plans?\s+to|threat\w*\s+to|rais\w*(?:\s+\w+)?\s+to|"
+_HYPOTHETICAL = re.compile(r"(?:^|\W)(?:could|would|will|might|may|plans?\s+to|threat\w*\s+to|propos\w*\s+to|rais\w*(?:\s+\w+)?\s+to|"
                            r"ris\w*\s+to|increas\w*(?:\s+\w+)?\s+to|hik\w*(?:\s+\w+)?\s+to|double\w*\s+to|"
-                           r"podria\w*|subir\w*\s+a|elevar\w*\s+a)(?:\W+\w+){0,3}\W*$")
+                           r"podria\w*|subir\w*\s+a|elevar\w*\s+a|amenaz\w*\s+con\s+\w+(?:ar|er|ir)|propus\w*|propon\w*)"
+                           r"(?:\W+\w+){0,3}\W*$")
 
 
-def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str]) -> None:
+# After a figure, its clause saying it is conditional: "50% tariffs if Colombia …".
+_CONDITION_AFTER = re.compile(r"^[^,;:]{0,40}?\b(?:if|unless|si|a menos que|en caso de que)\b")
+# A part of the total: "Of that, $45 million …", "of which $59 million", "de los cuales 38 millones".
+_PART_BEFORE = re.compile(r"(?:\bof\s+(?:that|this|it|which|those|these|them|the\s+total)|\bincluding|"
+                          r"\bde\s+(?:los|las)\s+cuales|\bde\s+(?:ese|esa|esos|esas|ellos|ellas)|\bincluid[oa]s?)"
+                          r"\W+(?:\w+\W+){0,2}$")
+# A purpose or recipient after the figure or the fact's keyword: "$59 million for alternative
+# development", "funding for rural development", "ayuda a la sustitución de cultivos",
+# "$112 million went to the national police". The fact's own subject ("for Colombia") is not one.
+_PURPOSE = r"(?:for|para|destinad\w*\s+a|went\s+to|goes\s+to|go\s+to|fue(?:ron)?\s+(?:para|a)|se\s+destin\w+\s+a)"
+_PURPOSE_AFTER_FIGURE = re.compile(rf"^\s*(?:(?:in|of|de|en)\s+)?(?:[\w'.-]+\s+){{0,3}}?{_PURPOSE}\s+(?P<target>[^,;]{{0,30}})")
+_PURPOSE_AFTER_KEYWORD = re.compile(
+    r"^\s*(?:(?:estadounidense|norteamericana|americana|us|u\.s\.|total|exterior)\s+)?"
+    r"(?:for|para|to|a|al|a\s+la|a\s+los|a\s+las)\s+(?P<target>[^,;]{0,30})")
+_OWN_TARGET = re.compile(r"^(?:the\s+|el\s+)?(?:colombia\b(?!')|bogota\b|country\b|pais\b|fiscal\b|fy\b|\d|"
+                         r"(?:the|this|last|that)\s+year\b|(?:el|este)\s+ano\b)")
+# A keyword with a modifier naming a programme: "crop-substitution assistance", "military aid",
+# "ayuda militar". Modifiers that keep the total: "US aid", "total assistance", "foreign aid".
+_TOTAL_MODIFIERS = {"total", "overall", "foreign", "annual", "yearly", "bilateral", "american", "federal", "direct",
+                    "official", "combined", "entire", "whole", "u.s", "us", "washington's", "america's", "more",
+                    "much", "less", "such", "dollars", "dolares", "worth", "punitive", "retaliatory", "sweeping",
+                    "emergency", "steep", "blanket", "heavy", "hefty", "new"}
+_PROGRAMME_AFTER = re.compile(r"^\s+(?:militar\w*|humanitari\w*|antidrogas|antinarcoticos|policial\w*|judicial\w*|"
+                              r"electoral\w*|alimentari\w*|para\s+el\s+desarrollo)\b")
+# Other countries: "Ecuador received $95 million in US aid" is not Colombia's aid.
+_OTHER_COUNTRIES = re.compile(
+    r"\b(?:ecuador\w*|ecuatorian\w*|peru\b|peruvian\w*|peruan\w*|bolivia\w*|venezuela\w*|venezolan\w*|mexic\w*|"
+    r"brazil\w*|brasil\w*|panama\w*|hondura\w*|guatemal\w*|el salvador|salvador\w+|haiti\w*|argentin\w*|"
+    r"chile\b|chilean\w*|nicaragu\w*|cuba\b|cuban\w*|paraguay\w*|uruguay\w*|costa rica\w*|israel\w*|ukrain\w*|"
+    r"ucrania\w*|egypt\w*|egipto|jordan\b|jordania|afghan\w*|afgan\w*)")
+
+
+def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q: Quantity,
+                  keywords: list[tuple[int, int]], language: str | None = None) -> str | None:
+    """Why the figure ``q`` is not a statement of ``fact`` (None: it is).
+
+    Each rule comes from a false contradiction on text the code had not seen
+    (docs/events.md): the keyword must stand close to the figure (before it,
+    or just after it in the same clause); the figure must not be possible,
+    threatened, conditional or denied; not a value the sentence compares with
+    ("up from X") unless its own year follows; not a part of the total or a
+    programme ("$59 million for alternative development", "military aid");
+    and not another country's."""
+    before = [k for k in keywords if k[1] <= q.start and q.start - k[1] <= 60]
+    after = [k for k in keywords if k[0] >= q.end and k[0] - q.end <= 30 and not re.search(r"[,;:()]", text[q.end:k[0]])]
+    if not before and not after:
+        return "no keyword close to it"
+    if _HYPOTHETICAL.search(folded[max(0, q.start - 40):q.start]) or _CONDITION_AFTER.search(folded[q.end:]):
+        return "possible, planned or conditional"
+    if _denied(folded, q.start):
+        return "in a denied report"
+    if previous_value(text, q) and not re.match(r"\s*(?:in|en|del?|for)?\s*(?:FY\s*)?(?:19|20)\d\d\b", text[q.end:]):
+        return "the value it is compared with"
+    if _PART_BEFORE.search(folded[max(0, q.start - 30):q.start]):
+        return "a part of a total"
+    # Every close keyword counts: "provided $45 million in crop-substitution assistance".
+    for purpose in [_PURPOSE_AFTER_FIGURE.match(folded[q.end:])] + [
+            _PURPOSE_AFTER_KEYWORD.match(folded[k[1]:]) for k in before + after]:
+        if purpose and not _OWN_TARGET.match(purpose.group("target")):
+            return f"for a purpose or recipient ({purpose.group('target').strip()})"
+    if any(_programme_modifier(text, folded, k, q, language) for k in before + after):
+        return "a programme's share"
+    if _other_country(fact, event, text, folded, q):
+        return "another country's"
+    return None
+
+
+def _programme_modifier(text: str, folded: str, keyword: tuple[int, int], q: Quantity,
+                        language: str | None) -> bool:
+    """'crop-substitution assistance', 'military aid', 'ayuda militar': the
+    keyword names a programme, not the total. English puts the modifier
+    before the noun, Spanish after it; a past-tense keyword ('provided') has
+    its subject before it, not a modifier."""
+    word = folded[keyword[0]:keyword[1]]
+    if _PROGRAMME_AFTER.match(folded[keyword[1]:]):
+        return True
+    if word.endswith("ed") or (language or "en")[:2] == "es":
+        return False
+    window_start = max(keyword[0] - 30, q.end if q.end <= keyword[0] else 0)
+    modifier = re.search(r"(?<![\w'.-])([A-Za-z][\w'.-]*)\s+$", text[window_start:keyword[0]])
+    if not modifier:
+        return False
+    raw = modifier.group(1)
+    key = fold(raw).rstrip(".")
+    return (raw[:1].islower() and len(key) >= 4 and key not in _TOTAL_MODIFIERS and key not in _STOPWORDS
+            and not key.endswith(("ly", "ed")) and not key.isdigit())  # adverbs and verbs: "threatened tariffs"
+
+
+def _other_country(fact: KnownFact, event: KnownEvent, text: str, folded: str, q: Quantity) -> bool:
+    """Whether the place nearest the figure, preferably in its clause, is
+    another country than the fact's own (its ``context`` and the event's actors)."""
+    places = [(m.start(), m.end(), False) for p in fact.context for m in p.finditer(folded)]
+    places += [(m.start(), m.end(), False) for p in event.actor_patterns for m in p.finditer(folded, text)]
+    own = list(places)
+    places += [(m.start(), m.end(), True) for m in _OTHER_COUNTRIES.finditer(folded)
+               if not any(s <= m.start() < e for s, e, _ in own)]
+    if not any(foreign for _s, _e, foreign in places):
+        return False
+    clauses = _clauses(text)
+    mine = _clause_of(clauses, q.start)
+    same = [p for p in places if _clause_of(clauses, p[0]) == mine] or places
+
+    def gap(place):
+        start, end, _foreign = place
+        return q.start - end if end <= q.start else max(0, start - q.end)
+
+    return min(same, key=gap)[2]
+
+
+def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
+                     language: str | None = None) -> None:
     quantities: list[Quantity] | None = None
     for event in timeline.events:
         for fact in event.facts:
             if fact.require_event and (event.id not in paragraph_events or _before_event(event, folded, sentence.text)):
                 continue
-            keyword_at = [m.start() for p in fact.keywords for m in p.finditer(folded)]
-            if not keyword_at:
+            keywords = [m.span() for p in fact.keywords for m in p.finditer(folded)]
+            if not keywords:
                 continue
             if fact.context and not any(p.search(folded) for p in fact.context):
                 continue
@@ -658,9 +806,13 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 continue
             if quantities is None:
                 quantities = find_quantities(sentence.text)
-            near = [q for q in quantities if q.family == fact.family
-                    and min(abs(q.start - k) for k in keyword_at) <= 80
-                    and not _HYPOTHETICAL.search(fold(sentence.text[max(0, q.start - 40):q.start]))]
+            near = []
+            for q in (q for q in quantities if q.family == fact.family):
+                reason = _not_the_fact(fact, event, sentence.text, folded, q, keywords, language)
+                if reason:
+                    log.debug("events: %s: %r not read as %s (%s)", event.id, q.text, fact.name, reason)
+                else:
+                    near.append(q)
             if fact.year is not None and years:
                 positions = year_positions(sentence.text)
                 near = [q for q in near if nearest_year(positions, q.start) == fact.year]
@@ -683,7 +835,7 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
 
 
 def _stated_label(q: Quantity, fact: KnownFact) -> str:
-    bound = {"min": "at least ", "max": "at most ", "about": "about ", "exact": ""}[q.bound]
+    bound = {"min": "at least ", "max": "at most ", "about": "about ", "exact": "", "range": ""}[q.bound]
     converted = fact.display(q.value)
     return f"{q.text} ({bound}{converted:,.6g} {fact.unit})"
 

@@ -402,8 +402,8 @@ class Quantity:
 
     value: float
     family: str  # percent | money | area | weight | count
-    bound: str  # exact | about | min | max
-    rel_tol: float  # the rounding its significant digits imply
+    bound: str  # exact | about | min | max | range
+    rel_tol: float  # the rounding its significant digits imply (a range: its half-width)
     text: str
     start: int
     end: int
@@ -414,7 +414,8 @@ class Quantity:
 
 def bound_interval(value: float, bound: str, rel_tol: float) -> tuple[float, float]:
     """The values a statement allows: exact = within rounding; about = ±10 %;
-    min/max = one-sided."""
+    min/max = one-sided; range = ``value`` is its middle and ``rel_tol`` its
+    half-width ("between 240,000 and 260,000" = 250,000 ± 4 %)."""
     low, high = value * (1 - rel_tol), value * (1 + rel_tol)
     if bound == "about":
         return value * 0.9, value * 1.1
@@ -445,12 +446,17 @@ def parse_number(text: str) -> float:
     return float(text)
 
 
+MAX_ROUNDING = 0.1  # an exact figure is never looser than an "about" one
+
+
 def relative_tolerance(number_text: str, scaled: bool = False, floor: float = 0.005) -> float:
     """Half a unit of the last significant digit, relative to the value:
     '625,000' (3 digits) ±0.08 %, '25' ±2 %, '8' ±6 %. Trailing zeros count as
     rounding only in big or scaled numbers ('400 million', '253,000'): '10 %'
     means ten. Never below ``floor`` so conversions (acres → ha) do not fail
-    on the last decimal."""
+    on the last decimal, and never above ±10 %: a writer who wants "about"
+    says so, and '300,000 hectares' read as 250,000-350,000 would hide a
+    real disagreement with 253,000 (held-out set, docs/events.md)."""
     value = parse_number(number_text)
     if value == 0:
         return floor
@@ -461,7 +467,7 @@ def relative_tolerance(number_text: str, scaled: bool = False, floor: float = 0.
     else:
         trailing = len(digits) - len(digits.rstrip("0")) if (scaled or value >= 1000) else 0
         half_unit = 0.5 * 10 ** trailing if digits.rstrip("0") else 0.5
-    return max(floor, half_unit / value)
+    return min(MAX_ROUNDING, max(floor, half_unit / value))
 
 
 def _unit_key(text: str) -> str:
@@ -496,9 +502,61 @@ def find_quantities(text: str) -> list[Quantity]:
         if family == "percent" and re.match(r"\s*(?:percentage\s+)?points?\b|\s*puntos\b", text[m.end():], re.I):
             continue
         bound = _bound_before(text, m.start())
-        out.append(Quantity(value * scale * factor, family, bound, relative_tolerance(number_text, bool(scale_text)),
-                            m.group(0).strip(), m.start(), m.end()))
-    return out
+        quantity = Quantity(value * scale * factor, family, bound, relative_tolerance(number_text, bool(scale_text)),
+                            m.group(0).strip(), m.start(), m.end())
+        out.append(_as_range(text, quantity, out, scale * factor))
+    return [q for q in out if q is not None]
+
+
+# "between 240,000 and 260,000 hectares", "entre 550 y 600 millones", "ranged from 230,000 to 270,000 ha"
+_RANGE_BEFORE = re.compile(
+    rf"(?:\bbetween|\bentre|\b(?:rang|vari|oscil)\w*\s+(?:from|de|between|entre))\s+"
+    rf"(?:{_MONEY_PREFIX})?(?P<low>{_NUMBER})(?:\s*(?P<scale>{_SCALE})\b)?(?:\s*(?:de\s+)?(?:{_UNIT_WORDS}|USD|"
+    rf"US\s+dollars|dollars|d[oó]lares)(?![A-Za-z]))?\s+(?:and|to|y|a)\s+$", re.I)
+
+
+def _as_range(text: str, q: Quantity, found: list, factor: float) -> Quantity:
+    """A figure that closes a range is the whole range: its middle, with the
+    half-width as tolerance. Its lower end, when it carried a unit and was
+    read as a figure of its own, is dropped (set to None in ``found``)."""
+    match = _RANGE_BEFORE.search(text[max(0, q.start - 60):q.start])
+    if not match:
+        return q
+    low_scale = _SCALES.get(_unit_key(match.group("scale")), None) if match.group("scale") else None
+    try:
+        low = parse_number(match.group("low"))
+    except ValueError:
+        return q
+    low = low * (low_scale * (factor / (_scale_of(q) or 1.0)) if low_scale else factor)
+    high = q.value
+    if not 0 < low < high:
+        return q
+    begin = q.start - (len(text[max(0, q.start - 60):q.start]) - match.start())
+    for index, other in enumerate(found):
+        if other is not None and other.start >= begin and other.end <= q.start:
+            found[index] = None
+    middle = (low + high) / 2
+    return Quantity(middle, q.family, "range", (high - low) / 2 / middle, text[begin:q.end].strip(), begin, q.end)
+
+
+def _scale_of(q: Quantity) -> float:
+    """The scale word's multiplier in a figure ('$600 million' → 1e6)."""
+    match = re.search(rf"\b({_SCALE})\b", q.text, re.I)
+    return _SCALES.get(_unit_key(match.group(1)), 1.0) if match else 1.0
+
+
+# "up from 230,000 hectares", "down from $590 million", "frente a los 230.000": a value of another time.
+_PREVIOUS_BEFORE = re.compile(
+    r"(?:\b(?:up|down|rising|falling|increasing|decreasing|climbing|dropping)\s+from|\bcompared\s+(?:with|to)|"
+    r"\bversus|\bvs\.?|\bfrente\s+a(?:\s+l[oa]s)?|\bcomparad[oa]s?\s+con(?:\s+l[oa]s)?|\bdesde)"
+    r"(?:\s+(?:the|a|los|las|el|la|nearly|about|some|almost|roughly|casi|unos|unas))?\s*$", re.I)
+
+
+def previous_value(text: str, q: Quantity) -> bool:
+    """'… 253,000 hectares in 2023, up from 204,000 hectares two years
+    earlier': a figure after "up from"/"down from"/"frente a" is the value
+    the sentence compares with, i.e. of another time than the one it reports."""
+    return bool(_PREVIOUS_BEFORE.search(text[max(0, q.start - 40):q.start]))
 
 
 def _bound_before(text: str, start: int) -> str:
