@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from crawler.events import event_summary, parse_timeline, read_timeline
+from crawler.events import diff_text, event_summary, parse_timeline, read_timeline
 from crawler.facts import find_dates, find_quantities
 from crawler.stages import StageRunner
 from newsmon.config import ConfigError, parse_config
@@ -428,6 +428,67 @@ def test_figures_units_and_bounds():
     assert read("up by 2 percentage points, 40 minutes later, in 2024") == []
 
 
+def test_ranges_are_intervals_and_round_figures_are_not_looser_than_about():
+    def interval(text):
+        return [tuple(round(v) for v in q.interval()) for q in find_quantities(text)]
+
+    assert interval("between 240,000 and 260,000 hectares") == [(240000, 260000)]
+    assert interval("entre 550 y 600 millones de dólares") == [(550_000_000, 600_000_000)]
+    assert interval("between $550 million and $600 million") == [(550_000_000, 600_000_000)]
+    # One significant digit would allow 250,000-350,000: an exact figure stays within ±10 %.
+    assert interval("300,000 hectares") == [(270000, 330000)]
+
+
+def _contradictions(text, published=date(2025, 10, 25), language="en"):
+    timeline = read_timeline(TIMELINE)
+    diff = diff_text(text, timeline, published, language, None, published)
+    return sorted(f"{c.kind}:{c.event_id}:{c.fact}" for c in diff.contradictions)
+
+
+def test_figures_that_are_not_the_fact_raise_no_contradiction():
+    """Each sentence states a figure near the fact's keyword that is not the
+    fact: a programme's share, a purpose, a part, another country's, a
+    denied or conditional figure, a previous value, a range that agrees."""
+    for text, language in [
+        ("In 2024 Washington gave Colombia $70 million in aid for demining programmes.", "en"),
+        ("Colombia got $120 million in counternarcotics assistance from the US in 2024.", "en"),
+        ("US funding for Colombian judges amounted to $25 million in 2024.", "en"),
+        ("In 2024, US aid to Colombia was about $590 million; of that, $150 million went to the army.", "en"),
+        ("Honduras received $80 million in US aid in 2024, far less than Colombia.", "en"),
+        ("Colombia's foreign minister denied that US aid in 2024 had reached $2 billion.", "en"),
+        ("Trump said aid to Colombia would be $100 million in 2024 terms if Petro stayed.", "en"),
+        ("En 2024 la ayuda militar de Estados Unidos a Colombia fue de 200 millones de dólares.", "es"),
+        ("Bolivia's coca fields covered 31,000 hectares in 2023, against Colombia's record.", "en"),
+        ("Coca in Colombia covered between 245,000 and 262,000 hectares in 2023, estimates said.", "en"),
+        ("Coca cultivation reached 253,000 hectares in 2023, up from 180,000 hectares in the past.", "en"),
+    ]:
+        assert _contradictions(text, language=language) == [], text
+
+
+def test_plainly_wrong_figures_and_dates_still_contradict():
+    assert _contradictions("In 2024 US aid to Colombia totalled $210 million, the audit found.") == [
+        "timeline:aid-cut:us_aid_2024"]
+    assert _contradictions("Colombia had 300,000 hectares of coca in 2023, the police said.") == [
+        "timeline:coca-survey-2023:coca_hectares_2023"]
+    assert _contradictions("Washington decertified Colombia on 14 October 2025, a week after the deadline.",
+                           published=date(2025, 10, 20)) == ["timeline:decertification:date"]
+
+
+def test_denied_repeated_future_and_background_claims_are_not_candidates():
+    timeline = read_timeline(TIMELINE)
+
+    def candidates(text, published=date(2025, 11, 20), language="en"):
+        diff = diff_text(text, timeline, published, language, None, published)
+        return [c.date_start.isoformat() for c in diff.candidates]
+
+    assert candidates("Bogota denied reports that Washington had sanctioned Colombia's army on 12 November 2025.") == []
+    assert candidates("Petro could visit Washington on 1 December 2025, his office said.") == []
+    assert candidates("Rubio viajará a Bogotá el 2 de diciembre, anunció la Cancillería.", language="es") == []
+    assert candidates("The US had seized a Colombian ship in 1994, an incident Petro recalled on Monday.") == []
+    # …while a claim of something done is still one.
+    assert candidates("Colombia expelled two US contractors on 18 November 2025, Petro said.") == ["2025-11-18"]
+
+
 # --- quality on the labelled set ---------------------------------------------------------
 
 
@@ -442,10 +503,18 @@ def test_event_diff_quality_stays_above_measured_floors():
     result = bench.measure(FIXTURES / "labelled.yaml")
     kinds = result["kinds"]
     assert result["items"] >= 40
-    assert kinds["contradictions"]["precision"] >= 0.9, result["errors"]
-    assert kinds["contradictions"]["recall"] >= 0.85, result["errors"]
-    assert kinds["mentions"]["precision"] >= 0.95 and kinds["mentions"]["recall"] >= 0.85, result["errors"]
-    assert kinds["candidates"]["precision"] >= 0.75 and kinds["candidates"]["recall"] >= 0.9, result["errors"]
+    assert kinds["contradictions"]["precision"] >= 0.95, result["errors"]
+    assert kinds["contradictions"]["recall"] >= 0.9, result["errors"]
+    assert kinds["mentions"]["precision"] >= 0.95 and kinds["mentions"]["recall"] >= 0.9, result["errors"]
+    assert kinds["candidates"]["precision"] >= 0.85 and kinds["candidates"]["recall"] >= 0.9, result["errors"]
+    # The held-out set (first measured at contradictions P 0.38, candidates P 0.67) has since
+    # prompted rules, so it guards against regressions; new wording needs a new held-out batch.
+    heldout = bench.measure(FIXTURES / "heldout.yaml")
+    kinds = heldout["kinds"]
+    assert heldout["items"] >= 40
+    assert kinds["contradictions"]["precision"] >= 0.9 and kinds["contradictions"]["recall"] >= 0.8, heldout["errors"]
+    assert kinds["mentions"]["precision"] >= 0.95 and kinds["mentions"]["recall"] >= 0.9, heldout["errors"]
+    assert kinds["candidates"]["precision"] >= 0.8 and kinds["candidates"]["recall"] >= 0.7, heldout["errors"]
 
 
 def test_cli_promote_and_reload_report_user_errors_in_one_line(sqlite_url, tmp_path, seed_texts, newsmon):
