@@ -504,8 +504,8 @@ def find_quantities(text: str) -> list[Quantity]:
         bound = _bound_before(text, m.start())
         quantity = Quantity(value * scale * factor, family, bound, relative_tolerance(number_text, bool(scale_text)),
                             m.group(0).strip(), m.start(), m.end())
-        out.append(_as_range(text, quantity, out, scale * factor))
-    return [q for q in out if q is not None]
+        out.append(_as_range(text, quantity, out, scale, factor))
+    return out
 
 
 # "between 240,000 and 260,000 hectares", "entre 550 y 600 millones", "ranged from 230,000 to 270,000 ha"
@@ -515,34 +515,26 @@ _RANGE_BEFORE = re.compile(
     rf"US\s+dollars|dollars|d[oó]lares)(?![A-Za-z]))?\s+(?:and|to|y|a)\s+$", re.I)
 
 
-def _as_range(text: str, q: Quantity, found: list, factor: float) -> Quantity:
+def _as_range(text: str, q: Quantity, found: list[Quantity], scale: float, unit_factor: float) -> Quantity:
     """A figure that closes a range is the whole range: its middle, with the
-    half-width as tolerance. Its lower end, when it carried a unit and was
-    read as a figure of its own, is dropped (set to None in ``found``)."""
-    match = _RANGE_BEFORE.search(text[max(0, q.start - 60):q.start])
+    half-width as tolerance, so "between 240,000 and 260,000 hectares" agrees
+    with 253,000. The lower end takes the upper end's scale and unit unless it
+    has its own ("between $550 million and $600 million"), and is removed
+    from ``found`` if it was read as a figure of its own."""
+    match = _RANGE_BEFORE.search(text, max(0, q.start - 60), q.start)
     if not match:
         return q
-    low_scale = _SCALES.get(_unit_key(match.group("scale")), None) if match.group("scale") else None
+    low_scale = _SCALES.get(_unit_key(match.group("scale")), scale) if match.group("scale") else scale
     try:
-        low = parse_number(match.group("low"))
+        low = parse_number(match.group("low")) * low_scale * unit_factor
     except ValueError:
         return q
-    low = low * (low_scale * (factor / (_scale_of(q) or 1.0)) if low_scale else factor)
-    high = q.value
-    if not 0 < low < high:
+    if not 0 < low < q.value:
         return q
-    begin = q.start - (len(text[max(0, q.start - 60):q.start]) - match.start())
-    for index, other in enumerate(found):
-        if other is not None and other.start >= begin and other.end <= q.start:
-            found[index] = None
-    middle = (low + high) / 2
-    return Quantity(middle, q.family, "range", (high - low) / 2 / middle, text[begin:q.end].strip(), begin, q.end)
-
-
-def _scale_of(q: Quantity) -> float:
-    """The scale word's multiplier in a figure ('$600 million' → 1e6)."""
-    match = re.search(rf"\b({_SCALE})\b", q.text, re.I)
-    return _SCALES.get(_unit_key(match.group(1)), 1.0) if match else 1.0
+    found[:] = [other for other in found if not (other.start >= match.start() and other.end <= q.start)]
+    middle = (low + q.value) / 2
+    return Quantity(middle, q.family, "range", (q.value - low) / 2 / middle, text[match.start():q.end].strip(),
+                    match.start(), q.end)
 
 
 # "up from 230,000 hectares", "down from $590 million", "frente a los 230.000": a value of another time.

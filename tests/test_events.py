@@ -308,6 +308,27 @@ def test_same_fact_stated_differently_by_two_articles(db_url, tmp_path):
         assert after == sorted(tuple(sorted(pair)) for pair in before)
 
 
+def test_a_range_is_stored_as_one_statement_and_compared_as_an_interval(db_url, tmp_path):
+    config = make_config(tmp_path, TIMELINE)
+    runner = StageRunner(config, STAGE)
+    with session_scope(db_url) as session:
+        a = add_article(session, "outlet0", "In 2024 US aid to Colombia was between $550 million and $600 million.",
+                        datetime(2025, 10, 20))
+        runner.process(session, a)
+        b = add_article(session, "outlet1", "Colombia received $560 million in US aid in 2024.", datetime(2025, 10, 21))
+        runner.process(session, b)
+        c = add_article(session, "outlet2", "Colombia received $700 million in US aid in 2024.", datetime(2025, 10, 22))
+        runner.process(session, c)
+        statements = session.scalars(select(FactStatement).order_by(FactStatement.id)).all()
+        assert [(s.article_id, s.value, s.bound, s.value_text) for s in statements] == [
+            (a.id, 575.0, "range", "between $550 million and $600 million"),
+            (b.id, 560.0, "exact", "$560 million"), (c.id, 700.0, "exact", "$700 million")]
+        rows = session.scalars(select(Contradiction).order_by(Contradiction.id)).all()
+        # The range holds the timeline's 590: only the $560 and $700 figures disagree with it.
+        assert [(r.kind, r.article_id, r.other_article_id) for r in rows] == [
+            ("timeline", b.id, None), ("timeline", c.id, None), ("article", c.id, a.id)]
+
+
 def test_irrelevant_article_gets_no_diff_and_loses_an_old_one(db_url, tmp_path, seed_texts):
     config = make_config(tmp_path, TIMELINE)
     runner = StageRunner(config, STAGE)
