@@ -51,3 +51,9 @@ def test_migrations_create_exactly_what_the_models_declare(empty_db_url):
         differences = [d for d in compare_metadata(context, Base.metadata)
                        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "apscheduler_jobs")]
     assert differences == []
+
+
+def test_the_schema_head_constant_is_the_newest_migration():
+    from storage.db import SCHEMA_HEAD
+
+    assert SCHEMA_HEAD == head_revision()
