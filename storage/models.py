@@ -301,7 +301,7 @@ class FactStatement(Base):
     fact: Mapped[str] = mapped_column(String(200), index=True)  # fact name, or "date" for an event's date
     value: Mapped[float | None] = mapped_column(Float)  # normalized to the fact's unit
     unit: Mapped[str | None] = mapped_column(String(40))
-    bound: Mapped[str] = mapped_column(String(10), default="exact")  # exact | about | min | max
+    bound: Mapped[str] = mapped_column(String(10), default="exact")  # exact | about | min | max | range
     value_text: Mapped[str] = mapped_column(Text)  # as written in the article
     sentence: Mapped[str] = mapped_column(Text)
     start_offset: Mapped[int] = mapped_column(Integer)
