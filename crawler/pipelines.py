@@ -145,7 +145,6 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
     The archive key is the page's declared canonical URL when it has one, so
     the same article reached under two URLs is one row."""
     now = utcnow()
-    sid = source_id(session, item.source)
     if item.not_modified:
         article = session.scalar(select(Article).where(Article.canonical_url == item.canonical_url))
         if article is not None:
@@ -174,6 +173,8 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
         return "unchanged", article
     if article is None:
         outcome, version = "new", 1
+        # The run looked its source row up when it started; no query per article.
+        sid = runlog.source_id or source_id(session, item.source)
         article = Article(source_id=sid, canonical_url=key, first_seen=now, last_seen=now, last_checked_at=now,
                           **fields)
         session.add(article)
