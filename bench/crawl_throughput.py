@@ -56,14 +56,14 @@ FEED_PATH = "/bench/feed.xml"
 _PARAGRAPH = re.compile(rb"<p>([^<]+)</p>")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
-# Where a crawl's time goes: (label, how a profiled function is recognised).
-# Entries are matched on (file path suffix, function name); cumulative times,
-# so nested entries (indented labels) are part of the entry above them.
+# Where a crawl's time goes: (label, how a profiled function is recognised,
+# one or more (file path suffix, function name) pairs, summed). Cumulative
+# times, so nested entries (indented labels) are part of the entry above them.
 BREAKDOWN = (
     ("extraction (ExtractPipeline)", ("crawler/pipelines.py", "extract_item")),
-    ("  trafilatura.bare_extraction", ("trafilatura/core.py", "bare_extraction")),
-    ("    metadata pass", ("trafilatura/metadata.py", "extract_metadata")),
-    ("    htmldate (inside trafilatura)", ("htmldate/core.py", "find_date")),
+    ("  trafilatura text (bare_extraction)", ("trafilatura/core.py", "bare_extraction")),
+    ("  metadata pass", ("trafilatura/metadata.py", "extract_metadata"), ("crawler/extract.py", "_metadata")),
+    ("  htmldate (quick and extensive)", ("htmldate/core.py", "find_date")),
     ("  HTML decode", ("crawler/extract.py", "decode_html")),
     ("  HTML parse (load_html)", ("trafilatura/utils.py", "load_html")),
     ("  page signals (meta, JSON-LD)", ("crawler/extract.py", "_read_signals")),
@@ -220,10 +220,12 @@ def write_config(directory: Path, base_url: str, count: int) -> Path:
     return path
 
 
-def run_child(*args: str) -> dict:
-    """Run this file in a child process in the given mode; its last stdout line is JSON."""
+def run_child(*args: str, tree: Path = ROOT) -> dict:
+    """Run this file (from the checkout ``tree``) in a child process in the
+    given mode; its last stdout line is JSON."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=900)
+    script = tree / "bench" / "crawl_throughput.py"
+    result = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         raise SystemExit(f"child {args[1]} failed:\n{result.stderr[-3000:]}")
     return {**json.loads(result.stdout.strip().splitlines()[-1]), "process": time.perf_counter() - started}
@@ -334,9 +336,10 @@ def breakdown(profile_path: str, pages: int) -> None:
     print(f"\n== where the time goes: one profiled `newsmon crawl` of {pages} pages "
           f"({total:.1f} s under cProfile, which inflates Python-heavy parts)")
     print(f"  {'part':36s} {'s':>7s} {'ms/page':>8s} {'share':>6s}")
-    for label, (suffix, name) in BREAKDOWN:
+    for label, *matches in BREAKDOWN:
         cumulative = sum(v[3] for (file, _line, func), v in stats.items()
-                         if func == name and file.replace(os.sep, "/").endswith(suffix))
+                         if any(func == name and file.replace(os.sep, "/").endswith(suffix)
+                                for suffix, name in matches))
         print(f"  {label:36s} {cumulative:7.2f} {1000 * cumulative / pages:8.2f} {100 * cumulative / total:5.1f}%")
 
 
@@ -345,6 +348,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=300, help="distinct article URLs to serve")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of (a), (b), (c); best kept")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--baseline", metavar="DIR", type=Path,
+                        help="also run (c) with the code of another checkout (e.g. a git worktree of an earlier "
+                             "commit that has this bench), interleaved with the others")
     parser.add_argument("--keep-profile", metavar="PATH", help="also save the cProfile data here (pstats format)")
     parser.add_argument("--child", choices=("fetch", "crawl"), help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
@@ -368,12 +374,16 @@ def main() -> None:
     site = BenchSite(copies).start()
     best: dict[str, dict] = {}
     try:
+        measures = [
+            ("(a) bare Scrapy fetch", lambda d: run_child("--child", "fetch", "--config", str(d))),
+            ("(b) bare trafilatura.extract", lambda d: bare_trafilatura(copies, site.base_url)),
+            ("(c) newsmon crawl pipeline", lambda d: run_child("--child", "crawl", "--config", str(d))),
+        ]
+        if args.baseline:
+            measures.append(("(c) baseline: " + args.baseline.name, lambda d: run_child(
+                "--child", "crawl", "--config", str(d), tree=args.baseline.resolve())))
         for round_number in range(args.rounds):
-            for label, measure in (
-                ("(a) bare Scrapy fetch", lambda d: run_child("--child", "fetch", "--config", str(d))),
-                ("(b) bare trafilatura.extract", lambda d: bare_trafilatura(copies, site.base_url)),
-                ("(c) newsmon crawl pipeline", lambda d: run_child("--child", "crawl", "--config", str(d))),
-            ):
+            for label, measure in measures:
                 with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp:
                     result = measure(write_config(Path(tmp), site.base_url, len(copies)))
                 print(f"  round {round_number + 1} {label:30s} {result['pages']:4d} pages in "
@@ -382,15 +392,18 @@ def main() -> None:
                          f"{result['process']:.1f} s)" if "errors" in result else ""), flush=True)
                 if label not in best or result["rate"] > best[label]["rate"]:
                     best[label] = result
-        fetch, extract, crawl = (best[k]["rate"] for k in sorted(best))
+        fetch, extract, crawl = (best[label]["rate"] for label, _ in measures[:3])
         print(f"\n== best of {args.rounds} rounds, pages/s")
-        for label in sorted(best):
+        for label, _ in measures:
             print(f"  {label:32s} {best[label]['rate']:7.1f}")
         print(f"  pipeline / bare fetch           {crawl / fetch:7.2f}")
         print(f"  pipeline / bare trafilatura     {crawl / extract:7.2f}")
         print(f"  per page: pipeline {1000 / crawl:.1f} ms = bare fetch {1000 / fetch:.1f} ms + "
               f"{1000 / crawl - 1000 / fetch:.1f} ms of analysis and archiving "
               f"(bare trafilatura alone: {1000 / extract:.1f} ms)")
+        if args.baseline:
+            before = best[measures[3][0]]["rate"]
+            print(f"  pipeline vs baseline: {before:.1f} -> {crawl:.1f} pages/s ({100 * (crawl / before - 1):+.1f}%)")
         if not args.no_profile:
             with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp:
                 profile = str(Path(tmp) / "crawl.prof")
