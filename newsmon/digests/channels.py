@@ -63,6 +63,20 @@ def build_email(channel: EmailChannel, content: DigestContent) -> EmailMessage:
     return message
 
 
+def smtp_reason(exc: Exception) -> str:
+    """The server's own words (``535 5.7.8 Authentication credentials invalid``)
+    rather than smtplib's tuple-of-bytes repr, for the log and the delivery row."""
+    def said(code: int, text: bytes | str) -> str:
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        return f"{code} {text}".strip()
+
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return said(exc.smtp_code, exc.smtp_error)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "all recipients refused: " + "; ".join(f"{who}: {said(*why)}" for who, why in exc.recipients.items())
+    return str(exc)
+
+
 def send_email(channel: EmailChannel, content: DigestContent) -> None:
     message = build_email(channel, content)
     user = os.environ.get(channel.username_env)
@@ -80,7 +94,7 @@ def send_email(channel: EmailChannel, content: DigestContent) -> None:
                 smtp.login(user, password or "")
             refused = smtp.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"SMTP {channel.smtp_host}:{channel.smtp_port}: {exc}") from None
+        raise DeliveryError(f"SMTP {channel.smtp_host}:{channel.smtp_port}: {smtp_reason(exc)}") from None
     if refused:
         log.warning("digest %s: some recipients refused: %s", content.digest, ", ".join(refused))
 
