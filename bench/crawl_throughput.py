@@ -56,47 +56,73 @@ FEED_PATH = "/bench/feed.xml"
 _PARAGRAPH = re.compile(rb"<p>([^<]+)</p>")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
-# Where a crawl's time goes: (label, how a profiled function is recognised,
-# one or more (file path suffix, function name) pairs, summed). Cumulative
-# times, so nested entries (indented labels) are part of the entry above them.
+# Where a crawl's time goes: (label, the functions whose cumulative time it
+# sums, as module:qualname). Nested entries (indented labels) are part of the
+# entry above them.
 BREAKDOWN = (
-    ("extraction (ExtractPipeline)", ("crawler/pipelines.py", "extract_item")),
-    ("  trafilatura text (bare_extraction)", ("trafilatura/core.py", "bare_extraction")),
-    ("  metadata pass", ("trafilatura/metadata.py", "extract_metadata"), ("crawler/extract.py", "_metadata")),
-    ("  htmldate (quick and extensive)", ("htmldate/core.py", "find_date")),
-    ("  HTML decode", ("crawler/extract.py", "decode_html")),
-    ("  HTML parse (load_html)", ("trafilatura/utils.py", "load_html")),
-    ("  page signals (meta, JSON-LD)", ("crawler/extract.py", "_read_signals")),
-    ("  index-page check", ("crawler/extract.py", "_is_index_page")),
-    ("  paywall check", ("crawler/extract.py", "_paywall_marker")),
-    ("  language detection", ("crawler/extract.py", "_detect_language")),
-    ("  date choice", ("crawler/extract.py", "_choose_date")),
-    ("archive (ArchivePipeline)", ("crawler/pipelines.py", "process_item")),
-    ("  article + version rows", ("crawler/pipelines.py", "archive")),
-    ("    raw HTML compression", ("crawler/extract.py", "compress_html")),
-    ("    dedup stage", ("crawler/dedup.py", "process")),
-    ("    classify stage", ("crawler/classify.py", "process")),
-    ("    event diff stage", ("crawler/events.py", "process")),
-    ("  commit", ("sqlalchemy/orm/session.py", "commit")),
-    ("  stages' state load (once)", ("crawler/stages.py", "open")),
-    ("seen-URL lookups (spider)", ("spiders/base.py", "archived")),
+    ("extraction (ExtractPipeline)", "crawler.pipelines:extract_item"),
+    ("  trafilatura text (bare_extraction)", "trafilatura.core:bare_extraction"),
+    ("  metadata pass", "trafilatura.metadata:extract_metadata", "crawler.extract:_metadata"),
+    ("  htmldate (quick and extensive)", "htmldate.core:find_date"),
+    ("  HTML decode", "crawler.extract:decode_html"),
+    ("  HTML parse (load_html)", "trafilatura.utils:load_html"),
+    ("  page signals (meta, JSON-LD)", "crawler.extract:_read_signals"),
+    ("  index-page check", "crawler.extract:_is_index_page"),
+    ("  paywall check", "crawler.extract:_paywall_marker"),
+    ("  language detection", "crawler.extract:_detect_language"),
+    ("    model load (once per process)", "py3langid.langid:_load_identifier"),
+    ("  date choice", "crawler.extract:_choose_date"),
+    ("archive (ArchivePipeline)", "crawler.pipelines:ArchivePipeline.process_item"),
+    ("  article, version, fetch rows + stages", "crawler.pipelines:archive"),
+    ("    raw HTML compression", "crawler.extract:compress_html"),
+    ("    analysis stages (incl. flushes)", "crawler.stages:StageRunner.process"),
+    ("      dedup stage", "crawler.dedup:DedupStage.process"),
+    ("      classify stage", "crawler.classify:ClassifyStage.process"),
+    ("      event diff stage", "crawler.events:EventDiffStage.process"),
+    ("  commit", "sqlalchemy.orm.session:Session.commit"),
+    ("  stages' state load (once)", "crawler.stages:StageRunner.open"),
+    ("seen-URL lookups (spider)", "spiders.base:NewsSpider.archived"),
 )
+
+
+def _profile_key(reference: str) -> tuple[str, int, str] | None:
+    """The (file, first line, name) key cProfile gives a function, or None
+    when this checkout does not have it."""
+    import importlib
+    import inspect
+
+    module, _, qualname = reference.partition(":")
+    try:
+        target = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        code = inspect.unwrap(target).__code__
+    except (ImportError, AttributeError):
+        return None
+    return code.co_filename, code.co_firstlineno, code.co_name
 
 
 # --- pages ---------------------------------------------------------------------------------
 
 
-def site_pages() -> list[dict]:
+def site_pages(outlet_size: bool = False) -> list[dict]:
     """The fixture site's article pages that the extractor files as articles,
-    with their bodies as served (fetched over HTTP once)."""
+    with their bodies as served (fetched over HTTP once); with ``outlet_size``,
+    padded to ~130 KB of chrome the way bench/extract_throughput.py does."""
     from crawler.extract import NotArticle, extract_article
     from newsmon.localsite import LocalNewsSite
 
+    sys.path.insert(0, str(ROOT / "bench"))
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "html"))
+    from extract_throughput import heavy
+
     pages = []
     with LocalNewsSite() as site:
-        for article in site.articles():
+        for index, article in enumerate(site.articles()):
             with urllib.request.urlopen(article["url"], timeout=10) as response:
                 body = response.read()
+            if outlet_size:
+                body = heavy(body, index)
             try:
                 extract_article(body, article["url"], timeout=0)
             except NotArticle:
@@ -335,17 +361,23 @@ def breakdown(profile_path: str, pages: int) -> None:
     total = max(v[3] for v in stats.values())  # the outermost call: the whole crawl command
     print(f"\n== where the time goes: one profiled `newsmon crawl` of {pages} pages "
           f"({total:.1f} s under cProfile, which inflates Python-heavy parts)")
-    print(f"  {'part':36s} {'s':>7s} {'ms/page':>8s} {'share':>6s}")
-    for label, *matches in BREAKDOWN:
-        cumulative = sum(v[3] for (file, _line, func), v in stats.items()
-                         if any(func == name and file.replace(os.sep, "/").endswith(suffix)
-                                for suffix, name in matches))
-        print(f"  {label:36s} {cumulative:7.2f} {1000 * cumulative / pages:8.2f} {100 * cumulative / total:5.1f}%")
+    print(f"  {'part':40s} {'s':>7s} {'ms/page':>8s} {'share':>6s}")
+    top_level = 0.0
+    for label, *references in BREAKDOWN:
+        keys = {_profile_key(reference) for reference in references}
+        cumulative = sum(stats[key][3] for key in keys if key in stats)
+        top_level += cumulative if not label.startswith(" ") else 0.0
+        print(f"  {label:40s} {cumulative:7.2f} {1000 * cumulative / pages:8.2f} {100 * cumulative / total:5.1f}%")
+    rest = total - top_level
+    print(f"  {'the rest (Scrapy, feed, start-up, logs)':40s} {rest:7.2f} {1000 * rest / pages:8.2f} "
+          f"{100 * rest / total:5.1f}%")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300, help="distinct article URLs to serve")
+    parser.add_argument("--outlet-size", action="store_true",
+                        help="pad every page with ~130 KB of chrome (scripts, styles, menus, rails) as outlets serve")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of (a), (b), (c); best kept")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--baseline", metavar="DIR", type=Path,
@@ -365,7 +397,7 @@ def main() -> None:
 
     import trafilatura
 
-    pages = site_pages()
+    pages = site_pages(args.outlet_size)
     copies = build_copies(pages, args.pages)
     size = sum(len(c["body"]) for c in copies) / len(copies) / 1024
     print(f"trafilatura {trafilatura.__version__}; {len(copies)} distinct article URLs built from {len(pages)} "
