@@ -71,6 +71,22 @@ def summary_table(summaries) -> Table:
     return table
 
 
+def hide_scrapy_below(level) -> None:
+    """Drop Scrapy's records under its LOG_LEVEL at our log handlers. Scrapy's
+    logging setup (inside ``run_crawl``) resets its loggers to DEBUG just
+    before it prints its start-up banner, so neither LOG_LEVEL nor the CLI's
+    quieting of ``scrapy.utils.log`` reaches those first lines."""
+    threshold = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+    if not isinstance(threshold, int):
+        return  # an unknown level name: Scrapy itself will complain about it
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= threshold or not (record.name == "scrapy" or record.name.startswith("scrapy."))
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(keep)
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.runner import run_crawl
     from newsmon.config import ConfigError
@@ -89,7 +105,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         for noisy in ("twisted", "py.warnings", "protego"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         if tty:  # the progress display says it; keep warnings only
-            logging.getLogger("newsmon.crawl").setLevel(logging.WARNING)
+            for chatty in ("newsmon.crawl", "crawler"):
+                logging.getLogger(chatty).setLevel(logging.WARNING)
+    hide_scrapy_below(overrides["LOG_LEVEL"])
     if tty:
         summaries = _crawl_with_progress(config, names, db_url, overrides)
     else:
