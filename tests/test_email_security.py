@@ -73,12 +73,19 @@ class Inbox:
     def __init__(self):
         self.messages: list[tuple[str | None, email.message.EmailMessage]] = []
         self.logins: list[tuple[str, bool]] = []
+        self.unknown_mailboxes: set[str] = set()
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         login = auth_data.login.decode()
         ok = (login, auth_data.password.decode()) == (USER, PASSWORD)
         self.logins.append((login, ok))
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown_mailboxes:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         user = session.auth_data.login.decode() if session.authenticated else None
@@ -268,3 +275,16 @@ def test_wrong_password_is_recorded_failed_readably_and_sent_once_after_it_is_fi
         assert session.scalar(select(func.count(DigestItem.id))) == 2
         [delivery] = session.scalars(select(DigestDelivery)).all()
         assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def test_a_refused_recipient_fails_the_delivery_in_the_servers_words(archive, starttls_server, trusted, tmp_path):
+    inbox, port = starttls_server
+    inbox.unknown_mailboxes = {"desk@example.org"}
+    add_article("https://a.example/7", "Nobody to read it")
+
+    [result] = run_digest(email_config(tmp_path, port, "starttls"), archive, "morning")
+
+    assert result.status == "failed"
+    assert result.detail == (f"SMTP 127.0.0.1:{port}: all recipients refused: "
+                             "desk@example.org: 550 5.1.1 No such mailbox here")
+    assert inbox.messages == []
