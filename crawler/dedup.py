@@ -440,12 +440,17 @@ class DedupStage(Stage):
                      ", ".join(f"{kind} of {other} ({sim:.2f})" for other, kind, sim in links))
 
     def _find_links(self, session: "Session", article: "Article", fp: Fingerprint) -> list[tuple[int, str, float]]:
-        """(older article, kind, similarity), the clustering match first."""
+        """(older article, kind, similarity), the clustering match first.
+
+        The exact lookup uses the ``text_hash`` the pipeline stored with the
+        text (hashing a long text again costs ~3 ms a page); it is computed
+        only for an article that has none."""
         links: list[tuple[int, str, float]] = []
         done_groups: set[int] = set()
+        own_hash = article.text_hash or text_hash(article.text or "")
         exact = session.execute(
             select(Article.id, Article.cluster_id)
-            .where(Article.text_hash == text_hash(article.text or ""), Article.id < article.id)
+            .where(Article.text_hash == own_hash, Article.id < article.id)
             .order_by(Article.first_seen, Article.id).limit(1)
         ).first()
         if exact is not None:
