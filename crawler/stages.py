@@ -74,11 +74,15 @@ class StageRunner:
             self._opened = True
 
     def process(self, session: "Session", article: "Article") -> None:
+        """Run every stage on ``article``. One flush gives the article its id;
+        after that the session's autoflush writes pending rows before any
+        query that could read them (a later stage reads an earlier one's
+        in-memory attributes, e.g. ``article.relevant``), and the caller's
+        commit writes the rest: flushing after every stage cost ~10 ms a page."""
         self.open(session)
         session.flush()
         for stage in self.stages:
             stage.process(session, article)
-            session.flush()
 
     def committed(self, article: "Article") -> None:
         for stage in self.stages:
