@@ -186,6 +186,9 @@ def _rewrite_near(tokens: list[str]) -> list[str]:
 # --- the folded, indexed article -------------------------------------------------------
 
 
+_ASCII_RUN_OR_CHAR = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]", re.DOTALL)
+
+
 @lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
     return fold(char)
@@ -197,14 +200,26 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     "ss", "ﬁ" → "fi", "é" as e + combining accent → "e"), and hits must point
     into the original text. Folding character by character gives the same
     string as folding the whole text, because fold only drops combining marks
-    after decomposing."""
+    after decomposing.
+
+    Every ASCII character folds to exactly one character (its lower case), so
+    ASCII runs — most of a news text, even in Spanish — are folded whole
+    with identity offsets; only the other characters go one by one (the
+    per-character loop cost ~3 ms per article text)."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
     pieces: list[str] = []
     origin: list[int] = []
-    for index, char in enumerate(text):
-        folded = _fold_char(char)
+    for run in _ASCII_RUN_OR_CHAR.finditer(text):
+        start, chunk = run.start(), run.group()
+        if chunk.isascii():
+            pieces.append(chunk.lower())
+            origin.extend(range(start, run.end()))
+            continue
+        folded = _fold_char(chunk)
         if folded:
             pieces.append(folded)
-            origin.extend([index] * len(folded))
+            origin.extend([start] * len(folded))
     return "".join(pieces), origin
 
 
@@ -215,9 +230,22 @@ class FieldIndex:
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
+        if text.isascii():  # folding keeps every offset and there are no combining accents
+            folded = text.lower()
+            self.words = _WORD.findall(folded)
+            self.spans = [match.span() for match in _WORD.finditer(folded)]
+        else:
+            self._index_folded(text)
+        self.index: dict[str, list[int]] = {}
+        for position, word in enumerate(self.words):
+            self.index.setdefault(word, []).append(position)
+        self.vocabulary = sorted(self.index)
+
+    def _index_folded(self, text: str) -> None:
+        """Words and original spans of a text whose folding can move offsets."""
         folded, origin = fold_with_offsets(text)
-        self.words: list[str] = []
-        self.spans: list[tuple[int, int]] = []
+        self.words = []
+        self.spans = []
         for match in _WORD.finditer(folded):
             start = origin[match.start()]
             end = origin[match.end() - 1] + 1
@@ -225,10 +253,6 @@ class FieldIndex:
                 end += 1  # keep a decomposed accent with its letter
             self.words.append(match.group())
             self.spans.append((start, end))
-        self.index: dict[str, list[int]] = {}
-        for position, word in enumerate(self.words):
-            self.index.setdefault(word, []).append(position)
-        self.vocabulary = sorted(self.index)
 
     def positions(self, word: str, prefix: bool) -> list[int]:
         if not prefix:
