@@ -237,7 +237,10 @@ def print_event_diff(session, config, run, out) -> None:
     for event_id, count in mentions:
         out.print(f"  {event_id}: mentioned in {count} sentence(s)")
     for c in session.scalars(select(Contradiction).order_by(Contradiction.id)):
-        out.print(f"  contradiction ({c.kind}) on {c.fact}: article says {c.stated_value}, known {c.known_value}")
+        other = {"timeline": "the timeline says", "internal": "and elsewhere in the same article",
+                 "article": "another article says"}.get(c.kind, "known:")
+        out.print(f"  contradiction on {c.event_id or ''} {c.fact}: article {c.article_id} says {c.stated_value}, "
+                  f"{other} {c.known_value}")
     candidates = session.scalar(select(func.count()).select_from(EventCandidate))
     out.print(f"  {len(mentions)} known events mentioned; {candidates} candidate new events")
 
