@@ -76,11 +76,28 @@ class _DropBusySkips(logging.Filter):
         return "maximum number of running instances reached" not in record.getMessage()
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when
+    the handler was made: a caller that swaps stderr (a test harness, a daemon
+    redirecting its output) must not leave threads logging into a closed file."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure(fmt: str = "text", verbose: bool = False, stream=None) -> None:
     """Install one handler on the root logger (replacing any earlier one),
     writing to stderr so command output on stdout stays clean."""
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     stream = stream or sys.stderr
-    handler = logging.StreamHandler(stream)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
