@@ -264,9 +264,21 @@ def print_digest(session, config, run, out) -> None:
 
 
 def print_how_to_query(session, config, run, out) -> None:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    # The command as this user can type it: `newsmon` when it is on PATH,
+    # else the venv's script beside this interpreter (after `make demo`).
+    here = Path(sys.executable).parent / "newsmon"
+    command = "newsmon" if shutil.which("newsmon") else (
+        str(here.relative_to(Path.cwd())) if here.is_relative_to(Path.cwd()) else str(here))
     out.print("\n[bold]Query it[/bold]")
-    out.print(f"  newsmon --config {run.config_path.name} sql \"select title, source from v_articles\"", markup=False)
-    out.print(f"  newsmon --config {run.config_path.name} stats", markup=False)
+    out.print(f"  {command} --config {run.config_path.name} sql \"select title, source from v_articles\"",
+              markup=False)
+    out.print(f"  {command} --config {run.config_path.name} sql \"select * from v_contradictions\" --json",
+              markup=False)
+    out.print(f"  {command} --config {run.config_path.name} explain 1", markup=False)
 
 
 SECTIONS = [
