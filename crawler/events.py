@@ -446,6 +446,8 @@ def _offset_from_event(folded: str, offsets: list[int]) -> bool:
     when it is anchored on something else ("a month after the deadline": the
     date is then the event's own, and can disagree)."""
     for m in _OFFSET_PHRASE.finditer(folded):
+        if re.match(r"\s+(?:he|she|they|we|i|el|ella|ellos)\s+\w+", folded[m.end():]):
+            continue  # "two days before he was due to speak": anchored on another action
         anchor = re.match(r"\s+(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
         if anchor is None:
             return True
@@ -623,14 +625,17 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         confidence, offsets = match
         start, end = event.interval(today)
         term_clauses = {_clause_of(clauses, o) for o in offsets}
-        near = [d for d in dates if _clause_of(clauses, d.offset) in term_clauses
-                or _opens_sentence(d, sentence.text, clauses)]
+        near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
+                                     or _opens_sentence(d, sentence.text, clauses)
+                                     or _dated_apposition(d, sentence.text, clauses, term_clauses))
+                and not _dates_another_action(d, folded, offsets)]
         agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
         if near and not agreeing:
             strict = _clauses(sentence.text, strict=True)
             strict_terms = {_clause_of(strict, o) for o in offsets}
             held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
-                                        or _opens_sentence(d, sentence.text, clauses))
+                                        or _opens_sentence(d, sentence.text, clauses)
+                                        or _dated_apposition(d, sentence.text, clauses, term_clauses))
                     and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
@@ -663,6 +668,29 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
                                         round(min(confidence, 1.0), 2), sentence.paragraph == lead))
     return named
+
+
+# "The Senate voted on Tuesday to summon the minister over the US sanctions": the words between the
+# date and the event's say the event is what another, dated action is about.
+_ABOUT_EVENT = re.compile(r"\b(?:over|about|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
+                          r"por|sobre|en respuesta a|a causa de)\b")
+
+
+def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bool:
+    """A date before the event's words with "over/about/por …" between them
+    dates the action about the event, not the event."""
+    end = span.offset + len(span.text)
+    first = min(offsets)
+    return end <= first and bool(_ABOUT_EVENT.search(folded[end:first]))
+
+
+def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
+    """"Trump's decertification of Colombia, dated 12 September 2025, …": a
+    clause opening with "dated"/"fechado" dates the noun just before it."""
+    index = _clause_of(clauses, span.offset)
+    start, _end = clauses[index]
+    return index - 1 in term_clauses and bool(
+        re.match(r"\s*(?:dated|fechad[oa]s?)\s*$", sentence[start:span.offset], re.I))
 
 
 def _before_event(event: KnownEvent, folded: str, original: str) -> bool:
@@ -702,7 +730,10 @@ _TOTAL_MODIFIERS = {"total", "overall", "foreign", "annual", "yearly", "bilatera
                     "official", "combined", "entire", "whole", "u.s", "us", "washington's", "america's", "more",
                     "much", "less", "such", "dollars", "dolares", "worth", "punitive", "retaliatory", "sweeping",
                     "emergency", "steep", "blanket", "heavy", "hefty", "new"}
-_PROGRAMME_AFTER = re.compile(r"^\s+(?:militar\w*|humanitari\w*|antidrogas|antinarcoticos|policial\w*|judicial\w*|"
+_PREPOSITIONS = {"under", "over", "into", "onto", "about", "across", "against", "through", "toward", "towards",
+                 "within", "without", "between", "among", "beyond", "throughout", "despite", "upon", "near"}
+# Spanish puts the modifier after the noun; "arancel general", "arancel base" are general rates.
+_PROGRAMME_AFTER = re.compile(r"^\s+(?:general\w*|universal\w*|base\b|basic\w*|militar\w*|humanitari\w*|antidrogas|antinarcoticos|policial\w*|judicial\w*|"
                               r"electoral\w*|alimentari\w*|para\s+el\s+desarrollo)\b")
 # Other countries: "Ecuador received $95 million in US aid" is not Colombia's aid.
 _OTHER_COUNTRIES = re.compile(
@@ -710,6 +741,34 @@ _OTHER_COUNTRIES = re.compile(
     r"brazil\w*|brasil\w*|panama\w*|hondura\w*|guatemal\w*|el salvador|salvador\w+|haiti\w*|argentin\w*|"
     r"chile\b|chilean\w*|nicaragu\w*|cuba\b|cuban\w*|paraguay\w*|uruguay\w*|costa rica\w*|israel\w*|ukrain\w*|"
     r"ucrania\w*|egypt\w*|egipto|jordan\b|jordania|afghan\w*|afgan\w*)")
+
+
+# "USAID's share of the 2024 assistance", "a portion of the aid": a part, unless the share is the
+# fact's own place's ("Colombia's share of US aid" is Colombia's total).
+_SHARE = re.compile(r"(?:(?P<owner>[\w.-]+)'s\s+|\b(?:a|the|its|their)\s+)(?:\w+\s+)?(?:share|portion|part|slice|fraction|chunk|"
+                    r"proportion)\s+of\b|\b(?:parte|porcion|tajada)\s+de\b")
+# "The Colombian navy alone absorbed $140 million …": one recipient among others.
+_ALONE = re.compile(r"(?P<owner>[\w.-]+)\s+alone\b")
+# A tariff or aid "on US goods", "sobre productos estadounidenses": the other direction.
+_ON_THE_US = re.compile(r"^\s+(?:\w+\s+){0,2}?(?:on|against|sobre|contra|a)\s+(?:(?:the|los|las|el|la)\s+)?"
+                        r"(?:(?:goods|imports|products|productos|bienes|importaciones)\s+(?:from\s+|de\s+)?)?"
+                        r"(?:us|u\.s\.?|american|united states|estados unidos|estadounidense\w*|norteamerican\w*)\b")
+
+
+def _own_place(fact: KnownFact, event: KnownEvent, word: str) -> bool:
+    return any(p.search(word) for p in fact.context) or any(p.search(word, word) for p in event.actor_patterns)
+
+
+def _a_part(fact: KnownFact, event: KnownEvent, folded: str, q: Quantity) -> bool:
+    """A share of the total named before the figure ("USAID's share of …
+    was $210 million", "the navy alone absorbed $140 million of …")."""
+    before = folded[:q.start]
+    for pattern in (_SHARE, _ALONE):
+        for m in pattern.finditer(before):
+            owner = m.groupdict().get("owner")
+            if not (owner and _own_place(fact, event, owner)):
+                return True
+    return False
 
 
 def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q: Quantity,
@@ -733,8 +792,10 @@ def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q:
         return "in a denied report"
     if previous_value(text, q) and not re.match(r"\s*(?:in|en|del?|for)?\s*(?:FY\s*)?(?:19|20)\d\d\b", text[q.end:]):
         return "the value it is compared with"
-    if _PART_BEFORE.search(folded[max(0, q.start - 30):q.start]):
+    if _PART_BEFORE.search(folded[max(0, q.start - 30):q.start]) or _a_part(fact, event, folded, q):
         return "a part of a total"
+    if any(_ON_THE_US.match(folded[k[1]:]) for k in before + after):
+        return "the other direction (on US goods)"
     # Every close keyword counts: "provided $45 million in crop-substitution assistance".
     for purpose in [_PURPOSE_AFTER_FIGURE.match(folded[q.end:])] + [
             _PURPOSE_AFTER_KEYWORD.match(folded[k[1]:]) for k in before + after]:
@@ -765,7 +826,12 @@ def _programme_modifier(text: str, folded: str, keyword: tuple[int, int], q: Qua
     raw = modifier.group(1)
     key = fold(raw).rstrip(".")
     return (raw[:1].islower() and len(key) >= 4 and key not in _TOTAL_MODIFIERS and key not in _STOPWORDS
+            and key not in _PREPOSITIONS  # "320,000 hectares under coca"
             and not key.endswith(("ly", "ed")) and not key.isdigit())  # adverbs and verbs: "threatened tariffs"
+
+
+_COMPARISON = re.compile(r"\b(?:against|versus|vs|compared\s+(?:with|to)|while|whereas|than|frente\s+a|contra|"
+                         r"mientras)\b")
 
 
 def _other_country(fact: KnownFact, event: KnownEvent, text: str, folded: str, q: Quantity) -> bool:
@@ -778,6 +844,11 @@ def _other_country(fact: KnownFact, event: KnownEvent, text: str, folded: str, q
                if not any(s <= m.start() < e for s, e, _ in own)]
     if not any(foreign for _s, _e, foreign in places):
         return False
+    # "about 2,000 hectares in 2023 against Colombia's 253,000": a place after a comparison word
+    # belongs to the other side of the comparison.
+    places = [p for p in places if not (p[0] >= q.end and _COMPARISON.search(folded[q.end:p[0]]))]
+    if not places:
+        return False
     clauses = _clauses(text)
     mine = _clause_of(clauses, q.start)
     same = [p for p in places if _clause_of(clauses, p[0]) == mine] or places
@@ -787,6 +858,10 @@ def _other_country(fact: KnownFact, event: KnownEvent, text: str, folded: str, q
         return q.start - end if end <= q.start else max(0, start - q.end)
 
     return min(same, key=gap)[2]
+
+
+# A figure stated for the present, with no year, is not a past year's fact.
+_PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora|actualmente)\b")
 
 
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
@@ -802,8 +877,9 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             if fact.context and not any(p.search(folded) for p in fact.context):
                 continue
             years = stated_years(sentence.text)
-            if fact.year is not None and (fact.year not in years if years else fact.require_year):
-                continue
+            if fact.year is not None and (fact.year not in years if years else
+                                          fact.require_year or _PRESENT.search(folded)):
+                continue  # another year's figure, or today's ("Colombia now has …") for a past year's fact
             if quantities is None:
                 quantities = find_quantities(sentence.text)
             near = []

@@ -551,10 +551,18 @@ def previous_value(text: str, q: Quantity) -> bool:
     return bool(_PREVIOUS_BEFORE.search(text[max(0, q.start - 40):q.start]))
 
 
+# Longest phrase first: "no more than" is an upper bound though it ends in "more than".
+_BOUND_PHRASES = sorted(((phrase, bound) for pattern, bound in _BOUNDS for phrase in pattern.split("|")),
+                        key=lambda pb: -len(pb[0]))
+
+
 def _bound_before(text: str, start: int) -> str:
+    """The bound the words before a figure set. An article may stand between
+    them ("superó los 500 millones", "more than the $400 million")."""
     window = fold(text[max(0, start - 30):start]).rstrip()
-    for pattern, bound in _BOUNDS:
-        if re.search(rf"(?:^|\W)(?:{pattern})$", window):
+    window = re.sub(r"\s+(?:the|los|las|el|la|a)$", "", window)
+    for phrase, bound in _BOUND_PHRASES:
+        if re.search(rf"(?:^|\W){re.escape(phrase)}$", window):
             return bound
     return "exact"
 
