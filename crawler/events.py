@@ -408,11 +408,12 @@ _ACTION_VERBS = [
     "approved", "approves", "banned", "bans", "deported", "deports", "refused", "refuses", "rejected",
     "rejects", "ordered", "orders", "cancelled", "canceled", "cancels", "froze", "seized", "met", "meets",
     "visited", "visits", "designated", "designates", "withdrew", "withdraws", "slashed", "slashes", "raised",
-    "blocked", "blocks", "extradited", "captured", "resigned", "resigns", "elected", "agreed", "agrees",
+    "blocked", "blocks", "deployed", "deploys", "telephoned", "reopened", "summoned", "extradited", "captured", "resigned", "resigns", "elected", "agreed", "agrees",
     "threatened", "threatens", "retaliated", "halted", "halts", "terminated", "closed", "closes", "lifted",
     "anuncio", "impuso", "revoco", "retiro", "llamo", "firmo", "declaro", "descertifico", "sanciono",
     "suspendio", "expulso", "detuvo", "capturo", "ataco", "bombardeo", "lanzo", "aprobo", "prohibio",
     "deporto", "rechazo", "ordeno", "cancelo", "congelo", "reunio", "visito", "renuncio", "amenazo", "cerro",
+    "desplego", "convoco", "reabrio",
 ]
 _VERB_PATTERN = re.compile(r"(?<!\w)(?:" + "|".join(
     re.escape(v.rstrip("*")) + (r"\w*" if v.endswith("*") else "") for v in _ACTION_VERBS) + r")(?!\w)")
@@ -627,7 +628,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         term_clauses = {_clause_of(clauses, o) for o in offsets}
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
                                      or _opens_sentence(d, sentence.text, clauses)
-                                     or _dated_apposition(d, sentence.text, clauses, term_clauses))
+                                     or _dated_apposition(d, sentence.text, clauses, term_clauses)
+                                     or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets)]
         agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
         if near and not agreeing:
@@ -635,7 +637,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             strict_terms = {_clause_of(strict, o) for o in offsets}
             held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
                                         or _opens_sentence(d, sentence.text, clauses)
-                                        or _dated_apposition(d, sentence.text, clauses, term_clauses))
+                                        or _dated_apposition(d, sentence.text, clauses, term_clauses)
+                                        or _date_clause_before(d, sentence.text, clauses, term_clauses))
                     and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
@@ -682,6 +685,15 @@ def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bo
     end = span.offset + len(span.text)
     first = min(offsets)
     return end <= first and bool(_ABOUT_EVENT.search(folded[end:first]))
+
+
+def _date_clause_before(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
+    """"…, on 20 October, Colombia recalled its ambassador": a clause that is
+    only a date dates the clause after it."""
+    index = _clause_of(clauses, span.offset)
+    start, end = clauses[index]
+    rest = (sentence[start:span.offset] + sentence[span.offset + len(span.text):end]).split()
+    return index + 1 in term_clauses and len(rest) <= 1
 
 
 def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
@@ -968,6 +980,8 @@ def _action_verb(sentence: str, folded: str):
     is the news, and it has not happened)."""
     clauses = _clauses(sentence)
     for verb in _VERB_PATTERN.finditer(folded):
+        if _DENIAL.match(folded, verb.start()):
+            continue  # "Petro rejected reports that …": the denial; its dates are the denied report's
         if _denied(folded, verb.start()) or _MODAL_BEFORE.search(folded[max(0, verb.start() - 30):verb.start()]):
             continue
         index = _clause_of(clauses, verb.start())
