@@ -598,3 +598,62 @@ def test_same_claim_from_several_outlets_is_one_candidate_ranked_by_independent_
         articles[3].text = "Petro stayed in Bogota."
         runner.process(session, articles[3])
         assert [c["candidate"].date_start for c in ranked_candidates(session)] == [date(2025, 11, 17)]
+
+
+# --- rules from the first blind set's errors (sentences written for the test, not from the set) ---
+
+
+def _mentions(text, published, language="en"):
+    diff = diff_text(text, read_timeline(TIMELINE), published, language, None, published)
+    return sorted({m.event_id for m in diff.mentions})
+
+
+def test_shares_comparisons_other_directions_general_rates_and_present_figures_are_not_the_fact():
+    """A recipient's or agency's share, the other side of a comparison, a
+    tariff Colombia charges on US goods, a general rate, and a figure for
+    'now' against a past year's fact raise no contradiction."""
+    for text, language in [
+        ("The State Department's share of the 2024 aid to Colombia was $300 million.", "en"),
+        ("The Colombian army alone received $90 million of US aid in 2024.", "en"),
+        ("Peru's coca covered about 90,000 hectares in 2023, compared with Colombia's 253,000.", "en"),
+        ("After the deportation flights row, Colombia's tariff on US imports stayed at 5%.", "en"),
+        ("Tras la crisis de los vuelos de deportados, las flores colombianas pagan el arancel básico del 10 %.", "es"),
+        ("Colombia currently grows about 280,000 hectares of coca, the police say.", "en"),
+    ]:
+        assert _contradictions(text, language=language) == [], text
+
+
+def test_upper_and_spanish_lower_bounds_are_read_as_bounds():
+    assert _contradictions("US aid to Colombia in 2024 came to no more than $400 million, auditors said.") == [
+        "timeline:aid-cut:us_aid_2024"]
+    assert _contradictions("US aid to Colombia in 2024 was at most $300 million, auditors said.") == [
+        "timeline:aid-cut:us_aid_2024"]
+    assert _contradictions("La ayuda de Estados Unidos a Colombia superó los 700 millones de dólares en 2024.",
+                           language="es") == ["timeline:aid-cut:us_aid_2024"]
+    assert _contradictions("La ayuda de Estados Unidos a Colombia superó los 500 millones de dólares en 2024.",
+                           language="es") == []
+
+
+def test_event_named_with_synonyms_has_its_date_held_against_the_timeline():
+    assert _contradictions("The State Department cancelled Petro's visa on 2 October, a week after his speech.",
+                           published=date(2025, 10, 10)) == ["timeline:visa-revocation:date"]
+    assert _contradictions("The Treasury blacklisted Petro on 30 October 2025, officials said.",
+                           published=date(2025, 11, 2)) == ["timeline:ofac-sanctions:date"]
+    assert _contradictions("The decertification of Colombia, dated 3 September 2025, angered Bogota.",
+                           published=date(2025, 9, 20)) == ["timeline:decertification:date"]
+    assert _mentions("Colombia's ambassador was called home on 3 July, officials said.",
+                     date(2025, 7, 5)) == ["ambassador-recall"]
+
+
+def test_a_date_of_another_action_is_not_the_events_date():
+    """'met on Wednesday to debate the sanctions' dates the meeting; a
+    stand-alone date clause before an event's words dates them."""
+    published = date(2025, 11, 7)
+    text = "Colombia's Congress met on Wednesday to debate the sanctions on Petro."
+    assert _contradictions(text, published=published) == []
+    assert _mentions(text, published) == ["ofac-sanctions"]
+    late = "After weeks of tension, on 1 November, Colombia recalled its ambassador in Washington."
+    assert "ambassador-recall" not in _mentions(late, published)
+    diff = diff_text("Petro rejected claims that Washington had frozen his accounts on 12 November 2025.",
+                     read_timeline(TIMELINE), date(2025, 11, 20), "en", None, date(2025, 11, 20))
+    assert diff.candidates == []
