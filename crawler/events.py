@@ -676,7 +676,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
 # "The Senate voted on Tuesday to summon the minister over the US sanctions": the words between the
 # date and the event's say the event is what another, dated action is about.
 # So do the verbs of reacting to something: "met on Wednesday to debate the sanctions".
-_ABOUT_EVENT = re.compile(r"\b(?:over|about|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
+# ("in over 30 years", "about 40 days": amounts, not what something is about.)
+_ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
                           r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
                           r"challenge|question|examine|investigate|analy[sz]e)|"
                           r"por|sobre|en respuesta a|a causa de|para (?:debatir|discutir|analizar|rechazar|condenar))\b")
