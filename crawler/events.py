@@ -764,7 +764,8 @@ _OTHER_COUNTRIES = re.compile(
 _SHARE = re.compile(r"(?:(?P<owner>[\w.-]+)'s\s+|\b(?:a|the|its|their)\s+)(?:\w+\s+)?(?:share|portion|part|slice|fraction|chunk|"
                     r"proportion)\s+of\b|\b(?:parte|porcion|tajada)\s+de\b")
 # "The Colombian navy alone absorbed $140 million …": one recipient among others.
-_ALONE = re.compile(r"(?P<owner>[\w.-]+)\s+alone\b")
+# ("In 2024 alone", "this year alone" are a time, not a recipient.)
+_ALONE = re.compile(r"(?P<owner>(?!(?:\d+|year|month|week|quarter|period)\b)[\w.-]+)\s+alone\b")
 # A tariff or aid "on US goods", "sobre productos estadounidenses": the other direction.
 _ON_THE_US = re.compile(r"^\s+(?:\w+\s+){0,2}?(?:on|against|sobre|contra|a)\s+(?:(?:the|los|las|el|la)\s+)?"
                         r"(?:(?:goods|imports|products|productos|bienes|importaciones)\s+(?:from\s+|de\s+)?)?"
