@@ -957,3 +957,22 @@ class _WorkerPool:
 
 _WORKERS = _WorkerPool(size=os.cpu_count() or 2)
 atexit.register(_WORKERS.close)
+
+
+def extract_for_source(html: bytes | str, url: str, source, *, hints: Hints | None = None,
+                       fetched_at: datetime | None = None, timeout: float = 10.0,
+                       encoding: str | None = None, content_type: str | None = None) -> Extracted:
+    """``extract_article`` with a configured source's expectations (language,
+    plausible earliest date, numeric date order): the crawl and ``newsmon
+    reextract`` must judge a page the same way. ``source`` may be None (a
+    source removed from the config since the page was archived)."""
+    earliest = None
+    if source is not None:
+        try:
+            earliest = date.fromisoformat(source.earliest_date)
+        except ValueError:
+            earliest = None
+    return extract_article(html, url, hints=hints, fetched_at=fetched_at, timeout=timeout, encoding=encoding,
+                           content_type=content_type, earliest=earliest,
+                           expected_language=source.language if source is not None else None,
+                           date_order=source.date_order if source is not None else None)

@@ -21,13 +21,12 @@ setting switches it for machines with cores to spare.
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from scrapy.exceptions import DropItem
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from crawler.extract import NotArticle, compress_html, extract_article
+from crawler.extract import NotArticle, compress_html, extract_for_source
 from crawler.items import ArticleItem
 from crawler.runner import source_id
 from crawler.stages import DEFAULT_STAGES, StageRunner
@@ -41,13 +40,8 @@ log = logging.getLogger("newsmon.crawl")
 
 def extract_item(item: ArticleItem, source, timeout: float):
     """Run the extractor on one fetched page with the source's expectations."""
-    try:
-        earliest = date.fromisoformat(source.earliest_date)
-    except ValueError:
-        earliest = None
-    return extract_article(item.body, item.url, hints=item.hints, expected_language=source.language,
-                           fetched_at=item.fetched_at, earliest=earliest, date_order=source.date_order,
-                           timeout=timeout, encoding=item.encoding, content_type=item.content_type)
+    return extract_for_source(item.body, item.url, source, hints=item.hints, fetched_at=item.fetched_at,
+                              timeout=timeout, encoding=item.encoding, content_type=item.content_type)
 
 
 class ExtractPipeline:

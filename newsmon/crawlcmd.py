@@ -167,7 +167,7 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None) 
     one transaction per article (article fields, new version, stage rows)."""
     from sqlalchemy import func, select
 
-    from crawler.extract import Hints, NotArticle, decompress_html, extract_article
+    from crawler.extract import Hints, NotArticle, decompress_html, extract_for_source
     from crawler.stages import DEFAULT_STAGES, StageRunner
     from crawler.text import text_hash
     from storage.db import session_scope
@@ -194,18 +194,12 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None) 
                 version = session.scalar(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
                                          .order_by(ArticleVersion.version.desc()).limit(1))
                 source_name = session.scalar(select(Source.name).where(Source.id == article.source_id))
-                source = sources.get(source_name)
                 try:
-                    earliest = date.fromisoformat(source.earliest_date) if source else None
-                except ValueError:
-                    earliest = None
-                try:
-                    ex = extract_article(
-                        decompress_html(version.raw_html), article.url,
+                    ex = extract_for_source(
+                        decompress_html(version.raw_html), article.url, sources.get(source_name),
                         hints=Hints(title=article.title, author=article.author, published=article.published_at),
-                        expected_language=source.language if source else None, fetched_at=version.fetched_at,
-                        earliest=earliest, date_order=source.date_order if source else None,
-                        timeout=config.crawl.extraction_timeout, encoding=version.encoding)
+                        fetched_at=version.fetched_at, timeout=config.crawl.extraction_timeout,
+                        encoding=version.encoding)
                 except NotArticle as exc:
                     result.not_articles.append((article_id, exc.reason))
                     article = None
