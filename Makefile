@@ -25,4 +25,4 @@ postgres:
 	fi
 
 test: postgres setup
-	$(BIN)/pytest -q
+	NEWSMON_REQUIRE_PG=1 $(BIN)/pytest -q

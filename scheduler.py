@@ -94,7 +94,7 @@ _service: Service | None = None
 
 
 def _load(config_path: str | None):
-    from newsmon.config import load_config
+    from crawler.config import load_config
 
     return load_config(config_path)
 
@@ -321,7 +321,7 @@ def job_specs(config, config_path: str | None) -> list[JobSpec]:
     """One job per enabled source, one per digest, and maintenance."""
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from newsmon.digests.schedule import parse_schedule
+    from crawler.schedules import parse_schedule
 
     now = _utcnow()
     specs = []

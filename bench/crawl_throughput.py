@@ -269,7 +269,7 @@ def child_fetch(config_path: str) -> dict:
     from scrapy.crawler import CrawlerProcess
 
     from crawler.runner import crawl_settings
-    from newsmon.config import load_config
+    from crawler.config import load_config
 
     config = load_config(config_path)
     feed_url = config.sources[0].feeds[0]
@@ -316,7 +316,7 @@ def child_crawl(config_path: str, profile_path: str | None) -> dict:
     from sqlalchemy import select
 
     from newsmon.cli import main
-    from newsmon.config import load_config
+    from crawler.config import load_config
     from storage.db import session_scope
     from storage.models import Article, CrawlRun
 

@@ -34,18 +34,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.dedup import DedupStage, fingerprint, split_sentences  # noqa: E402
+from crawler.dedup import fingerprint, split_sentences  # noqa: E402
+from crawler.stages.dedup import DedupStage  # noqa: E402
 from crawler.stages import StageRunner  # noqa: E402
 from crawler.text import text_hash, words  # noqa: E402
-from newsmon.config import Config, load_config  # noqa: E402
+from crawler.config import Config, load_config  # noqa: E402
 
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 SOURCES = 50
 CHUNK = 5000
 
-# classify: crawler.classify.ClassifyStage (the US–Colombia topic of the example
+# classify: crawler.stages.classify.ClassifyStage (the US–Colombia topic of the example
 # config). Drop it from STAGES to measure dedup alone.
-STAGES = ["crawler.dedup.DedupStage", "crawler.classify.ClassifyStage"]
+STAGES = ["dedup", "classify"]
 
 
 # --- synthetic text -------------------------------------------------------------------
@@ -87,7 +88,7 @@ class Generator:
 
 def _sign(args: tuple[str, dict]) -> tuple[bytes, bytes, bytes]:
     text, settings = args
-    from newsmon.config import Dedup
+    from crawler.config import Dedup
 
     fp = fingerprint(text, Dedup(**settings))
     return (fp.hashvalues.astype(np.uint32).tobytes(), fp.anchors.astype(np.uint32).tobytes(),

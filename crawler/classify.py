@@ -43,8 +43,6 @@ Scoring (the arithmetic ``newsmon explain`` prints):
 """
 from __future__ import annotations
 
-import difflib
-import logging
 import math
 import re
 import unicodedata
@@ -53,134 +51,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
-from luqum import tree as lq
-from luqum.exceptions import ParseError
-from luqum.parser import parser as _luqum_parser
-from sqlalchemy import select
-
-from crawler.stages import Stage
+from crawler import rules
+from crawler.rules import RuleError  # noqa: F401 (the error compile_rule raises)
 from crawler.text import fold
-from newsmon.config import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sqlalchemy.orm import Session
-
-    from newsmon.config import Config, Topic
-    from storage.models import Article
-
-log = logging.getLogger(__name__)
+    from crawler.config import Topic
 
 TITLE_WEIGHT = 3  # a hit in the title counts like this many hits in the text
-MIN_PREFIX = 3  # letters required before a trailing wildcard
 _WORD = re.compile(r"\w+")
-_OPERATORS = ("AND", "OR", "NOT", "NEAR")
-_NEAR_FIELD = re.compile(r"near_(\d+)")
-
-
-# --- rule syntax errors --------------------------------------------------------------
-
-
-class RuleError(ValueError):
-    """What is wrong with one rule (the caller adds topic and theme)."""
-
-
-def _check_and_rewrite(rule: str) -> str:
-    """Catch the mistakes analysts make with a readable message, and rewrite
-    ``NEAR/n`` into luqum's ``near_n:(left right)`` form."""
-    rule = rule.translate(str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'}))
-    if not rule.strip():
-        raise RuleError("the rule is empty")
-    if rule.count('"') % 2:
-        raise RuleError("unbalanced quotes: a '\"' is never closed")
-    tokens = re.findall(r'"[^"]*"(?:~\d+)?|\(|\)|[^\s()"]+', rule)
-    tokens = [{"&&": "AND", "||": "OR"}.get(t, t) for t in tokens]
-    depth = 0
-    for index, token in enumerate(tokens):
-        previous = tokens[index - 1] if index else None
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if token == "(":
-            depth += 1
-            if following == ")":
-                raise RuleError("empty group '()'")
-        elif token == ")":
-            depth -= 1
-            if depth < 0:
-                raise RuleError("unbalanced parentheses: a ')' has no matching '('")
-        elif token.startswith('"'):
-            if not _WORD.search(fold(token.split('"')[1])):
-                raise RuleError(f"empty term {token}")
-        else:
-            _check_word(token, previous, following)
-    if depth > 0:
-        raise RuleError("unbalanced parentheses: a '(' is never closed")
-    return " ".join(_rewrite_near(tokens))
-
-
-def _is_binary(token: str | None) -> bool:
-    return token in ("AND", "OR") or bool(token and re.fullmatch(r"NEAR/\d+", token))
-
-
-def _starts_operand(token: str | None) -> bool:
-    return token is not None and token not in ("AND", "OR", ")") and not _is_binary(token)
-
-
-def _ends_operand(token: str | None) -> bool:
-    return token is not None and token not in ("AND", "OR", "NOT", "(") and not _is_binary(token)
-
-
-def _check_word(token: str, previous: str | None, following: str | None) -> None:
-    if _is_binary(token):
-        if not _ends_operand(previous) or not _starts_operand(following):
-            side = "before" if not _ends_operand(previous) else "after"
-            raise RuleError(f"dangling operator {token}: nothing to combine {side} it")
-        return
-    if token == "NOT":
-        if not _starts_operand(following):
-            raise RuleError("dangling operator NOT: nothing to negate after it")
-        return
-    if token == "NEAR" or token.startswith("NEAR/"):
-        raise RuleError(f"{token!r}: NEAR needs a distance in words, e.g. NEAR/10")
-    if token.lower() in ("and", "or", "not", "near") or re.fullmatch(r"near/\d+", token.lower()):
-        raise RuleError(f"operator {token!r} must be written in upper case ({token.upper()}); "
-                        f"to search for the word, quote it: \"{token}\"")
-    if token.isalpha() and token.isupper() and 2 <= len(token) <= 4:
-        close = difflib.get_close_matches(token, _OPERATORS, n=1, cutoff=0.6)
-        if close:
-            raise RuleError(f"unknown operator {token!r} (did you mean {close[0]}?); "
-                            f"to search for the word, quote it: \"{token}\"")
-    if ":" in token:
-        raise RuleError(f"{token!r}: fields ('name:') are not supported; quote the phrase to search for it")
-
-
-def _rewrite_near(tokens: list[str]) -> list[str]:
-    """``a NEAR/5 (b OR c)`` → ``near_5:(a (b OR c))``, left to right, so a
-    chain ``a NEAR/5 b NEAR/5 c`` nests."""
-    tokens = list(tokens)
-    while True:
-        index = next((i for i, t in enumerate(tokens) if re.fullmatch(r"NEAR/\d+", t)), None)
-        if index is None:
-            return tokens
-        distance = int(tokens[index].split("/")[1])
-        start = index - 1
-        if tokens[start] == ")":
-            depth = 0
-            while True:
-                depth += {")": 1, "(": -1}.get(tokens[start], 0)
-                if depth == 0:
-                    break
-                start -= 1
-        end = index + 1
-        if tokens[end] == "NOT":
-            raise RuleError("NEAR cannot take a negated operand (NOT)")
-        if tokens[end] == "(":
-            depth = 0
-            while True:
-                depth += {"(": 1, ")": -1}.get(tokens[end], 0)
-                if depth == 0:
-                    break
-                end += 1
-        left, right = " ".join(tokens[start:index]), " ".join(tokens[index + 1:end + 1])
-        tokens[start:end + 1] = [f"near_{distance}:({left} {right})"]
 
 
 # --- the folded, indexed article -------------------------------------------------------
@@ -454,89 +333,27 @@ def _operand_clause(node: Node, label: str, used: set[str]) -> str:
     return label
 
 
-# --- compiling luqum trees -----------------------------------------------------------
+# --- building matchers from parsed rules ------------------------------------------------
 
 
-def _term_words(text: str) -> tuple[tuple[str, bool], ...]:
-    """A term or phrase as folded words, each with whether it is a prefix."""
-    folded = fold(text)
-    if "?" in folded or re.search(r"\*\w|(?<!\w)\*", folded):
-        raise RuleError(f"{text!r}: only a trailing * wildcard is supported (e.g. deport*)")
-    words = []
-    for match in re.finditer(r"(\w+)(\*)?", folded):
-        prefix = bool(match.group(2))
-        if prefix and len(match.group(1)) < MIN_PREFIX:
-            raise RuleError(f"{text!r}: a wildcard needs at least {MIN_PREFIX} letters before the *")
-        words.append((match.group(1), prefix))
-    if not words:
-        raise RuleError(f"empty term {text!r}")
-    return tuple(words)
-
-
-def _render(node: lq.Item) -> str:
-    """A luqum subtree as the analyst wrote it (NEAR restored)."""
-    if isinstance(node, lq.SearchField) and _NEAR_FIELD.fullmatch(node.name):
-        left, right = node.expr.expr.children
-        return f"{_render(left)} NEAR/{_NEAR_FIELD.fullmatch(node.name).group(1)} {_render(right)}"
-    if isinstance(node, (lq.Group, lq.FieldGroup)):
-        return f"({_render(node.expr)})"
-    if isinstance(node, lq.BaseOperation):
-        op = {"AndOperation": " AND ", "OrOperation": " OR "}.get(type(node).__name__, " ")
-        return op.join(_render(c) for c in node.children)
-    if isinstance(node, (lq.Not, lq.Prohibit)):
-        return f"NOT {_render(node.a)}"
-    return str(node).strip()
-
-
-def _convert(node: lq.Item) -> Node:
-    if isinstance(node, lq.Word):
-        return Term(node.value, _term_words(node.value))
-    if isinstance(node, lq.Phrase):
-        return Term(node.value, _term_words(node.value[1:-1]))
-    if isinstance(node, lq.Proximity):
-        words = node.term.value[1:-1].split()
-        result: Node = Term(words[0], _term_words(words[0]))
-        label = words[0]
-        for word in words[1:]:
-            result = Near(result, Term(word, _term_words(word)), int(node.degree), label, word)
-            label = result.label
-        return result
-    if isinstance(node, (lq.Group, lq.FieldGroup)):
-        return _convert(node.expr)
-    if isinstance(node, lq.Plus):
-        return _convert(node.a)
-    if isinstance(node, (lq.AndOperation, lq.UnknownOperation)):
-        return And([_convert(c) for c in node.children])
-    if isinstance(node, lq.OrOperation):
-        return Or([_convert(c) for c in node.children])
-    if isinstance(node, (lq.Not, lq.Prohibit)):
-        return Not(_convert(node.a), _render(node.a))
-    if isinstance(node, lq.SearchField):
-        near = _NEAR_FIELD.fullmatch(node.name)
-        if not near:
-            raise RuleError(f"fields ({node.name}:) are not supported")
-        left_item, right_item = node.expr.expr.children
-        left, right = _convert(left_item), _convert(right_item)
-        for operand, item in ((left, left_item), (right, right_item)):
-            if not operand.spannable:
-                raise RuleError(f"NEAR operand {_render(item)!r} must be a term, a phrase, "
-                                "or an OR-group of them")
-        return Near(left, right, int(near.group(1)), _render(left_item), _render(right_item))
-    kind = type(node).__name__.lower()
-    raise RuleError(f"{kind} syntax ({str(node).strip()!r}) is not supported")
+def _matcher(rule: rules.Rule) -> Node:
+    """The matcher for a parsed rule (one class per kind of rule node)."""
+    if isinstance(rule, rules.TermRule):
+        return Term(rule.label, rule.words)
+    if isinstance(rule, rules.OrRule):
+        return Or([_matcher(c) for c in rule.children])
+    if isinstance(rule, rules.AndRule):
+        return And([_matcher(c) for c in rule.children])
+    if isinstance(rule, rules.NotRule):
+        return Not(_matcher(rule.child), rule.label)
+    if isinstance(rule, rules.NearRule):
+        return Near(_matcher(rule.left), _matcher(rule.right), rule.distance, rule.left_label, rule.right_label)
+    raise TypeError(f"unknown rule node {rule!r}")
 
 
 def compile_rule(rule: str) -> Node:
-    """Parse one rule; raises RuleError saying what is wrong."""
-    rewritten = _check_and_rewrite(rule)
-    try:
-        tree = _luqum_parser.parse(rewritten)
-    except ParseError as exc:
-        raise RuleError(f"syntax error: {str(exc).removeprefix('Syntax error in input : ')}") from None
-    node = _convert(tree)
-    if not node.positive:
-        raise RuleError("NOT can only narrow a rule: every alternative needs a term that is not negated")
-    return node
+    """Parse one rule into its matcher; raises RuleError saying what is wrong."""
+    return _matcher(rules.parse_rule(rule))
 
 
 # --- compiled topics and results -------------------------------------------------------
@@ -671,56 +488,4 @@ def _compile_key(key: tuple) -> CompiledTopics:
 
 
 def _compile_named(topic: str, theme: str, rule: str) -> Node:
-    try:
-        return compile_rule(rule)
-    except RuleError as exc:
-        where = "require rule" if theme == "require" else f"theme {theme!r}"
-        raise ConfigError(f"topic {topic!r}, {where}: rule {rule!r}: {exc}") from None
-
-
-def validate_topics(config: "Config | Iterable[Topic]") -> None:
-    """Check every topic rule at config load, so a typo fails at once with
-    a message naming topic, theme and rule (raises ConfigError)."""
-    topics = getattr(config, "topics", config)
-    compile_topics(topics)
-
-
-# --- the pipeline stage ----------------------------------------------------------------
-
-
-class ClassifyStage(Stage):
-    """Writes article_topics / theme_matches / term_hits and article.relevant."""
-
-    name = "classify"
-
-    def __init__(self, config: "Config") -> None:
-        super().__init__(config)
-        self.topics = compile_topics(config.topics)
-        self.blank_irrelevant = any(not t.keep_irrelevant_text for t in config.topics)
-
-    def process(self, session: "Session", article: "Article") -> None:
-        from storage.models import ArticleTopic, TermHit, ThemeMatch
-
-        # Replace what a previous run wrote (ORM delete cascades to themes and hits),
-        # flushed first so the (article, topic) unique key is free again.
-        for previous in session.scalars(select(ArticleTopic).where(ArticleTopic.article_id == article.id)):
-            session.delete(previous)
-        session.flush()
-        if not self.topics.topics:
-            article.relevant = None
-            return
-        results = self.topics.classify(article.title, article.text)
-        for result in results:
-            row = ArticleTopic(article_id=article.id, topic=result.name, score=result.score,
-                               relevant=result.relevant)
-            for theme in result.themes:
-                match = ThemeMatch(theme=theme.name, weight=theme.weight, score=theme.score, clause=theme.clause)
-                match.hits = [TermHit(term=h.term, matched=h.matched, field=h.field, start_offset=h.start,
-                                      end_offset=h.end) for h in theme.hits]
-                row.themes.append(match)
-            session.add(row)
-            log.debug("article %s: topic %s scored %.2f (%s)", article.id, result.name, result.score,
-                      "relevant" if result.relevant else "not relevant")
-        article.relevant = any(r.relevant for r in results)
-        if not article.relevant and self.blank_irrelevant:
-            article.text = ""  # blanked: the raw HTML stays in article_versions
+    return _matcher(rules.parse_named(topic, theme, rule))

@@ -60,7 +60,7 @@ from crawler.facts import (
 )
 from crawler.stages import Stage
 from crawler.text import fold, words
-from newsmon.config import ConfigError, parse_yaml_text, read_yaml_file
+from crawler.config import ConfigError, parse_yaml_text, read_yaml_file
 from storage.models import (
     Article,
     CandidateSource,
@@ -1085,7 +1085,7 @@ def independent_outlets(session, article_ids) -> int:
     if not article_ids:
         return 0
     try:
-        from crawler.dedup import independent_outlets as dedup_count
+        from crawler.stages.dedup import independent_outlets as dedup_count
     except ImportError:
         dedup_count = None
     if dedup_count is not None:

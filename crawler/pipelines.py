@@ -28,8 +28,8 @@ from sqlalchemy.exc import IntegrityError
 
 from crawler.extract import NotArticle, compress_html, extract_for_source
 from crawler.items import ArticleItem
-from crawler.runner import source_id
-from crawler.stages import DEFAULT_STAGES, StageRunner
+from crawler.runlog import source_id
+from crawler.stages import StageRunner
 from crawler.text import text_hash
 from crawler.urls import canonicalize_url
 from storage.db import session_scope
@@ -86,7 +86,6 @@ class ArchivePipeline:
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
-        self.stage_names = crawler.settings.getlist("NEWSMON_STAGES") or list(DEFAULT_STAGES)
         self.stages: StageRunner | None = None
 
     @classmethod
@@ -95,7 +94,7 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.stages = StageRunner(spider.config, self.stage_names)
+        self.stages = StageRunner(spider.config)
 
     def process_item(self, item: ArticleItem):
         spider = self.crawler.spider

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from newsmon.config import Config
+    from crawler.config import Config
 
 BOT_NAME = "newsmon"
 SPIDER_MODULES = ["spiders"]
@@ -55,12 +55,6 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
     "crawler.pipelines.ArchivePipeline": 800,
 }
-# Analysis stages the archive pipeline runs on each new or updated article.
-NEWSMON_STAGES = [
-    "crawler.dedup.DedupStage",
-    "crawler.classify.ClassifyStage",
-    "crawler.events.EventDiffStage",
-]
 # Extraction inline in the reactor thread (measured faster than a thread
 # pool here: see crawler/pipelines.py).
 NEWSMON_EXTRACT_IN_THREAD = False

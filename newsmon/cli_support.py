@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from newsmon.config import Config
+    from crawler.config import Config
 
 
 class UsageError(Exception):
@@ -25,7 +25,7 @@ def get_config(args: argparse.Namespace) -> Config:
     """The run's config, read once per command."""
     cached = getattr(args, "_config", None)
     if cached is None:
-        from newsmon.config import load_config
+        from crawler.config import load_config
 
         cached = load_config(getattr(args, "config", None))
         args._config = cached
@@ -72,7 +72,7 @@ def __getattr__(name: str):
     """``USER_ERRORS`` (the errors the CLI prints as one line, exit status 2) is
     built on first use, so importing this module does not import the config's pydantic models."""
     if name == "USER_ERRORS":
-        from newsmon.config import ConfigError
+        from crawler.config import ConfigError
 
         global USER_ERRORS
         USER_ERRORS = (ConfigError, UsageError)

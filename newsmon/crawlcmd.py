@@ -89,7 +89,7 @@ def hide_scrapy_below(level) -> None:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.runner import run_crawl
-    from newsmon.config import ConfigError
+    from crawler.config import ConfigError
 
     config = get_config(args)
     for name in args.sources:
@@ -168,12 +168,12 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None) 
     from sqlalchemy import func, select
 
     from crawler.extract import Hints, NotArticle, decompress_html, extract_for_source
-    from crawler.stages import DEFAULT_STAGES, StageRunner
+    from crawler.stages import StageRunner
     from crawler.text import text_hash
     from storage.db import session_scope
     from storage.models import Article, ArticleVersion, Source
 
-    stages = StageRunner(config, list(stage_names or DEFAULT_STAGES))
+    stages = StageRunner(config, stage_names)
     sources = {s.name: s for s in config.sources}
     newest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
               .group_by(ArticleVersion.article_id).subquery())

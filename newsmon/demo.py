@@ -96,7 +96,7 @@ def run_crawl_subprocess(config_path: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from newsmon.config import ENV_DATABASE_URL, read_config
+    from crawler.config import ENV_DATABASE_URL, read_config
     from newsmon.localsite import LocalNewsSite
     from storage.db import migrate, session_scope
 

@@ -430,7 +430,7 @@ class LocalNewsSite:
     # -- what a crawler is told ---------------------------------------------------
 
     def sources(self) -> list[dict]:
-        """Source declarations (newsmon.config.Source fields) for the three good outlets."""
+        """Source declarations (crawler.config.Source fields) for the three good outlets."""
         base = self.base_url
         common = {"allowed_domains": [self.host], "horizon_days": HORIZON_DAYS}
         return [

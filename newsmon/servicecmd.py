@@ -46,7 +46,7 @@ def register(subparsers) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     import scheduler
-    from newsmon.config import ConfigError
+    from crawler.config import ConfigError
 
     config = get_config(args)
     require_archive(args)

@@ -7,7 +7,7 @@ fetches each with the validators stored in ``feed_states`` (an unchanged list
 costs a 304 or a hash comparison, no parsing), and turns the links it finds
 into article requests, skipping URLs the archive already holds unless they are
 due for an update check. Every request outcome goes to ``fetches`` through the
-run's :class:`~crawler.runner.RunLog`; the article pages go to the pipelines.
+run's :class:`~crawler.runlog.RunLog`; the article pages go to the pipelines.
 
 Entry-point state (validators, failures) lives in :mod:`spiders.entrypoints`;
 the lists themselves are read by :mod:`spiders.lists`.
@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import scrapy
@@ -29,24 +29,17 @@ from sqlalchemy import or_, select
 
 from crawler.extract import Hints
 from crawler.items import ArticleItem
-from crawler.runner import RunLog
+from crawler.runlog import RunLog
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
-from newsmon.config import Config, load_config
+from crawler.config import Config, load_config
+from spiders import lists
+from spiders.lists import Link, ListError
 from spiders.entrypoints import EntryState, load_state, save_states
 from storage.db import session_scope
 from storage.models import Article, ArticleVersion, utcnow
 
 log = logging.getLogger("newsmon.crawl")
-
-
-@dataclass
-class Link:
-    """An article link found on an entry point, with what the list said about it."""
-
-    url: str
-    hints: Hints = field(default_factory=Hints)
-    changed_at: datetime | None = None  # the list's updated/lastmod date (naive UTC)
 
 
 @dataclass
@@ -57,14 +50,6 @@ class Known:
     last_checked_at: datetime
     etag: str | None
     last_modified: str | None
-
-
-def naive_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def header(response, name: str) -> str | None:
@@ -225,8 +210,6 @@ class NewsSpider(scrapy.Spider):
 
     def parse_list(self, response, kind: str) -> tuple[list[Link], list[str], str]:
         """(article links, child sitemaps, a note for the fetch log); raises ListError."""
-        from spiders import lists
-
         if kind == "feed":
             return lists.parse_feed(response, self.source.name)
         if kind == "sitemap":
@@ -393,11 +376,3 @@ class NewsSpider(scrapy.Spider):
         log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "
                  "%d not articles, %d errors", self.source.name, status, c.fetched, c.new_articles, c.updated,
                  c.unchanged, c.skipped_seen, c.not_articles, c.errors)
-
-
-class ListError(Exception):
-    """An entry point that could not be read as what it claims to be."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -15,9 +16,34 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
 
 from crawler.extract import Hints
-from spiders.base import Link, ListError, naive_utc
 
 log = logging.getLogger("newsmon.crawl")
+
+
+@dataclass
+class Link:
+    """An article link found on an entry point, with what the list said about it."""
+
+    url: str
+    hints: Hints = field(default_factory=Hints)
+    changed_at: datetime | None = None  # the list's updated/lastmod date (naive UTC)
+
+
+class ListError(Exception):
+    """An entry point that could not be read as what it claims to be."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for an uncompressed file

@@ -4,10 +4,12 @@ PostgreSQL is started once per test session from Debian's binaries with
 initdb/pg_ctl on 127.0.0.1 and a free port, as the ``postgres`` user when run
 as root (initdb refuses root). Tests taking ``db_url`` run against both
 databases; the PostgreSQL half is skipped, with the reason shown, only when
-no server binary exists on this machine (CI installs one).
+no server binary exists on this machine, and fails instead under
+``NEWSMON_REQUIRE_PG=1`` (``make test``, which CI runs, sets it).
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = FIXTURES / "seeds"
@@ -52,6 +55,8 @@ def postgres_server():
     """Base URL (without database name) of a throw-away PostgreSQL server."""
     bin_dir = _pg_bin()
     if bin_dir is None:
+        if os.environ.get("NEWSMON_REQUIRE_PG") == "1":  # CI: a missing server is a failure, not a skip
+            pytest.fail("NEWSMON_REQUIRE_PG=1 but no PostgreSQL server binaries (initdb, pg_ctl) were found")
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed: apt-get install postgresql")
     tmp = Path(tempfile.mkdtemp(prefix="newsmon-pg-"))
     data = tmp / "data"
@@ -122,3 +127,64 @@ def sqlite_url(tmp_path) -> str:
 def seed_texts() -> dict[str, str]:
     """The five seed articles by their three-digit prefix ('000' … '004')."""
     return {p.name[:3]: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
+
+
+# --- shared factories (one of each; test modules import them: ``from conftest import …``) -------------
+
+# Crawl settings for tests against the loopback site: no politeness delay, one quick retry.
+FAST = {"download_delay": 0, "autothrottle": False, "retry_times": 1, "download_timeout": 5}
+
+
+def write_config(tmp_path: Path, db_url: str | None = None, sources: list[dict] | None = None, *,
+                 crawl: dict | None = None, name: str = "newsmon.yaml", **top) -> str:
+    """Write a newsmon config file (``FAST`` crawl settings unless ``crawl`` overrides them, plus any
+    other top-level keys such as ``topics`` or ``digests``) and return its path."""
+    data: dict = {"sources": list(sources or []), "crawl": {**FAST, **(crawl or {})}, **top}
+    if db_url is not None:
+        data["database_url"] = db_url
+    path = Path(tmp_path) / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+def crawl(config: str, *args: str, check: bool = True, timeout: float = 300):
+    """`newsmon --config CONFIG crawl ARGS…` in a subprocess, with quick retries; asserts exit 0 unless
+    ``check`` is false. The timeout is a safety net for a loaded machine, not a measurement."""
+    from cli_helpers import run_newsmon
+
+    result = run_newsmon("--config", config, "crawl", "--set", "NEWSMON_RETRY_BACKOFF=0.1", *args,
+                         timeout=timeout)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+_article_numbers = itertools.count(1)
+
+
+def add_article(session, *, source: str = "example", text: str = "", title: str | None = None,
+                url: str | None = None, version: bool = True, **fields):
+    """A source row (created on first use), an article and, unless ``version`` is false, its first
+    version, as the crawler stores them; ``fields`` set other article columns. Returns the flushed
+    article (it has an id)."""
+    from sqlalchemy import select
+
+    from storage.models import Article, ArticleVersion, Source
+
+    source_row = session.scalar(select(Source).where(Source.name == source))
+    if source_row is None:
+        source_row = Source(name=source)
+        session.add(source_row)
+        session.flush()
+    number = next(_article_numbers)
+    url = url or f"https://{source}.example/{number}"
+    title = text.split("\n")[0][:80] if title is None else title
+    digest = hashlib.sha256(f"{text}\0{url}".encode()).hexdigest() if "text_hash" not in fields else None
+    article = Article(source_id=source_row.id, canonical_url=fields.pop("canonical_url", url), url=url,
+                      title=title, text=text, **({"text_hash": digest} if digest else {}), **fields)
+    if version:
+        article.versions.append(ArticleVersion(version=1, raw_html=b"x", title=title, text=text,
+                                               text_hash=article.text_hash))
+    session.add(article)
+    session.flush()
+    return article

@@ -9,27 +9,25 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
-from cli_helpers import run_newsmon
-from conftest import free_port
+from conftest import crawl as shared_crawl
+from conftest import FAST, free_port
+from conftest import write_config as shared_write_config
 from newsmon.localsite import EXPECTED_DIR, LocalNewsSite
 from storage.db import session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, FeedState, Fetch, Source
 
-CRAWL = {"download_delay": 0, "autothrottle": False, "retry_times": 1, "download_timeout": 1,
-         "max_response_bytes": 500_000, "feed_failure_limit": 2, "feed_retry_hours": 6}
+# Short timeouts and limits, so the bad endpoints are quick to give up on.
+CRAWL = {"download_timeout": 1, "max_response_bytes": 500_000, "feed_failure_limit": 2, "feed_retry_hours": 6}
 
 
 def write_config(tmp_path, db_url, sources) -> str:
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump({"database_url": db_url, "sources": sources, "crawl": CRAWL}), encoding="utf-8")
-    return str(path)
+    return shared_write_config(tmp_path, db_url, sources, crawl=CRAWL)
 
 
 def crawl(config: str, *sources: str):
-    return run_newsmon("--config", config, "crawl", "--set", "NEWSMON_RETRY_BACKOFF=0.1", *sources, timeout=180)
+    return shared_crawl(config, *sources, check=False)
 
 
 def fetches_of(session, source: str) -> list[Fetch]:
@@ -101,7 +99,7 @@ def test_every_bad_case_is_logged_with_its_reason_and_the_crawl_goes_on(site, sq
         row = one(fetches_of(session, "bad-redirect-loop"), kind="article")
         assert row.url == f"{base}/bad/redirect-loop/a" and "redirect" in row.reason
         hops = site.count("/bad/redirect-loop/") - site.count("/bad/redirect-loop/feed.xml")
-        assert 6 <= hops <= 6 + CRAWL["retry_times"]  # 1 + REDIRECT_MAX_TIMES (5), a dropped connection retried
+        assert 6 <= hops <= 6 + FAST["retry_times"]  # 1 + REDIRECT_MAX_TIMES (5), a dropped connection retried
 
         # Timeouts: of an article page and of a feed.
         assert "timeout" in one(fetches_of(session, "bad-slow"), kind="article").reason

@@ -4,7 +4,7 @@ import textwrap
 import pytest
 
 from cli_helpers import REPO, run_newsmon
-from newsmon.config import ConfigError, load_config, read_config
+from crawler.config import ConfigError, load_config, read_config
 
 GOOD_SOURCE = "sources:\n  - name: a\n    feeds: [http://127.0.0.1:9/feed.xml]\n"
 

@@ -8,32 +8,16 @@ import json
 from datetime import date, timedelta
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from cli_helpers import run_newsmon
+from conftest import crawl, write_config
 from crawler.urls import canonicalize_url
 from newsmon.localsite import LocalNewsSite
 from storage.db import session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, FeedState, Fetch, Source, utcnow
 
 OUTLETS = ("andean-post", "el-observador", "capital-wire")
-FAST = {"download_delay": 0, "autothrottle": False, "retry_times": 1, "download_timeout": 5}
-
-
-def write_config(tmp_path, db_url, sources, **crawl) -> str:
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump({"database_url": db_url, "sources": sources, "crawl": {**FAST, **crawl}}),
-                    encoding="utf-8")
-    return str(path)
-
-
-def crawl(config: str, *args: str):
-    result = run_newsmon("--config", config, "crawl", "--set", "NEWSMON_RETRY_BACKOFF=0.1", *args, timeout=180)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
 def article_paths(site) -> set[str]:
     return {a["path"] for a in site.articles()}
 
@@ -219,7 +203,7 @@ def test_reextract_restores_text_from_the_stored_html_without_refetching(site, s
                                    .order_by(ArticleVersion.version)).all()
         assert versions == [1, 2]
     # --since: only articles whose newest version was fetched since then (in-process: same function)
-    from newsmon.config import read_config
+    from crawler.config import read_config
     from newsmon.crawlcmd import reextract as reextract_archive
 
     assert reextract_archive(read_config(tmp_path / "newsmon.yaml"), sqlite_url, date(2999, 1, 1)).examined == 0

@@ -20,16 +20,15 @@ import termios
 import time
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
-from cli_helpers import REPO, run_newsmon
+from cli_helpers import REPO
+from conftest import crawl, write_config
 from crawler.urls import canonicalize_url
 from newsmon.localsite import LocalNewsSite
 from storage.db import session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, Source
 
-FAST = {"download_delay": 0, "autothrottle": False, "retry_times": 1, "download_timeout": 5}
 BUDGET = 2
 
 
@@ -37,12 +36,6 @@ BUDGET = 2
 def site():
     with LocalNewsSite(slow_seconds=1) as running:
         yield running
-
-
-def crawl(config: str, *sources: str):
-    result = run_newsmon("--config", config, "crawl", "--set", "NEWSMON_RETRY_BACKOFF=0.1", *sources, timeout=180)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def archived_urls(db_url: str, source: str) -> set[str]:
@@ -54,12 +47,6 @@ def new_per_run(db_url: str, source: str) -> list[int]:
     with session_scope(db_url) as session:
         return list(session.scalars(select(CrawlRun.new_articles).join(Source).where(Source.name == source)
                                     .order_by(CrawlRun.id)))
-
-
-def write_config(tmp_path, db_url: str, sources: list[dict]) -> str:
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump({"database_url": db_url, "sources": sources, "crawl": FAST}), encoding="utf-8")
-    return str(path)
 
 
 def test_a_budget_of_two_files_two_articles_per_run_until_all_are_filed_once(site, sqlite_url, tmp_path):

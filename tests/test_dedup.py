@@ -14,15 +14,16 @@ import pytest
 from datasketch import LeanMinHash, MinHashLSH
 from sqlalchemy import select, text
 
-from crawler.dedup import BandIndex, estimated_jaccard, fingerprint, independent_outlets, split_sentences
+from crawler.dedup import BandIndex, estimated_jaccard, fingerprint, split_sentences
+from crawler.stages.dedup import independent_outlets
 from crawler.stages import StageRunner
 from crawler.text import text_hash
-from newsmon.config import parse_config
+from crawler.config import parse_config
 from storage.db import session_scope
 from storage.models import Article, ArticleSignature, ArticleVersion, DuplicateLink, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dedup"
-STAGE = ["crawler.dedup.DedupStage"]
+STAGE = ["dedup"]
 
 
 def fixture(name: str) -> str:

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from newsmon.config import ConfigError, parse_config
+from crawler.config import ConfigError, parse_config
 from newsmon.digests import run_digest
 from newsmon.digests import channels as channels_module
 from storage.db import session_scope

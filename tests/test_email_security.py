@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
-from newsmon.config import parse_config
+from crawler.config import parse_config
 from newsmon.digests import run_digest
 from storage.db import session_scope
 from storage.models import Article, DigestDelivery, DigestItem, Source

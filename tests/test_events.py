@@ -18,7 +18,7 @@ from sqlalchemy import select
 from crawler.events import diff_text, event_summary, parse_timeline, read_timeline
 from crawler.facts import find_dates, find_quantities
 from crawler.stages import StageRunner
-from newsmon.config import ConfigError, parse_config
+from crawler.config import ConfigError, parse_config
 from storage.db import session_scope
 from storage.models import (
     Article,

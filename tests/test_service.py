@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import func, select
 
 import scheduler
-from newsmon.config import load_config
+from crawler.config import load_config
 from storage.db import migrate, session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, DigestDelivery, DigestItem, Source, utcnow
 

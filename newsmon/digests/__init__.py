@@ -2,7 +2,7 @@
 per channel (see ``delivery`` for the bookkeeping and its one honest gap).
 
 The names below are imported on first use (PEP 562): the daemon imports
-``newsmon.digests.schedule`` and ``.content`` for every source, and should not
+``crawler.schedules`` and ``.content`` for every source, and should not
 load the renderer (jinja2) and the channels unless a digest is actually sent."""
 from __future__ import annotations
 

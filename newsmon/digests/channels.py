@@ -27,7 +27,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from newsmon import __version__
-from newsmon.config import Config, EmailChannel, FileChannel, WebhookChannel
+from crawler.config import Config, EmailChannel, FileChannel, WebhookChannel
 from newsmon.digests.content import DigestContent
 from newsmon.digests.render import render_html, render_markdown, render_text, to_dict
 

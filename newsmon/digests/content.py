@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsmon.config import Config, Digest
+from crawler.config import Config, Digest
 from storage.models import (
     Article,
     ArticleTopic,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, text, update
 
-from newsmon.config import Config, ConfigError, Digest
+from crawler.config import Config, ConfigError, Digest
 from newsmon.digests.channels import DeliveryError, send
 from newsmon.digests.content import DigestContent, build_content, uncovered_article_ids
 from storage.db import session_scope

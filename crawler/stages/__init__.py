@@ -1,29 +1,30 @@
 """The analysis stages every archived article goes through, in order:
 dedup → classify → event diff.
 
-A stage is a small class wired by name (Scrapy style), so the crawl, ``newsmon
-reextract`` and ``events promote`` run the very same code. Each stage works
+A stage is a small class wired by name (Scrapy style) in :data:`STAGES`, the
+one stage list: the crawl, ``newsmon reextract`` and ``events promote`` all
+read it (promote runs only its ``events`` stage), so they run the very same code. Each stage works
 inside the caller's transaction: the article, its version and every row the
 stages derive from it land together or not at all.
 """
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
-    from newsmon.config import Config
+    from crawler.config import Config
     from storage.models import Article
 
 # Order matters: classification reads nothing from dedup, but the event diff
 # counts independent outlets (dedup clusters) and only looks at relevant articles.
-DEFAULT_STAGES = (
-    "crawler.dedup.DedupStage",
-    "crawler.classify.ClassifyStage",
-    "crawler.events.EventDiffStage",
-)
+STAGES: dict[str, str] = {
+    "dedup": "crawler.stages.dedup.DedupStage",
+    "classify": "crawler.stages.classify.ClassifyStage",
+    "events": "crawler.events.EventDiffStage",
+}
 
 
 class Stage:
@@ -31,7 +32,9 @@ class Stage:
 
     name = "stage"
 
-    def __init__(self, config: "Config") -> None:
+    def __init__(self, config: "Config", **context) -> None:
+        # ``context``: what a caller hands every stage (e.g. ``timeline`` for
+        # ``events promote``, which checks a timeline before writing it).
         self.config = config
 
     def open(self, session: "Session") -> None:
@@ -55,16 +58,29 @@ def _import(path: str) -> type[Stage]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def load_stages(config: "Config", names: tuple[str, ...] | list[str] = DEFAULT_STAGES) -> list[Stage]:
-    """Instantiate the stages named by dotted path."""
-    return [_import(name)(config) for name in names]
+def stage_paths(only: Iterable[str] | None = None) -> list[str]:
+    """Dotted paths of the stages to run, in :data:`STAGES` order. ``only``
+    names a subset by short name (``events``) or dotted path."""
+    if only is None:
+        return list(STAGES.values())
+    wanted = [STAGES.get(name, name) for name in only]
+    unknown = [name for name in wanted if "." not in name]
+    if unknown:
+        raise ValueError(f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGES)})")
+    ordered = [path for path in STAGES.values() if path in wanted]
+    return ordered + [path for path in wanted if path not in ordered]
+
+
+def load_stages(config: "Config", only: Iterable[str] | None = None, **context) -> list[Stage]:
+    """Instantiate the stages (all of :data:`STAGES`, or ``only`` those)."""
+    return [_import(path)(config, **context) for path in stage_paths(only)]
 
 
 class StageRunner:
     """Opens stages once, runs them per article, tells them how the transaction ended."""
 
-    def __init__(self, config: "Config", names: tuple[str, ...] | list[str] = DEFAULT_STAGES) -> None:
-        self.stages = load_stages(config, names)
+    def __init__(self, config: "Config", only: Iterable[str] | None = None, **context) -> None:
+        self.stages = load_stages(config, only, **context)
         self._opened = False
 
     def open(self, session: "Session") -> None:

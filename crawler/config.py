@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -27,13 +26,13 @@ from pydantic import (
     model_validator,
 )
 
+from crawler.errors import ConfigError, format_validation_error, parse_yaml_text, read_yaml_file  # noqa: F401 (re-exported until the timeline imports crawler.errors)
+from crawler.rules import validate_topics
+from crawler.schedules import parse_schedule
+
 DEFAULT_CONFIG_NAME = "newsmon.yaml"
 ENV_CONFIG = "NEWSMON_CONFIG"
 ENV_DATABASE_URL = "NEWSMON_DATABASE_URL"
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the user (exit status 2)."""
 
 
 class _Strict(BaseModel):
@@ -210,8 +209,6 @@ class Digest(_Strict):
     @model_validator(mode="after")
     def _schedule_parses(self) -> "Digest":
         # Checked at load time so a typo fails `newsmon run` at once, naming the digest.
-        from newsmon.digests.schedule import parse_schedule
-
         try:
             parse_schedule(self.schedule, self.timezone)
         except ValueError as exc:
@@ -268,26 +265,7 @@ class Config(_Strict):
         return f"sqlite:///{(self.base_dir / 'newsmon.db').resolve()}"
 
 
-def _location(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _format_validation_error(exc: ValidationError, origin: str) -> str:
-    problems = []
-    for error in exc.errors():
-        # Discriminated unions add the tag to the path: drop it for readability.
-        loc = tuple(p for p in error["loc"] if p not in ("email", "webhook", "atom", "markdown", "html"))
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        problems.append(f"{_location(loc)}: {message}" if loc else message)
-    return f"{origin}: " + "; ".join(problems)
+_CHANNEL_TAGS = ("email", "webhook", "atom", "markdown", "html")
 
 
 def parse_config(data: object, origin: str = "<config>", path: Path | None = None) -> Config:
@@ -299,38 +277,15 @@ def parse_config(data: object, origin: str = "<config>", path: Path | None = Non
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, origin)) from None
+        # Discriminated unions add the tag to the path: drop it for readability.
+        raise ConfigError(format_validation_error(exc, origin, drop=lambda part, loc: part in _CHANNEL_TAGS)) from None
     config.path = path
     if config.topics:
-        from crawler.classify import validate_topics  # the rule parser lives with the matcher
-
         try:
-            validate_topics(config)
+            validate_topics(config.topics)
         except ConfigError as exc:
             raise ConfigError(f"{origin}: topics: {exc}") from None
     return config
-
-
-def read_yaml_file(path: Path, what: str = "config file") -> object:
-    """Parsed YAML of a user-edited file; every failure is a ConfigError
-    naming the file (and the line, for a syntax error)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
-    return parse_yaml_text(text, path)
-
-
-def parse_yaml_text(text: str, path: Path | str) -> object:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
 
 
 def read_config(path: Path) -> Config:
