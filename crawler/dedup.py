@@ -7,7 +7,7 @@ Why three mechanisms:
   lookup in the archive finds it, even right after a restart.
 * **copy / near-duplicate** — a reprint with a changed headline, a dropped
   paragraph or an appended correction. MinHash over word shingles, indexed by
-  LSH banding (``BandIndex``: datasketch's bands and rows, compact buckets),
+  LSH banding (``LshBands``: datasketch's bands and rows, one indexed row per band),
   finds it in constant time; the estimated Jaccard decides the kind. Copies and near-duplicates join the older article's
   *cluster* (``articles.cluster_id`` = the cluster's first-seen article; a lone
   article keeps ``cluster_id`` NULL).
@@ -37,9 +37,8 @@ import logging
 import math
 import re
 import zlib
-from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Container, Iterable
+from typing import TYPE_CHECKING, Container
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -179,156 +178,52 @@ def sentence_overlap(a: Fingerprint, b: Fingerprint, shingle_size: int) -> tuple
     return max(direction(a, b), direction(b, a))
 
 
-# --- in-memory indexes -------------------------------------------------------------
+# --- LSH band keys ------------------------------------------------------------------
 
 
-class PostingIndex:
-    """Key → articles, compact: restored articles live in two sorted numpy
-    arrays (binary-searched), articles committed since in a dict. Python
-    dicts of sets cost ~300 bytes per posting; this costs 12."""
-
-    def __init__(self, dtype) -> None:
-        self.dtype = dtype
-        self.keys = np.empty(0, dtype=dtype)
-        self.ids = np.empty(0, dtype=np.int32)
-        self.recent: dict[int, list[int]] = defaultdict(list)
-        self.recent_of: dict[int, list[int]] = {}  # article → its keys in ``recent``
-        self.restored: set[int] = set()
-        self.stale: set[int] = set()  # restored articles re-processed or forgotten since
-
-    def __len__(self) -> int:
-        return len(self.restored - self.stale) + len(self.recent_of)
-
-    def load(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.ids = keys[order].astype(self.dtype), ids[order].astype(np.int32)
-        self.restored = set(np.unique(self.ids).tolist())
-
-    def add(self, article_id: int, keys: np.ndarray) -> None:
-        self.remove(article_id)
-        self.recent_of[article_id] = keys.tolist()
-        for key in self.recent_of[article_id]:
-            self.recent[key].append(article_id)
-
-    def remove(self, article_id: int) -> None:
-        if article_id in self.restored:
-            self.stale.add(article_id)
-        for key in self.recent_of.pop(article_id, []):
-            ids = self.recent[key]
-            ids.remove(article_id)
-            if not ids:
-                del self.recent[key]
-
-    def postings(self, keys: np.ndarray, limit: int | None = None) -> Iterable[set[int]]:
-        """Per key, the articles carrying it; keys with more than ``limit``
-        postings are skipped (counted before listing: they can be long)."""
-        if not len(keys):
-            return
-        keys = keys.astype(self.dtype)
-        lo = np.searchsorted(self.keys, keys, "left").tolist()
-        hi = np.searchsorted(self.keys, keys, "right").tolist()
-        for key, start, end in zip(keys.tolist(), lo, hi):
-            recent = self.recent.get(key, [])
-            if limit is not None and end - start + len(recent) > limit:
-                continue
-            yield {i for i in self.ids[start:end].tolist() if i not in self.stale} | set(recent)
-
-
-class AnchorIndex(PostingIndex):
-    """Anchor → articles, for finding texts that share passages."""
-
-    def __init__(self) -> None:
-        super().__init__(np.uint32)
-
-    def query(self, anchors: np.ndarray) -> Counter:
-        """Articles by number of shared, not-too-common anchors."""
-        shared: Counter = Counter()
-        for ids in self.postings(anchors, ANCHOR_MAX_POSTINGS):
-            shared.update(ids)
-        return shared
-
-
-class BandIndex(PostingIndex):
-    """MinHash LSH: an article is a candidate when all ``rows`` values of one
-    of ``bands`` bands equal the query's. datasketch's MinHashLSH chooses
-    bands and rows for the threshold (the same optimisation it would use);
-    the buckets are kept as 64-bit band hashes in a PostingIndex, because
-    MinHashLSH's dicts of sets take ~9 KB per article (1 GB and 27 s to
-    restore at 100k articles, docs/dedup.md)."""
+class LshBands:
+    """MinHash LSH banding: two articles are candidates when all ``rows``
+    values of one of ``bands`` bands are equal. datasketch's MinHashLSH
+    chooses bands and rows for the threshold (the same optimisation it would
+    use); each band becomes one 64-bit key (FNV-1a over its values, the band
+    number mixed in), stored as an indexed row in the archive
+    (``dedup_bands``), so finding candidates is one indexed lookup."""
 
     _PRIME = np.uint64(1099511628211)  # FNV-1a 64-bit
 
     def __init__(self, threshold: float, num_perm: int) -> None:
-        super().__init__(np.uint64)
         params = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.bands, self.rows = params.b, params.r
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
-        """(n, num_perm) uint32 signatures → (n, bands) uint64 bucket keys,
-        the band number mixed in so equal values in two bands differ."""
+        """(n, num_perm) uint32 signatures → (n, bands) bucket keys as int64
+        (the uint64 hash reinterpreted, so both databases store it as BIGINT)."""
+        signatures = np.atleast_2d(signatures)
         n = signatures.shape[0]
         values = signatures[:, : self.bands * self.rows].reshape(n, self.bands, self.rows).astype(np.uint64)
         keys = np.broadcast_to(np.arange(self.bands, dtype=np.uint64) + np.uint64(14695981039346656037),
                                (n, self.bands)).copy()
         for row in range(self.rows):
             keys = (keys ^ values[:, :, row]) * self._PRIME
-        return keys
-
-    def load_signatures(self, ids: list[int], signatures: np.ndarray) -> None:
-        if ids:
-            keys = self.band_keys(signatures)
-            self.load(keys.ravel(), np.repeat(np.asarray(ids, dtype=np.int32), self.bands))
-
-    def add_signature(self, article_id: int, hashvalues: np.ndarray) -> None:
-        self.add(article_id, self.band_keys(hashvalues.reshape(1, -1))[0])
-
-    def query(self, hashvalues: np.ndarray) -> set[int]:
-        found: set[int] = set()
-        for ids in self.postings(self.band_keys(hashvalues.reshape(1, -1))[0]):
-            found |= ids
-        return found
+        return keys.view(np.int64)
 
 
-class BoilerplateModel:
-    """Per source, how many recent articles carry each sentence key."""
-
-    def __init__(self, threshold: int) -> None:
-        self.threshold = threshold
-        self.recent: dict[int, OrderedDict[int, np.ndarray]] = defaultdict(OrderedDict)
-        self.counts: dict[int, Counter] = defaultdict(Counter)
-
-    def add(self, source_id: int, article_id: int, keys: np.ndarray) -> None:
-        self.remove(source_id, article_id)
-        window = self.recent[source_id]
-        window[article_id] = keys
-        self.counts[source_id].update(keys.tolist())
-        while len(window) > BOILERPLATE_WINDOW:
-            _, old = window.popitem(last=False)
-            self.counts[source_id].subtract(old.tolist())
-
-    def remove(self, source_id: int, article_id: int) -> None:
-        old = self.recent[source_id].pop(article_id, None)
-        if old is not None:
-            self.counts[source_id].subtract(old.tolist())
-
-    def boilerplate(self, source_id: int, exclude_article: int | None = None,
-                    threshold: int | None = None) -> "SourceBoilerplate":
-        """Sentence keys seen in ``threshold`` other recent articles of the
-        source; by default in the configured number and in 5 % of them, so a
-        sentence an outlet repeats now and then (a quote, a background line)
-        stays while its footer and template lines go."""
-        own = self.recent[source_id].get(exclude_article) if exclude_article is not None else None
-        others = len(self.recent[source_id]) - (own is not None)
-        needed = threshold or max(self.threshold, math.ceil(BOILERPLATE_SHARE * others))
-        return SourceBoilerplate(self.counts[source_id], set(own.tolist()) if own is not None else set(), needed)
+def lsh_bands(settings: "Dedup") -> LshBands:
+    """The banding for these settings: LSH at a threshold below
+    near_duplicate_threshold gives candidates, confirmed by the estimate."""
+    return LshBands(max(0.1, settings.near_duplicate_threshold - 0.15), settings.num_perm)
 
 
-class SourceBoilerplate:
-    """Membership test 'is this sentence key boilerplate for the source?',
-    without building a set per article."""
+def sentence_keys_of(text: str) -> np.ndarray:
+    """Every sentence key of a text (sorted uint32), boilerplate included:
+    what the per-source boilerplate filter learns from and asks about."""
+    keys = {sentence_key(tokens) for raw in split_sentences(text) if (tokens := normalize_text(raw).split())}
+    return np.array(sorted(keys), dtype=np.uint32)
 
-    def __init__(self, counts: Counter, own: set[int], threshold: int) -> None:
-        self.counts, self.own, self.threshold = counts, own, threshold
 
-    def __contains__(self, key: int) -> bool:
-        return self.counts.get(key, 0) - (key in self.own) >= self.threshold
+def boilerplate_threshold(settings: "Dedup", others: int) -> int:
+    """How many other recent articles of a source must carry a sentence for it
+    to be boilerplate: the configured number, and 5 % of the window, so a
+    sentence an outlet repeats now and then (a quote, a background line)
+    stays while its footer and template lines go."""
+    return max(settings.boilerplate_articles, math.ceil(BOILERPLATE_SHARE * others))

@@ -95,6 +95,8 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         self.stages = StageRunner(spider.config)
+        with session_scope(spider.db_url) as session:  # its own transaction, before the first article
+            self.stages.open(session)
 
     def process_item(self, item: ArticleItem):
         spider = self.crawler.spider

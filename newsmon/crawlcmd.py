@@ -174,6 +174,8 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None) 
     from storage.models import Article, ArticleVersion, Source
 
     stages = StageRunner(config, stage_names)
+    with session_scope(db_url) as session:  # its own transaction, before the first article
+        stages.open(session)
     sources = {s.name: s for s in config.sources}
     newest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
               .group_by(ArticleVersion.article_id).subquery())

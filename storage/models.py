@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -159,17 +160,52 @@ class ArticleVersion(Base):
 
 
 class ArticleSignature(Base):
-    """MinHash signature of an article's normalized text, to rebuild the LSH index at start-up."""
+    """MinHash signature of an article's normalized text (compared with a
+    candidate's), with the settings it was made with."""
 
     __tablename__ = "article_signatures"
+    __table_args__ = (Index("ix_article_signatures_source_article", "source_id", "article_id"),)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    # The article's source: the per-source boilerplate window is its newest signatures.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     num_perm: Mapped[int] = mapped_column(Integer)
     shingle_size: Mapped[int] = mapped_column(Integer)
+    # LSH banding the article's dedup_bands rows were made with (NULL: not yet banded).
+    lsh_bands: Mapped[int | None] = mapped_column(Integer)
+    lsh_rows: Mapped[int | None] = mapped_column(Integer)
     signature: Mapped[bytes] = mapped_column(LargeBinary)  # num_perm uint32 MinHash values
     # Sampled shingle hashes (uint32) that find rewrites sharing passages, and the
     # article's sentence keys (uint32) that teach the per-source boilerplate filter.
     anchors: Mapped[bytes] = mapped_column(LargeBinary)
     sentence_keys: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DedupBand(Base):
+    """One LSH band key of an article: articles sharing a key are near-duplicate candidates."""
+
+    __tablename__ = "dedup_bands"
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
+class DedupAnchor(Base):
+    """One sampled shingle hash of an article: articles sharing several are rewrite candidates."""
+
+    __tablename__ = "dedup_anchors"
+    anchor: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
+class DedupSentence(Base):
+    """One sentence key of an article, per source: what the boilerplate filter counts."""
+
+    __tablename__ = "dedup_sentences"
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    sentence_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
 
 
 class DuplicateLink(Base):
@@ -319,7 +355,8 @@ class Contradiction(Base):
     known_value: Mapped[str] = mapped_column(Text)
     sentence: Mapped[str] = mapped_column(Text)
     other_sentence: Mapped[str | None] = mapped_column(Text)
-    other_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    other_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                                         index=True)
     known_source: Mapped[str | None] = mapped_column(Text)  # the timeline's source for the known value
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

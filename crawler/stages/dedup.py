@@ -1,19 +1,36 @@
-"""The dedup stage: links each archived article to its older copies,
-near-duplicates and rewrites (the math is in ``crawler.dedup``; docs/dedup.md)."""
+"""The dedup stage: links each archived article to the copies, near-duplicates
+and rewrites already in the archive (the math is in ``crawler.dedup``;
+docs/dedup.md).
+
+The archive is the only state. An article's LSH band keys, anchors and
+sentence keys are indexed rows (``dedup_bands``, ``dedup_anchors``,
+``dedup_sentences``) written in the article's transaction, and its
+candidates are found with one indexed lookup each, so whichever process filed
+a copy, the next one finds it, and a crawl process starts without restoring
+anything.
+
+Two writers filing copies at the same moment: on SQLite the archive has one
+writer at a time, and the stage runs after the article's first write, so it
+sees every committed copy. On PostgreSQL the stage first takes
+transaction-level advisory locks on the article's band keys and anchors
+(sorted, so two writers never wait on each other in a cycle): a copy, which
+shares keys, waits until the first one committed, then finds it. Articles
+that share nothing never wait for each other.
+"""
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 
 from crawler.dedup import (
     ANCHOR_MAX_POSTINGS,
     ANCHOR_MIN_SHARED,
+    BOILERPLATE_WINDOW,
     CLUSTER_KINDS,
     MAX_CANDIDATES,
     MAX_RELATED_CHECKS,
@@ -21,19 +38,20 @@ from crawler.dedup import (
     SCHEME,
     SEED,
     SENTENCES_MIN_SHARED,
-    AnchorIndex,
-    BandIndex,
-    BoilerplateModel,
     Fingerprint,
+    boilerplate_threshold,
     estimated_jaccard,
     figures_of,
     fingerprint,
+    lsh_bands,
     numbers_disagree,
+    sentence_keys_of,
     sentence_overlap,
 )
 from crawler.stages import Stage
 from crawler.text import text_hash
-from storage.models import Article, ArticleSignature, DuplicateLink
+from storage.models import Article, ArticleSignature, DedupAnchor, DedupBand, DedupSentence, DuplicateLink
+from storage.upsert import insert_ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
@@ -42,16 +60,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class _Pending:
-    source_id: int
-    fingerprint: Fingerprint | None  # None: the article is no longer matchable
+LOCK_SPACE = 1 << 20  # advisory lock keys: band keys and anchors folded into 2^20 slots per kind
+_REBUILD_BATCH = 500
 
 
 class DedupStage(Stage):
-    """Links each archived article to its older copies, near-duplicates and
-    rewrites, and keeps the in-memory indexes in step with committed rows."""
+    """Links each archived article to the archive's copies, near-duplicates and rewrites of it."""
 
     name = "dedup"
 
@@ -59,77 +73,72 @@ class DedupStage(Stage):
         super().__init__(config, **context)
         self.settings = config.dedup
         self._permutations = MinHash(self.settings.num_perm, seed=SEED, scheme=SCHEME).permutations
-        # LSH at a threshold below near_duplicate_threshold: candidates, confirmed by the estimate.
-        self.lsh = BandIndex(max(0.1, self.settings.near_duplicate_threshold - 0.15), self.settings.num_perm)
-        self.anchors = AnchorIndex()
-        self.boilerplate = BoilerplateModel(self.settings.boilerplate_articles)
-        self._pending: dict[int, _Pending] = {}
+        self.bands = lsh_bands(self.settings)
 
-    # -- start-up
+    # -- start-up: nothing to restore; only signatures made with other settings are redone
+
+    def _current(self):
+        return ((ArticleSignature.num_perm == self.settings.num_perm)
+                & (ArticleSignature.shingle_size == self.settings.shingle_size)
+                & (ArticleSignature.lsh_bands == self.bands.bands)
+                & (ArticleSignature.lsh_rows == self.bands.rows))
 
     def open(self, session: "Session") -> None:
-        """Restore the indexes from ``article_signatures``; signatures made with
-        other settings (num_perm, shingle size) are recomputed from the text."""
-        count = session.scalar(select(func.count()).select_from(ArticleSignature)) or 0
-        rows = session.execute(
-            select(ArticleSignature.article_id, Article.source_id, ArticleSignature.num_perm,
-                   ArticleSignature.shingle_size, ArticleSignature.signature, ArticleSignature.anchors,
-                   ArticleSignature.sentence_keys)
-            .join(Article, Article.id == ArticleSignature.article_id)
-            .order_by(ArticleSignature.article_id)
-            .execution_options(yield_per=2000)  # streamed: the archive's signatures never sit in memory twice
-        )
-        ids = np.empty(count, dtype=np.int32)
-        matrix = np.empty((count, self.settings.num_perm), dtype=np.uint32)
-        anchors: list[np.ndarray] = []
-        stale: list[tuple[int, int]] = []
-        loaded = 0
-        for article_id, source_id, num_perm, shingle_size, signature, anchor_bytes, keys in rows:
-            self.boilerplate.add(source_id, article_id, np.frombuffer(keys, dtype=np.uint32))
-            if num_perm != self.settings.num_perm or shingle_size != self.settings.shingle_size:
-                stale.append((article_id, source_id))
-                continue
-            if loaded == len(ids):  # rows added since the count
-                ids, matrix = np.resize(ids, loaded + 1000), np.resize(matrix, (loaded + 1000, matrix.shape[1]))
-            ids[loaded] = article_id
-            matrix[loaded] = np.frombuffer(signature, dtype=np.uint32)
-            anchors.append(np.frombuffer(anchor_bytes, dtype=np.uint32).copy())
-            loaded += 1
-        ids, matrix = ids[:loaded], matrix[:loaded]
-        self.lsh.load_signatures(ids.tolist(), matrix)
-        if loaded:
-            self.anchors.load(np.concatenate(anchors), np.repeat(ids, [len(a) for a in anchors]))
-        del matrix, anchors
-        if stale:
-            self._recompute(session, stale)
-        log.info("dedup: restored %d signatures (%d recomputed for new settings)", loaded + len(stale), len(stale))
+        """Redo the rows of signatures made with other settings (num_perm,
+        shingle size or banding; after an upgrade from an archive without
+        band rows), in the caller's transaction: one existence check when
+        there are none. The crawl and ``reextract`` open the stages in a
+        transaction of their own before the first article."""
+        stale = select(ArticleSignature.article_id).where(or_(ArticleSignature.lsh_rows.is_(None),
+                                                              ~self._current()))
+        if session.scalar(stale.limit(1)) is None:
+            return
+        done = 0
+        while True:
+            batch = list(session.scalars(stale.order_by(ArticleSignature.article_id).limit(_REBUILD_BATCH)))
+            if not batch:
+                break
+            for article_id in batch:
+                self._rebuild(session, session.get(ArticleSignature, article_id))
+            session.flush()
+            done += len(batch)
+        log.info("dedup: redid the index rows of %d signatures for the current settings", done)
 
-    def _recompute(self, session: "Session", stale: list[tuple[int, int]]) -> None:
-        for article_id, source_id in stale:
-            text = session.scalar(select(Article.text).where(Article.id == article_id)) or ""
-            fp = fingerprint(text, self.settings, self.boilerplate.boilerplate(source_id, article_id),
-                             self._permutations)
-            self._store_signature(session, article_id, fp)
-            self._remember(article_id, source_id, fp)
+    def _rebuild(self, session: "Session", row: ArticleSignature) -> None:
+        article = session.get(Article, row.article_id)
+        if row.num_perm != self.settings.num_perm or row.shingle_size != self.settings.shingle_size:
+            fp = self._fingerprint(session, article)
+            self._clear_rows(session, article.id)
+            self._write_rows(session, article, fp)
+            return
+        session.execute(delete(DedupBand).where(DedupBand.article_id == article.id))
+        keys = self.bands.band_keys(np.frombuffer(row.signature, dtype=np.uint32))[0]
+        insert_ignore(session, DedupBand.__table__, [{"band_key": int(k), "article_id": article.id} for k in keys])
+        row.source_id, row.lsh_bands, row.lsh_rows = article.source_id, self.bands.bands, self.bands.rows
+        if not session.scalar(select(func.count()).select_from(DedupSentence)
+                              .where(DedupSentence.article_id == article.id)):
+            keys = np.frombuffer(row.sentence_keys, dtype=np.uint32)
+            insert_ignore(session, DedupSentence.__table__, [
+                {"source_id": article.source_id, "sentence_key": int(k), "article_id": article.id} for k in keys])
+            anchors = np.frombuffer(row.anchors, dtype=np.uint32)
+            insert_ignore(session, DedupAnchor.__table__,
+                          [{"anchor": int(a), "article_id": article.id} for a in anchors])
 
     # -- per article
 
     def process(self, session: "Session", article: "Article") -> None:
-        """Replace this article's signature and outgoing links with ones computed
-        from its current text, and put it in the right cluster."""
+        """Replace this article's index rows and outgoing links with ones
+        computed from its current text, and put it in the right cluster."""
         session.execute(delete(DuplicateLink).where(DuplicateLink.article_id == article.id))
-        fp = fingerprint(article.text or "", self.settings,
-                         self.boilerplate.boilerplate(article.source_id, article.id), self._permutations)
+        self._clear_rows(session, article.id)
+        fp = self._fingerprint(session, article)
         if fp.word_count < self.settings.min_words:
             log.debug("dedup: article %s has %d words of content (< %d): not matched",
                       article.id, fp.word_count, self.settings.min_words)
-            session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article.id))
             self._set_cluster(session, article, None)
-            self._pending[article.id] = _Pending(article.source_id, None)
             return
-        self._store_signature(session, article.id, fp)
-        self._pending[article.id] = _Pending(article.source_id, fp)
-
+        self._lock(session, fp)
+        self._write_rows(session, article, fp)
         links = self._find_links(session, article, fp)
         for other_id, kind, similarity in links:
             session.add(DuplicateLink(article_id=article.id, other_article_id=other_id, kind=kind,
@@ -140,8 +149,94 @@ class DedupStage(Stage):
             log.info("dedup: article %s → %s", article.id,
                      ", ".join(f"{kind} of {other} ({sim:.2f})" for other, kind, sim in links))
 
+    def _fingerprint(self, session: "Session", article: "Article", strict: bool = False) -> Fingerprint:
+        text_ = article.text or ""
+        boilerplate = self.boilerplate(session, article.source_id, article.id, sentence_keys_of(text_),
+                                       threshold=1 if strict else None)
+        return fingerprint(text_, self.settings, boilerplate, self._permutations)
+
+    def boilerplate(self, session: "Session", source_id: int, article_id: int, keys: np.ndarray,
+                    threshold: int | None = None) -> set[int]:
+        """Which of ``keys`` are boilerplate for the source: carried by at
+        least ``threshold`` (default: the configured number and 5 %) of the
+        source's ``BOILERPLATE_WINDOW`` newest other signed articles."""
+        if not len(keys):
+            return set()
+        window = (select(ArticleSignature.article_id)
+                  .where(ArticleSignature.source_id == source_id, ArticleSignature.article_id != article_id)
+                  .order_by(ArticleSignature.article_id.desc()).limit(BOILERPLATE_WINDOW).subquery())
+        lowest, others = session.execute(select(func.min(window.c.article_id), func.count())
+                                         .select_from(window)).one()
+        if not others:
+            return set()
+        needed = threshold or boilerplate_threshold(self.settings, others)
+        counts = session.execute(
+            select(DedupSentence.sentence_key, func.count())
+            .where(DedupSentence.source_id == source_id, DedupSentence.sentence_key.in_([int(k) for k in keys]),
+                   DedupSentence.article_id >= lowest, DedupSentence.article_id != article_id)
+            .group_by(DedupSentence.sentence_key)).all()
+        return {key for key, n in counts if n >= needed}
+
+    def _lock(self, session: "Session", fp: Fingerprint) -> None:
+        """PostgreSQL: wait for any concurrent writer of a text sharing band
+        keys or anchors with this one (SQLite has one writer already)."""
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        keys = {int(k) % LOCK_SPACE for k in self.bands.band_keys(fp.hashvalues)[0]}
+        keys |= {LOCK_SPACE + int(a) % LOCK_SPACE for a in fp.anchors}
+        for key in sorted(keys):
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def _clear_rows(self, session: "Session", article_id: int) -> None:
+        for model in (DedupBand, DedupAnchor, DedupSentence, ArticleSignature):
+            session.execute(delete(model).where(model.article_id == article_id))
+
+    def _write_rows(self, session: "Session", article: "Article", fp: Fingerprint) -> None:
+        session.add(ArticleSignature(
+            article_id=article.id, source_id=article.source_id, num_perm=self.settings.num_perm,
+            shingle_size=self.settings.shingle_size, lsh_bands=self.bands.bands, lsh_rows=self.bands.rows,
+            signature=fp.hashvalues.astype(np.uint32).tobytes(), anchors=fp.anchors.astype(np.uint32).tobytes(),
+            sentence_keys=fp.sentence_keys.astype(np.uint32).tobytes()))
+        session.flush()
+        band_keys = self.bands.band_keys(fp.hashvalues)[0]
+        insert_ignore(session, DedupBand.__table__,
+                      [{"band_key": int(k), "article_id": article.id} for k in band_keys])
+        insert_ignore(session, DedupAnchor.__table__,
+                      [{"anchor": int(a), "article_id": article.id} for a in fp.anchors])
+        insert_ignore(session, DedupSentence.__table__, [
+            {"source_id": article.source_id, "sentence_key": int(k), "article_id": article.id}
+            for k in fp.sentence_keys])
+
+    def _candidates(self, session: "Session", article: "Article", fp: Fingerprint) -> list[int]:
+        """Other articles sharing a band key (first) or enough uncommon anchors,
+        most-shared first; not those that already link to this one (a newer
+        copy linked when it was filed)."""
+        own = article.id
+        linked_here = set(session.scalars(select(DuplicateLink.article_id)
+                                          .where(DuplicateLink.other_article_id == own)))
+        shared: Counter = Counter()
+        band_keys = [int(k) for k in self.bands.band_keys(fp.hashvalues)[0]]
+        for other in session.scalars(select(DedupBand.article_id).distinct()
+                                     .where(DedupBand.band_key.in_(band_keys), DedupBand.article_id != own)
+                                     .limit(MAX_CANDIDATES * 5)):
+            shared[other] += ANCHOR_MAX_POSTINGS  # LSH hits first
+        anchors = [int(a) for a in fp.anchors]
+        if anchors:
+            common = session.execute(
+                select(DedupAnchor.anchor).where(DedupAnchor.anchor.in_(anchors), DedupAnchor.article_id != own)
+                .group_by(DedupAnchor.anchor).having(func.count() > ANCHOR_MAX_POSTINGS)).scalars().all()
+            rare = sorted(set(anchors) - set(common))
+            if rare:
+                for other, n in session.execute(
+                        select(DedupAnchor.article_id, func.count())
+                        .where(DedupAnchor.anchor.in_(rare), DedupAnchor.article_id != own)
+                        .group_by(DedupAnchor.article_id)):
+                    shared[other] += n
+        return [other for other, n in shared.most_common()
+                if n >= ANCHOR_MIN_SHARED and other not in linked_here][:MAX_CANDIDATES]
+
     def _find_links(self, session: "Session", article: "Article", fp: Fingerprint) -> list[tuple[int, str, float]]:
-        """(older article, kind, similarity), the clustering match first.
+        """(other article, kind, similarity), the clustering match first.
 
         The exact lookup uses the ``text_hash`` the pipeline stored with the
         text (hashing a long text again costs ~3 ms a page); it is computed
@@ -149,25 +244,21 @@ class DedupStage(Stage):
         links: list[tuple[int, str, float]] = []
         done_groups: set[int] = set()
         own_hash = article.text_hash or text_hash(article.text or "")
+        linked_here = select(DuplicateLink.article_id).where(DuplicateLink.other_article_id == article.id)
         exact = session.execute(
             select(Article.id, Article.cluster_id)
-            .where(Article.text_hash == own_hash, Article.id < article.id)
+            .where(Article.text_hash == own_hash, Article.id != article.id, Article.id.not_in(linked_here))
             .order_by(Article.first_seen, Article.id).limit(1)
         ).first()
         if exact is not None:
             links.append((exact.id, "exact", 1.0))
             done_groups.add(exact.cluster_id or exact.id)
 
-        candidates: Counter = self.anchors.query(fp.anchors)
-        for key in self.lsh.query(fp.hashvalues):
-            candidates[key] += ANCHOR_MAX_POSTINGS  # LSH hits first
-        ids = [cid for cid, _ in candidates.most_common() if cid < article.id and cid != article.id
-               and (candidates[cid] >= ANCHOR_MIN_SHARED)][:MAX_CANDIDATES]
+        ids = self._candidates(session, article, fp)
         if exact is not None and exact.id in ids:
             ids.remove(exact.id)
         if not ids:
             return links
-
         rows = session.execute(
             select(Article.id, Article.source_id, Article.cluster_id, Article.text, ArticleSignature.signature)
             .join(ArticleSignature, ArticleSignature.article_id == Article.id)
@@ -197,11 +288,11 @@ class DedupStage(Stage):
             # Evidence of a rewrite is what is specific to the story: a sentence its
             # outlet also ran in another article (template, stock paragraph) is not.
             if own_specific is None:
-                own_specific = fingerprint(article.text or "", self.settings,
-                                           self.boilerplate.boilerplate(article.source_id, article.id, 1),
-                                           self._permutations)
-            other = fingerprint(row.text or "", self.settings,
-                                self.boilerplate.boilerplate(row.source_id, row.id, 1), self._permutations)
+                own_specific = self._fingerprint(session, article, strict=True)
+            other_text = row.text or ""
+            other = fingerprint(other_text, self.settings,
+                                self.boilerplate(session, row.source_id, row.id, sentence_keys_of(other_text), 1),
+                                self._permutations)
             overlap, shared = sentence_overlap(own_specific, other, self.settings.shingle_size)
             if overlap >= self.settings.related_threshold and shared >= SENTENCES_MIN_SHARED:
                 related.append((overlap, row.id))
@@ -228,7 +319,7 @@ class DedupStage(Stage):
             head_id = match.cluster_id or match.id
             if match.cluster_id is None:
                 match.cluster_id = match.id
-            if heads_members:  # its members follow it into the older cluster
+            if heads_members:  # its members follow it into the other cluster
                 session.execute(update(Article).where(Article.cluster_id == article.id).values(cluster_id=head_id))
             article.cluster_id = head_id
         else:
@@ -239,38 +330,6 @@ class DedupStage(Stage):
                                      .where(Article.cluster_id == previous, Article.id != previous))
             if not members:  # the old cluster is down to its head: a lone article again
                 session.execute(update(Article).where(Article.id == previous).values(cluster_id=None))
-
-    def _store_signature(self, session: "Session", article_id: int, fp: Fingerprint) -> None:
-        values = dict(num_perm=self.settings.num_perm, shingle_size=self.settings.shingle_size,
-                      signature=fp.hashvalues.astype(np.uint32).tobytes(),
-                      anchors=fp.anchors.astype(np.uint32).tobytes(),
-                      sentence_keys=fp.sentence_keys.astype(np.uint32).tobytes())
-        row = session.get(ArticleSignature, article_id)
-        if row is None:
-            session.add(ArticleSignature(article_id=article_id, **values))
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
-
-    # -- transaction outcome
-
-    def _remember(self, article_id: int, source_id: int, fp: Fingerprint | None) -> None:
-        if fp is None:
-            self.lsh.remove(article_id)
-            self.anchors.remove(article_id)
-            self.boilerplate.remove(source_id, article_id)
-            return
-        self.lsh.add_signature(article_id, fp.hashvalues)
-        self.anchors.add(article_id, fp.anchors)
-        self.boilerplate.add(source_id, article_id, fp.sentence_keys)
-
-    def committed(self, article: "Article") -> None:
-        pending = self._pending.pop(article.id, None)
-        if pending is not None:
-            self._remember(article.id, pending.source_id, pending.fingerprint)
-
-    def rolled_back(self, article: "Article") -> None:
-        self._pending.pop(article.id, None)
 
 
 def independent_outlets(session: "Session", article_ids: Iterable[int]) -> int:

@@ -1,0 +1,64 @@
+"""Dedup state as indexed rows (band keys, anchors, sentence keys), queried per article.
+
+Revision ID: 0003
+Revises: 0002
+
+Existing signatures keep their blobs; their rows in the new tables are built
+by the dedup stage the first time it opens on this archive (it needs the
+configured LSH banding), recorded in ``article_signatures.lsh_bands/lsh_rows``.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("article_signatures") as batch:
+        batch.add_column(sa.Column("source_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("lsh_bands", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("lsh_rows", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_article_signatures_source_id_sources", "sources", ["source_id"], ["id"],
+                                 ondelete="CASCADE")
+    op.execute("UPDATE article_signatures SET source_id = "
+               "(SELECT a.source_id FROM articles a WHERE a.id = article_signatures.article_id)")
+    op.create_index("ix_article_signatures_source_article", "article_signatures", ["source_id", "article_id"])
+    op.create_table(
+        "dedup_bands",
+        sa.Column("band_key", sa.BigInteger(), nullable=False),
+        sa.Column("article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+        sa.PrimaryKeyConstraint("band_key", "article_id"),
+    )
+    op.create_index("ix_dedup_bands_article_id", "dedup_bands", ["article_id"])
+    op.create_table(
+        "dedup_anchors",
+        sa.Column("anchor", sa.BigInteger(), nullable=False),
+        sa.Column("article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+        sa.PrimaryKeyConstraint("anchor", "article_id"),
+    )
+    op.create_index("ix_dedup_anchors_article_id", "dedup_anchors", ["article_id"])
+    op.create_table(
+        "dedup_sentences",
+        sa.Column("source_id", sa.Integer(), sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("sentence_key", sa.BigInteger(), nullable=False),
+        sa.Column("article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+        sa.PrimaryKeyConstraint("source_id", "sentence_key", "article_id"),
+    )
+    op.create_index("ix_dedup_sentences_article_id", "dedup_sentences", ["article_id"])
+    op.create_index("ix_contradictions_other_article_id", "contradictions", ["other_article_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_contradictions_other_article_id", table_name="contradictions")
+    op.drop_table("dedup_sentences")
+    op.drop_table("dedup_anchors")
+    op.drop_table("dedup_bands")
+    op.drop_index("ix_article_signatures_source_article", table_name="article_signatures")
+    with op.batch_alter_table("article_signatures") as batch:
+        batch.drop_constraint("fk_article_signatures_source_id_sources", type_="foreignkey")
+        batch.drop_column("lsh_rows")
+        batch.drop_column("lsh_bands")
+        batch.drop_column("source_id")

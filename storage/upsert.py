@@ -1,0 +1,19 @@
+"""Concurrency-safe writes of rows several writers may create at once:
+``INSERT … ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignore(session: Session, table: Table, rows: Iterable[dict]) -> None:
+    """Insert ``rows`` (dicts of column values) into ``table`` in one
+    statement, skipping any that conflict with a row already there."""
+    rows = list(rows)
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
