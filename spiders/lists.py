@@ -14,7 +14,7 @@ from lxml import etree
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
 
-from crawler.extract import Hints
+from crawler.extracted import Hints
 from spiders.base import Link, ListError, naive_utc
 
 log = logging.getLogger("newsmon.crawl")
