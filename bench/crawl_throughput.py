@@ -62,19 +62,19 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 BREAKDOWN = (
     ("extraction (ExtractPipeline)", "crawler.pipelines:extract_item"),
     ("  trafilatura text (bare_extraction)", "trafilatura.core:bare_extraction"),
-    ("  metadata pass", "trafilatura.metadata:extract_metadata", "crawler.extract:_metadata"),
+    ("  metadata pass", "trafilatura.metadata:extract_metadata", "crawler.metadata:page_metadata"),
     ("  htmldate (quick and extensive)", "htmldate.core:find_date"),
-    ("  HTML decode", "crawler.extract:decode_html"),
+    ("  HTML decode", "crawler.decode:decode_html"),
     ("  HTML parse (load_html)", "trafilatura.utils:load_html"),
-    ("  page signals (meta, JSON-LD)", "crawler.extract:_read_signals"),
+    ("  page signals (meta, JSON-LD)", "crawler.metadata:read_signals"),
     ("  index-page check", "crawler.extract:_is_index_page"),
     ("  paywall check", "crawler.extract:_paywall_marker"),
-    ("  language detection", "crawler.extract:_detect_language"),
+    ("  language detection", "crawler.metadata:detect_language"),
     ("    model load (once per process)", "py3langid.langid:_load_identifier"),
-    ("  date choice", "crawler.extract:_choose_date"),
+    ("  date choice", "crawler.metadata:choose_date"),
     ("archive (ArchivePipeline)", "crawler.pipelines:ArchivePipeline.process_item"),
     ("  article, version, fetch rows + stages", "crawler.pipelines:archive"),
-    ("    raw HTML compression", "crawler.extract:compress_html"),
+    ("    raw HTML compression", "crawler.decode:compress_html"),
     ("    analysis stages (incl. flushes)", "crawler.stages:StageRunner.process"),
     ("      dedup stage", "crawler.dedup:DedupStage.process"),
     ("      classify stage", "crawler.classify:ClassifyStage.process"),
@@ -109,7 +109,8 @@ def site_pages(outlet_size: bool = False) -> list[dict]:
     """The fixture site's article pages that the extractor files as articles,
     with their bodies as served (fetched over HTTP once); with ``outlet_size``,
     padded to ~130 KB of chrome the way bench/extract_throughput.py does."""
-    from crawler.extract import NotArticle, extract_article
+    from crawler.extract import extract_article
+    from crawler.extracted import NotArticle
     from newsmon.localsite import LocalNewsSite
 
     sys.path.insert(0, str(ROOT / "bench"))

@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "html"))
 import trafilatura  # noqa: E402
 
 from crawler import extract as ex  # noqa: E402
+from crawler import extracted, timelimit  # noqa: E402
+from crawler import metadata as md  # noqa: E402
 from crawler.text import normalize_text  # noqa: E402
 from seed_pages import seed_pages  # noqa: E402
 
@@ -105,7 +107,7 @@ def compare_options(cases: list[Case], label: str) -> None:
                     total += len(case.must_contain)
                     try:
                         result = ex.extract_article(case.body, case.url, fetched_at=FETCHED, timeout=0)
-                    except ex.NotArticle:
+                    except extracted.NotArticle:
                         rejected += 1
                         continue
                     text = normalize_text(result.text)
@@ -168,7 +170,7 @@ def throughput(cases: list[Case], origin: str, count: int) -> None:
         def run(url, body):
             try:
                 ex.extract_article(body, url, fetched_at=FETCHED, timeout=timeout)
-            except ex.NotArticle:
+            except extracted.NotArticle:
                 pass
         return run
 
@@ -210,7 +212,7 @@ def timer_overhead() -> None:
     n = 20000
     started = time.perf_counter()
     for _ in range(n):
-        with ex.time_limit(10):
+        with timelimit.time_limit(10):
             pass
     print(f"  SIGALRM timer set+clear: {1e6 * (time.perf_counter() - started) / n:.1f} µs per page")
     tiny = "<html><body><article><p>" + "Short text. " * 40 + "</p></article></body></html>"
@@ -221,7 +223,7 @@ def timer_overhead() -> None:
             t0 = time.perf_counter()
             try:
                 ex.extract_article(tiny, "https://news.example/a", timeout=10)
-            except ex.NotArticle:
+            except extracted.NotArticle:
                 pass
             samples.append(time.perf_counter() - t0)
 
@@ -233,7 +235,7 @@ def timer_overhead() -> None:
         t0 = time.perf_counter()
         try:
             ex.extract_article(tiny, "https://news.example/a", timeout=0)
-        except ex.NotArticle:
+        except extracted.NotArticle:
             pass
         local.append(time.perf_counter() - t0)
     print(f"  worker-process round trip on a small page: {1000 * statistics.median(samples):.2f} ms "
@@ -242,7 +244,7 @@ def timer_overhead() -> None:
     t0 = time.perf_counter()
     try:
         ex.extract_article(huge, "https://news.example/huge", timeout=0)
-    except ex.NotArticle:
+    except extracted.NotArticle:
         pass
     natural = time.perf_counter() - t0
     for label, runner in (("main thread, SIGALRM", lambda fn: fn()), ("other thread, worker process", None)):
@@ -253,7 +255,7 @@ def timer_overhead() -> None:
             try:
                 ex.extract_article(huge, "https://news.example/huge", timeout=0.2)
                 box["outcome"] = "finished"
-            except ex.ExtractionTimeout as exc:
+            except extracted.ExtractionTimeout as exc:
                 box["outcome"] = exc.reason
             box["seconds"] = time.perf_counter() - t1
 
@@ -272,7 +274,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--skip-options", action="store_true")
     args = parser.parse_args()
-    print(f"{ex.EXTRACTOR}; language detection: {'py3langid' if ex.py3langid else 'page attributes only'}")
+    print(f"{extracted.EXTRACTOR}; language detection: {'py3langid' if md.py3langid else 'page attributes only'}")
     site, seeds = site_cases(), seed_cases()
     if not args.skip_options:
         compare_options(seeds, "seed pages in 3 boilerplate-heavy templates")

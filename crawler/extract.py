@@ -47,7 +47,7 @@ and one on a loaded shared machine, so the ratios matter more than the ms):
   15%-over-bare goal is met only against bare extraction *with* metadata,
   which the archive needs.
 
-  Since then the metadata pass is ours (:func:`_metadata`: trafilatura's
+  Since then the metadata pass is ours (:func:`page_metadata`: trafilatura's
   steps minus the licence, the tag-link guess when the page declares tags,
   and the htmldate search when a structured date is accepted), run once
   even when the fallback retry extracts the text again. Same results on the
@@ -63,58 +63,47 @@ returned with ``paywalled=True`` and ``text=""`` so the archive keeps the
 metadata but never files a teaser as the article's text (the description keeps
 the lede).
 
-Time limit: trafilatura can spin on pathological HTML and a thread cannot be
-killed, so in the main thread (where the Scrapy reactor calls us) a SIGALRM
-timer interrupts the work; from any other thread the page goes to a worker
-process that is killed when it overruns. Measured: the timer costs 10-30
-microseconds per page; the worker process 1-3 ms per page (pickling the page
-and the result); a page that takes 1.3 s unlimited stops at 0.20 s either way.
+The pieces live beside this module: bytes → text in :mod:`crawler.decode`,
+the page's signals, metadata and date choice in :mod:`crawler.metadata`, the
+time limit in :mod:`crawler.timelimit`, the returned types in
+:mod:`crawler.extracted`. This module keeps the refusal rules and the entry
+points.
 """
 from __future__ import annotations
 
-import atexit
-import codecs
-import html as html_lib
-import json
 import logging
-import multiprocessing
-import os
-import queue
-import re
 import signal
 import threading
-import time
-import zlib
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from urllib.parse import urljoin, urlsplit
+from datetime import date, datetime, timezone
 
 import trafilatura
 from htmldate import find_date
 from lxml.etree import XPath
 from lxml.html import HtmlElement
-from trafilatura import metadata as trafilatura_metadata
-from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from crawler.decode import decode_html, sniff_not_html
+from crawler.extracted import ExtractionTimeout, Extracted, Hints, NotArticle
+from crawler.metadata import (
+    FUTURE_TOLERANCE,
+    Signals,
+    canonical_url,
+    choose_date,
+    clean,
+    detect_language,
+    page_metadata,
+    read_signals,
+    to_naive_utc,
+)
 from crawler.text import fold
-from crawler.urls import canonicalize_url, host_of
-
-try:  # language detection on the text itself; without it we trust the page's lang attributes
-    import py3langid
-except ImportError:  # pragma: no cover - optional
-    py3langid = None
+from crawler.timelimit import WORKERS, time_limit
+from crawler.urls import host_of
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR = f"trafilatura {trafilatura.__version__}"
 MIN_TEXT_CHARS = 300          # less prose than this is not an article (captions, stubs, error pages)
 PROSE_MIN_WORDS = 15          # a paragraph shorter than this is a menu, a ticker or a caption, not prose
 PAYWALL_TEASER_MAX_CHARS = 1500  # a page with a paywall prompt and less text than this is a teaser
-FUTURE_TOLERANCE = timedelta(days=1)  # time zones and date-only values: "tomorrow" can be today somewhere
-WORKER_START_TIMEOUT = 60.0  # seconds for a worker process to import trafilatura
-LANGUAGE_SAMPLE_CHARS = 600  # detection cost grows with length; a dozen sentences decide it
 AUTHOR_BOX_XPATH = (
     "//*[self::div or self::section or self::aside or self::footer]["
     + " or ".join(f"contains(@class, '{name}')" for name in (
@@ -138,22 +127,6 @@ TRAFILATURA_OPTIONS = dict(
     # element; trafilatura's own list only knows the English class names.
     prune_xpath=AUTHOR_BOX_XPATH,
 )
-
-ARTICLE_TYPES = frozenset({
-    "article", "newsarticle", "reportagenews", "analysisnewsarticle", "opinionnewsarticle",
-    "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "scholarlyarticle",
-    "report", "techarticle", "socialmediaposting",
-})
-LISTING_TYPES = frozenset({"collectionpage", "itemlist", "searchresultspage", "website", "profilepage"})
-# <meta> names that carry a publication date, in order of trust.
-DATE_META = (
-    ("property", "article:published_time"), ("property", "og:published_time"),
-    ("name", "article:published_time"), ("itemprop", "datepublished"), ("name", "pubdate"),
-    ("name", "publishdate"), ("name", "publish-date"), ("name", "parsely-pub-date"),
-    ("name", "sailthru.date"), ("name", "dc.date.issued"), ("name", "dcterms.created"),
-    ("name", "dc.date"), ("name", "date"),
-)
-# Subscription prompts, matched in the case-folded page text with and without
 # accents (folding a whole page's accents costs milliseconds; these are few).
 _PROMPTS = (
     "subscribe to read", "subscribe to continue reading", "this article is for subscribers",
@@ -165,278 +138,6 @@ _PROMPTS = (
     "nur für abonnenten", "jetzt abonnieren und weiterlesen",
 )
 PAYWALL_PHRASES = tuple(dict.fromkeys(form for p in _PROMPTS for form in (p.casefold(), fold(p))))
-# File signatures of things servers send with a text/html label now and then.
-MAGIC = (
-    (b"%PDF", "application/pdf"), (b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF8", "image/gif"), (b"PK\x03\x04", "application/zip"), (b"\x1f\x8b", "application/gzip"),
-    (b"RIFF", "audio/video (RIFF)"), (b"ID3", "audio/mpeg"), (b"\x00\x00\x00", "binary data"),
-)
-BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
-_HTML_LANG = re.compile(rb"""<html[^>]*\slang\s*=\s*["']?([A-Za-z]{2})""", re.I)
-# Languages written in windows-1252 when not in UTF-8.
-WESTERN_LANGS = frozenset({"en", "es", "fr", "de", "it", "pt", "nl", "ca", "gl", "eu", "da", "sv", "no", "nb",
-                           "fi", "is", "ga", "af", "id", "ms", "sw"})
-WESTERN_LANGUAGE_NAMES = frozenset({"English", "Spanish", "French", "German", "Italian", "Portuguese", "Dutch",
-                                    "Danish", "Swedish", "Norwegian", "Finnish", "Catalan", "Indonesian"})
-_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]{2,8});")
-_LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
-
-
-class NotArticle(Exception):
-    """The page is not an article we file; ``reason`` says why in one line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class ExtractionTimeout(NotArticle):
-    """Extraction ran past its time limit (the page is skipped)."""
-
-
-class _Alarm(BaseException):
-    """Raised by the SIGALRM handler. A BaseException so that no ``except
-    Exception`` inside a library can swallow it and keep working."""
-
-
-@dataclass
-class Hints:
-    """What the feed or sitemap entry that linked the page said about it."""
-
-    title: str | None = None
-    author: str | None = None
-    published: datetime | None = None
-    language: str | None = None
-
-
-@dataclass
-class Extracted:
-    """One article as extracted from one page."""
-
-    url: str
-    canonical_url: str | None
-    title: str | None
-    author: str | None
-    published_at: datetime | None  # naive UTC
-    language: str | None
-    site_name: str | None
-    description: str | None
-    tags: list[str]
-    text: str  # paragraphs separated by blank lines
-    paywalled: bool
-    origins: dict[str, str] = field(default_factory=dict)
-    extractor: str = EXTRACTOR
-
-
-# --- bytes ---------------------------------------------------------------------------
-
-
-def compress_html(body: bytes) -> bytes:
-    """zlib-compress a page for ``article_versions.raw_html`` (news HTML shrinks ~5x)."""
-    return zlib.compress(body, 6)
-
-
-def decompress_html(blob: bytes) -> bytes:
-    """The page bytes as received, from ``compress_html`` output."""
-    return zlib.decompress(blob)
-
-
-def _codec(name: str | None) -> str | None:
-    """Python's codec name for a declared charset, or None if unknown.
-    Latin-1 and ASCII labels mean windows-1252, as browsers read them."""
-    if not name:
-        return None
-    try:
-        codec = codecs.lookup(name.strip().strip("\"'")).name
-    except LookupError:
-        return None
-    return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
-
-
-def _is_utf8_with_non_ascii(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return not body.isascii()
-
-
-def decode_html(body: bytes, declared_encoding: str | None) -> str:
-    """Decode a page: BOM, then the declared charset (HTTP header), then the
-    page's own <meta charset>, then UTF-8, then detection.
-
-    A declared charset is only believed if the bytes decode cleanly with it,
-    because wrong declarations are common (Latin-1 pages served as UTF-8, and
-    UTF-8 pages labelled Latin-1, which would decode to mojibake without error).
-    """
-    for bom, codec in BOMS:
-        if body.startswith(bom):
-            return body.decode(codec, errors="replace")
-    meta = _META_CHARSET.search(body[:4096])
-    candidates = [_codec(declared_encoding), _codec(meta.group(1).decode("ascii", "ignore") if meta else None), "utf-8"]
-    for codec in dict.fromkeys(c for c in candidates if c):
-        if codec in ("cp1252", "iso8859-15") and _is_utf8_with_non_ascii(body):
-            log.info("page declared %s but is UTF-8; decoding as UTF-8", codec)
-            return body.decode("utf-8")
-        try:
-            text = body.decode(codec)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if declared_encoding and codec != _codec(declared_encoding):
-            log.info("page declared %s but does not decode with it; used %s", declared_encoding, codec)
-        return text
-    # Detection: statistical guessers confuse the Latin code pages (cp1250 turns
-    # "España" into "Espańa"), so text in a Western European language, by the
-    # page's lang attribute or the guesser's own language verdict, is read as
-    # windows-1252, the charset such mislabelled pages really use.
-    from charset_normalizer import from_bytes
-
-    lang = _HTML_LANG.search(body[:4096])
-    encoding = "cp1252"
-    if not (lang and lang.group(1).decode("ascii").lower() in WESTERN_LANGS):
-        best = from_bytes(body).best()
-        if best is not None and best.language not in WESTERN_LANGUAGE_NAMES:
-            encoding = best.encoding
-    log.info("page declared %s but does not decode with it; read as %s", declared_encoding, encoding)
-    return body.decode(encoding, errors="replace")
-
-
-def _sniff_not_html(body: bytes | str, content_type: str | None) -> str | None:
-    """The media type when the payload is plainly not an HTML page, else None."""
-    if content_type:
-        media = content_type.split(";")[0].strip().lower()
-        if media and media not in ("text/html", "application/xhtml+xml", "text/plain", "application/octet-stream"):
-            return media
-    head = body[:1024]
-    if isinstance(head, bytes):
-        for magic, media in MAGIC:
-            if head.startswith(magic):
-                return media
-        head = head.decode("latin-1")
-    head = head.lstrip("\ufeff \t\r\n").lower()
-    if head.startswith(("{", "[")):
-        return "application/json"
-    if head.startswith("<?xml") and any(tag in head for tag in ("<rss", "<feed", "<urlset", "<sitemapindex")):
-        return "application/xml (feed or sitemap)"
-    if "<" not in head:
-        return "text/plain"
-    return None
-
-
-# --- page signals ----------------------------------------------------------------------
-
-
-def _metas(tree: HtmlElement) -> dict[tuple[str, str], list[str]]:
-    """Every <meta> content by (attribute, lower-case value): {("property", "og:type"): ["article"]}."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for meta in tree.iter("meta"):
-        content = (meta.get("content") or "").strip()
-        if content:
-            for attr in ("property", "name", "itemprop", "http-equiv"):
-                key = (meta.get(attr) or "").strip().lower()
-                if key:
-                    found.setdefault((attr, key), []).append(content)
-    return found
-
-
-def _json_ld(tree: HtmlElement) -> list[dict]:
-    """Every JSON-LD object on the page, @graph and lists flattened; broken blocks skipped."""
-    objects: list[dict] = []
-
-    def walk(node):
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            objects.append(node)
-            if "@graph" in node:
-                walk(node["@graph"])
-
-    for script in tree.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
-            continue
-        try:
-            walk(json.loads(script.text))
-        except ValueError:
-            log.debug("skipping unparseable JSON-LD block")
-    return objects
-
-
-def _types(obj: dict) -> set[str]:
-    value = obj.get("@type") or []
-    return {str(t).lower() for t in (value if isinstance(value, list) else [value])}
-
-
-def _names(node) -> list[str]:
-    """Author names from a JSON-LD author value (string, Person, or list of them)."""
-    if isinstance(node, list):
-        return [name for item in node for name in _names(item)]
-    if isinstance(node, dict):
-        node = node.get("name")
-    return [node.strip()] if isinstance(node, str) and node.strip() else []
-
-
-def _split_keywords(value) -> list[str]:
-    if isinstance(value, list):
-        return [k for item in value for k in _split_keywords(item)]
-    return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else []
-
-
-@dataclass
-class _Signals:
-    """What the page's markup says about itself, read once from the tree."""
-
-    canonical: str | None = None
-    html_lang: str | None = None
-    og_type: str | None = None
-    structured_article: bool = False
-    structured_listing: bool = False
-    not_free: bool = False
-    dates: list[tuple[str, str]] = field(default_factory=list)  # (origin, raw value) in order of trust
-    authors: list[str] = field(default_factory=list)  # JSON-LD article author names
-    tags: list[str] = field(default_factory=list)  # article:tag / JSON-LD keywords / news_keywords
-
-
-def _read_signals(tree: HtmlElement) -> _Signals:
-    sig = _Signals()
-    metas = _metas(tree)
-
-    def _meta(_tree, attr, name):
-        return metas.get((attr, name), [])
-
-    for link in tree.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and (link.get("href") or "").strip():
-            sig.canonical = link.get("href").strip()
-            break
-    for raw in [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
-                *_meta(tree, "http-equiv", "content-language"), *_meta(tree, "property", "og:locale")]:
-        match = _LANG.match((raw or "").strip())
-        if match:
-            sig.html_lang = match.group(1).lower()
-            break
-    og_type = _meta(tree, "property", "og:type")
-    sig.og_type = og_type[0].lower() if og_type else None
-    for obj in _json_ld(tree):
-        types = _types(obj)
-        if types & ARTICLE_TYPES:
-            sig.structured_article = True
-            if obj.get("datePublished"):
-                sig.dates.append(("json-ld", str(obj["datePublished"])))
-            if str(obj.get("isAccessibleForFree", "")).lower() in ("false", "0", "no"):
-                sig.not_free = True
-            sig.authors.extend(_names(obj.get("author")))
-            sig.tags.extend(_split_keywords(obj.get("articleSection")) + _split_keywords(obj.get("keywords")))
-        elif types & LISTING_TYPES - {"website"}:
-            sig.structured_listing = True
-    for attr, name in DATE_META:
-        sig.dates.extend(("meta " + name, value) for value in _meta(tree, attr, name))
-    if _meta(tree, "property", "article:published_time"):
-        sig.structured_article = True
-    for value in (*_meta(tree, "property", "article:section"), *_meta(tree, "property", "article:tag"),
-                  *_meta(tree, "name", "news_keywords")):
-        sig.tags.extend(_split_keywords(value))
-    return sig
 
 
 def _headlines(tree: HtmlElement) -> list[str]:
@@ -447,7 +148,7 @@ def _headlines(tree: HtmlElement) -> list[str]:
     return [text for text in texts if text.count(" ") >= 4]
 
 
-def _is_index_page(tree: HtmlElement, sig: _Signals, text: str) -> str | None:
+def _is_index_page(tree: HtmlElement, sig: Signals, text: str) -> str | None:
     """Why the page is a listing rather than an article, or None.
 
     Pages that declare themselves articles are trusted. Otherwise a page that
@@ -484,7 +185,7 @@ _CONTENT_TEXT = XPath("//body//text()[not(ancestor::header or ancestor::nav or a
                       "or ancestor::script or ancestor::style or ancestor::noscript)]")
 
 
-def _paywall_marker(tree: HtmlElement, sig: _Signals) -> str | None:
+def _paywall_marker(tree: HtmlElement, sig: Signals) -> str | None:
     """The sign that the page hides its text behind a subscription, or None."""
     if sig.not_free:
         return "isAccessibleForFree=false"
@@ -502,20 +203,6 @@ def _remove_paywall_prompt(text: str) -> str:
     return "\n\n".join(p for p in text.split("\n\n") if not any(ph in p.casefold() for ph in PAYWALL_PHRASES))
 
 
-# --- values ------------------------------------------------------------------------------
-
-
-def _clean(value: str | None) -> str | None:
-    """Whitespace-collapsed text with leftover (double-escaped) entities decoded."""
-    if value is None:
-        return None
-    for _ in range(2):  # "&amp;#8217;" needs two rounds
-        if not _ENTITY.search(value):
-            break
-        value = html_lib.unescape(value)
-    value = " ".join(value.split())
-    return value or None
-
 
 def _paragraphs(text: str, title: str | None) -> str:
     """One paragraph per line from trafilatura → paragraphs separated by blank
@@ -523,107 +210,10 @@ def _paragraphs(text: str, title: str | None) -> str:
     is stored on its own; in the text it would make copies of one wire story
     under different headlines look different)."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if lines and title and fold(_clean(lines[0]) or "") == fold(_clean(title) or ""):
+    if lines and title and fold(clean(lines[0]) or "") == fold(clean(title) or ""):
         lines = lines[1:]
     return "\n\n".join(lines)
 
-
-def _to_naive_utc(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _parse_date(raw: str, date_order: str | None) -> datetime | None:
-    """A structured date string → naive UTC datetime, ISO first, then dateparser."""
-    raw = raw.strip()
-    try:
-        return _to_naive_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
-    except ValueError:
-        pass
-    import dateparser
-
-    settings = {"TO_TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first"}
-    if date_order:
-        settings["DATE_ORDER"] = date_order
-    try:
-        return dateparser.parse(raw, settings=settings)
-    except Exception:  # dateparser raises assorted errors on odd strings
-        return None
-
-
-def _plausible(value: datetime, latest: datetime, earliest: date | None) -> str | None:
-    """Why a publication date cannot be right, or None."""
-    if value > latest:
-        return f"{value:%Y-%m-%d %H:%M} is after the fetch time"
-    if earliest and value.date() < earliest:
-        return f"{value:%Y-%m-%d} is before the earliest plausible date {earliest:%Y-%m-%d}"
-    return None
-
-
-def _choose_date(tree, sig, quick_date, url, hints, latest, earliest, date_order, origins):
-    """The publication date and its origin: structured data, then htmldate's
-    quick then extensive search, then the feed's date. Implausible values are
-    rejected with the reason recorded in ``origins['published_at_rejected']``.
-    ``quick_date()`` runs htmldate's quick search: only called when no
-    structured date is accepted (most news pages have one)."""
-    rejected: list[str] = []
-
-    def accept(value, origin):
-        if value is None:
-            return None
-        value = _to_naive_utc(value)
-        why = _plausible(value, latest, earliest)
-        if why:
-            rejected.append(f"{origin}: {why}")
-            return None
-        origins["published_at"] = origin
-        return value
-
-    def htmldate_value(raw):
-        return datetime.strptime(raw, "%Y-%m-%d") if raw else None
-
-    found = None
-    for origin, raw in sig.dates:
-        found = accept(_parse_date(raw, date_order), origin)
-        if found:
-            break
-    if found is None:
-        found = accept(htmldate_value(quick_date()), "htmldate")
-    if found is None:
-        bounds = {"min_date": datetime.combine(earliest, datetime.min.time()) if earliest else None,
-                  "max_date": latest}
-        raw = find_date(tree, extensive_search=True, original_date=True, url=url, **bounds)
-        found = accept(htmldate_value(raw), "htmldate extensive")
-    if found is None and hints and hints.published:
-        found = accept(hints.published, "feed")
-    if rejected:
-        origins["published_at_rejected"] = "; ".join(rejected)
-        log.info("%s: rejected publication date(s): %s", url, origins["published_at_rejected"])
-    return found
-
-
-def _detect_language(text: str) -> str | None:
-    if py3langid is None or not text:
-        return None
-    lang, _ = py3langid.classify(text[:LANGUAGE_SAMPLE_CHARS])
-    return lang
-
-
-def _canonical(sig: _Signals, url: str, origins: dict[str, str]) -> str | None:
-    """<link rel=canonical> made absolute and canonical; a canonical that points
-    an article at a site's home page (a CMS bug) would merge every article of
-    the site into one row, so it is ignored."""
-    if not sig.canonical:
-        return None
-    absolute = urljoin(url, sig.canonical)
-    if urlsplit(absolute).scheme not in ("http", "https"):
-        return None
-    if urlsplit(absolute).path in ("", "/") and urlsplit(url).path not in ("", "/"):
-        origins["canonical_url_rejected"] = f"{absolute} is the site's home page"
-        return None
-    origins["canonical_url"] = "page"
-    return canonicalize_url(absolute)
 
 
 # --- the extraction ----------------------------------------------------------------------
@@ -631,7 +221,7 @@ def _canonical(sig: _Signals, url: str, origins: dict[str, str]) -> str | None:
 
 def _trafilatura(tree: HtmlElement, url: str, options: dict):
     """trafilatura's text for the page (None when it finds no text); the
-    metadata comes from :func:`_metadata`, once, even when the text is
+    metadata comes from :func:`page_metadata`, once, even when the text is
     extracted twice."""
     try:
         return trafilatura.bare_extraction(tree, url=url, with_metadata=False, **options)
@@ -640,52 +230,6 @@ def _trafilatura(tree: HtmlElement, url: str, options: dict):
         raise NotArticle(f"extraction failed ({type(exc).__name__}: {exc})") from None
 
 
-def _metadata(tree: HtmlElement, url: str, sig: _Signals) -> Document | None:
-    """trafilatura's metadata pass (``trafilatura.metadata.extract_metadata``,
-    step for step) without the work whose result we would throw away: the
-    licence (not archived), categories and tag links when the page declares
-    its tags (``sig.tags`` wins), and htmldate's date search, which
-    :func:`_choose_date` runs only when no structured date is accepted.
-
-    Why not ``bare_extraction(with_metadata=True)``: on outlet-size pages its
-    metadata pass cost about a third of trafilatura's time, and the fallback
-    retry ran it a second time (``python bench/extract_throughput.py``).
-    None when trafilatura's metadata code fails on the page, as
-    ``bare_extraction`` returned no document then."""
-    tm = trafilatura_metadata
-    try:
-        meta = tm.examine_meta(tree)
-        if meta.author and " " not in meta.author:  # a single word is a handle, not a byline
-            meta.author = None
-        try:
-            meta = tm.extract_meta_json(tree, meta)
-        except Exception as err:  # noqa: BLE001 - trafilatura's own guard: broken JSON-LD is skipped
-            log.debug("trafilatura JSON-LD metadata failed on %s: %s", url, err)
-        if not meta.title:
-            meta.title = tm.extract_title(tree)
-        if not meta.author:
-            meta.author = tm.extract_author(tree)
-        if not meta.url:
-            meta.url = tm.extract_url(tree, url)
-        if not meta.sitename:
-            meta.sitename = tm.extract_sitename(tree)
-        if meta.sitename:
-            meta.sitename = meta.sitename.lstrip("@")  # a Twitter handle
-            if meta.sitename and "." not in meta.sitename and not meta.sitename[0].isupper():
-                meta.sitename = meta.sitename.title()
-        elif meta.url:
-            match = tm.META_URL.match(meta.url)
-            if match:
-                meta.sitename = match[1]
-        if not sig.tags:
-            meta.categories = meta.categories or tm.extract_catstags("category", tree)
-            meta.tags = meta.tags or tm.extract_catstags("tag", tree)
-        meta.clean_and_trim()
-    except (ValueError, TypeError, AttributeError):
-        log.debug("trafilatura metadata failed on %s", url, exc_info=True)
-        return None
-    return meta
-
 
 def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language: str | None,
              fetched_at: datetime, earliest: date | None, date_order: str | None,
@@ -693,19 +237,19 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     """The whole extraction of one page, without a time limit."""
     if not html or not html.strip():
         raise NotArticle("empty response")
-    media = _sniff_not_html(html, content_type)
+    media = sniff_not_html(html, content_type)
     if media:
         raise NotArticle(f"not HTML ({media})")
     page = decode_html(html, encoding) if isinstance(html, bytes) else html
     tree = load_html(page)
     if tree is None:
         raise NotArticle("not HTML (no parseable document)")
-    sig = _read_signals(tree)
+    sig = read_signals(tree)
     latest = fetched_at + FUTURE_TOLERANCE
     date_params = {"extensive_search": False, "original_date": True, "max_date": latest}
     if earliest:
         date_params["min_date"] = datetime.combine(earliest, datetime.min.time())
-    meta = _metadata(tree, url, sig)
+    meta = page_metadata(tree, url, sig)
     title = meta.title if meta else None
     body = _trafilatura(tree, url, TRAFILATURA_OPTIONS) if meta else None
     text = _paragraphs(body.text, title) if body is not None else ""
@@ -735,7 +279,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     if not paywalled and prose < min_text_chars:
         raise NotArticle(f"too little text ({prose} chars of prose)")
 
-    language, origins["language"] = _detect_language(text), "text"
+    language, origins["language"] = detect_language(text), "text"
     if language is None:
         language, origins["language"] = sig.html_lang, "page"
     if language is None and hints and hints.language:
@@ -745,31 +289,31 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     if expected_language and language and language != expected_language.lower():
         raise NotArticle(f"language {language}, source expects {expected_language.lower()}")
 
-    values = {"title": _clean(doc.title) if doc else None, "author": _clean(doc.author) if doc else None}
+    values = {"title": clean(doc.title) if doc else None, "author": clean(doc.author) if doc else None}
     if sig.authors:  # structured names beat a byline that may carry the agency ("Jane Roe, Reuters")
-        values["author"] = _clean("; ".join(dict.fromkeys(sig.authors)))
+        values["author"] = clean("; ".join(dict.fromkeys(sig.authors)))
     for key, hint in (("title", hints.title if hints else None), ("author", hints.author if hints else None)):
         if values[key]:
             origins[key] = "json-ld" if key == "author" and sig.authors else "page"
-        elif _clean(hint):
-            values[key], origins[key] = _clean(hint), "feed"
-    site_name = _clean(doc.sitename) if doc else None
+        elif clean(hint):
+            values[key], origins[key] = clean(hint), "feed"
+    site_name = clean(doc.sitename) if doc else None
     if site_name:  # trafilatura falls back to the host name when the page names no site
         origins["site_name"] = "url" if site_name.lower() == host_of(url) else "page"
-    description = _clean(doc.description) if doc else None
+    description = clean(doc.description) if doc else None
     if description:
         origins["description"] = "page"
     quick_date = (lambda: find_date(tree, **date_params, url=doc.url)) if doc else (lambda: None)
-    published = _choose_date(tree, sig, quick_date, url, hints, latest, earliest, date_order, origins)
+    published = choose_date(tree, sig, quick_date, url, hints, latest, earliest, date_order, origins)
     # Tags the page declares for the article; trafilatura's link-based guess
     # (which can pick up a sidebar's tag cloud) only when there are none.
     tags = sig.tags or ([*(doc.categories or []), *(doc.tags or [])] if doc else [])
-    tags = list(dict.fromkeys(t for t in (_clean(t) for t in tags) if t))
+    tags = list(dict.fromkeys(t for t in (clean(t) for t in tags) if t))
     if tags:
         origins["tags"] = "page" if sig.tags else "links"
     return Extracted(
         url=url,
-        canonical_url=_canonical(sig, url, origins),
+        canonical_url=canonical_url(sig, url, origins),
         title=values["title"],
         author=values["author"],
         published_at=published,
@@ -798,7 +342,7 @@ def extract_article(html: bytes | str, url: str, *, hints: Hints | None = None,
     when the page is not an article, including when extraction takes longer
     than ``timeout`` seconds (0 or None: no limit).
     """
-    fetched_at = _to_naive_utc(fetched_at) if fetched_at else datetime.now(timezone.utc).replace(tzinfo=None)
+    fetched_at = to_naive_utc(fetched_at) if fetched_at else datetime.now(timezone.utc).replace(tzinfo=None)
     args = (html, url, hints, expected_language, fetched_at, earliest, date_order, encoding, content_type,
             min_text_chars)
     try:
@@ -807,7 +351,7 @@ def extract_article(html: bytes | str, url: str, *, hints: Hints | None = None,
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
             with time_limit(timeout):
                 return _extract(*args)
-        return _WORKERS.run(args, timeout)
+        return WORKERS.run(_extract, args, timeout)
     except NotArticle as exc:
         log.log(logging.WARNING if isinstance(exc, ExtractionTimeout) else logging.INFO,
                 "%s: not an article: %s", url, exc.reason)
@@ -816,147 +360,6 @@ def extract_article(html: bytes | str, url: str, *, hints: Hints | None = None,
         log.warning("%s: extraction failed", url, exc_info=True)
         raise NotArticle(f"extraction failed ({type(exc).__name__}: {exc})") from None
 
-
-# --- time limits ---------------------------------------------------------------------------
-
-
-@contextmanager
-def time_limit(seconds: float):
-    """Stop the block after ``seconds`` with :class:`ExtractionTimeout` (main thread only).
-
-    A SIGALRM timer interrupts whatever Python code runs; it re-fires every
-    50 ms in case a library swallowed the first one. A timer already set by
-    someone else (e.g. pytest-timeout) is kept: restored afterwards, and
-    honoured if it is due first.
-    """
-    started = time.monotonic()
-    deadline = started + seconds
-    fired = disarmed = False
-    previous_handler = signal.getsignal(signal.SIGALRM)
-    previous_delay, previous_interval = signal.getitimer(signal.ITIMER_REAL)
-    outer_deadline = started + previous_delay if previous_delay else None
-
-    def on_alarm(signum, frame):
-        nonlocal fired
-        if disarmed:  # a signal delivered while we were already cleaning up
-            return
-        now = time.monotonic()
-        if outer_deadline is not None and now >= outer_deadline and callable(previous_handler):
-            previous_handler(signum, frame)
-        if now >= deadline - 0.001:
-            fired = True
-            raise _Alarm()
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    first = min(seconds, previous_delay) if previous_delay else seconds
-    signal.setitimer(signal.ITIMER_REAL, max(first, 1e-6), 0.05)
-    try:
-        try:
-            yield
-        finally:
-            disarmed = True
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Alarm:  # also when the alarm landed in the inner finally, before disarming
-        raise ExtractionTimeout(f"extraction timed out after {seconds:g}s") from None
-    finally:
-        signal.signal(signal.SIGALRM, previous_handler if previous_handler is not None else signal.SIG_DFL)
-        if previous_delay:
-            remaining = previous_delay - (time.monotonic() - started)
-            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-6), previous_interval)
-    if fired:  # the alarm was swallowed by library code: the result is not trustworthy
-        raise ExtractionTimeout(f"extraction timed out after {seconds:g}s")
-
-
-def _worker_loop(conn) -> None:
-    """A worker process: extract pages sent over ``conn`` until it closes."""
-    conn.send("ready")  # imports done: time limits count from here
-    while True:
-        try:
-            args = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        try:
-            conn.send(("ok", _extract(*args)))
-        except NotArticle as exc:
-            conn.send(("not_article", exc.reason))
-        except Exception as exc:  # report, keep serving
-            conn.send(("not_article", f"extraction failed ({type(exc).__name__}: {exc})"))
-
-
-class _Worker:
-    def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")  # no fork: the crawl process runs threads
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_loop, args=(child,), daemon=True, name="newsmon-extract")
-        self.process.start()
-        child.close()
-        if not self.conn.poll(WORKER_START_TIMEOUT) or self.conn.recv() != "ready":
-            self.kill()
-            raise NotArticle("extraction worker did not start")
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.join(5)
-        self.conn.close()
-
-
-class _WorkerPool:
-    """Worker processes for calls from non-main threads, where no signal can
-    interrupt the work: a worker that overruns is killed and replaced."""
-
-    def __init__(self, size: int) -> None:
-        self.idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-        self.all: list[_Worker] = []
-        self.lock = threading.Lock()
-        # More workers than cores adds memory, not speed: callers beyond that wait their turn
-        # (the wait does not count against their time limit).
-        self.slots = threading.BoundedSemaphore(size)
-
-    def _take(self) -> _Worker:
-        try:
-            return self.idle.get_nowait()
-        except queue.Empty:
-            worker = _Worker()
-            with self.lock:
-                self.all.append(worker)
-            return worker
-
-    def _discard(self, worker: _Worker) -> None:
-        worker.kill()
-        with self.lock:
-            if worker in self.all:
-                self.all.remove(worker)
-
-    def run(self, args: tuple, timeout: float) -> Extracted:
-        with self.slots:
-            return self._run(args, timeout)
-
-    def _run(self, args: tuple, timeout: float) -> Extracted:
-        worker = self._take()
-        try:
-            worker.conn.send(args)
-            if not worker.conn.poll(timeout):
-                self._discard(worker)
-                raise ExtractionTimeout(f"extraction timed out after {timeout:g}s")
-            status, value = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
-            self._discard(worker)
-            raise NotArticle(f"extraction worker died ({type(exc).__name__})") from None
-        self.idle.put(worker)
-        if status == "not_article":
-            raise NotArticle(value)
-        return value
-
-    def close(self) -> None:
-        with self.lock:
-            workers, self.all = self.all, []
-        for worker in workers:
-            worker.kill()
-        self.idle = queue.SimpleQueue()
-
-
-_WORKERS = _WorkerPool(size=os.cpu_count() or 2)
-atexit.register(_WORKERS.close)
 
 
 def extract_for_source(html: bytes | str, url: str, source, *, hints: Hints | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crawler.extract import Extracted, Hints
+from crawler.extracted import Extracted, Hints
 
 
 @dataclass

@@ -26,7 +26,9 @@ from scrapy.exceptions import DropItem
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from crawler.extract import NotArticle, compress_html, extract_for_source
+from crawler.decode import compress_html
+from crawler.extract import extract_for_source
+from crawler.extracted import NotArticle
 from crawler.items import ArticleItem
 from crawler.runlog import source_id
 from crawler.stages import StageRunner
@@ -45,7 +47,7 @@ def extract_item(item: ArticleItem, source, timeout: float):
 
 
 class ExtractPipeline:
-    """Page → :class:`~crawler.extract.Extracted`; a page that is not an
+    """Page → :class:`~crawler.extracted.Extracted`; a page that is not an
     article is logged with its reason, counted, and dropped."""
 
     def __init__(self, crawler) -> None:

@@ -167,7 +167,9 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None) 
     one transaction per article (article fields, new version, stage rows)."""
     from sqlalchemy import func, select
 
-    from crawler.extract import Hints, NotArticle, decompress_html, extract_for_source
+    from crawler.decode import decompress_html
+    from crawler.extract import extract_for_source
+    from crawler.extracted import Hints, NotArticle
     from crawler.stages import StageRunner
     from crawler.text import text_hash
     from storage.db import session_scope

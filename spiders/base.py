@@ -27,7 +27,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from sqlalchemy import or_, select
 
-from crawler.extract import Hints
+from crawler.extracted import Hints
 from crawler.items import ArticleItem
 from crawler.runlog import RunLog
 from crawler.settings import settings_from_config

@@ -15,7 +15,7 @@ from lxml import etree
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
 
-from crawler.extract import Hints
+from crawler.extracted import Hints
 
 log = logging.getLogger("newsmon.crawl")
 

@@ -14,15 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import (
-    ExtractionTimeout,
-    Hints,
-    NotArticle,
-    compress_html,
-    decode_html,
-    decompress_html,
-    extract_article,
-)
+from crawler.decode import compress_html, decode_html, decompress_html
+from crawler.extract import extract_article
+from crawler.extracted import ExtractionTimeout, Hints, NotArticle
 from crawler.text import normalize_text
 
 HTML = Path(__file__).parent / "fixtures" / "html"
@@ -317,7 +311,7 @@ def test_extraction_from_another_thread_is_stopped_in_a_worker_process_and_the_n
 
     def crawl():
         try:
-            extract_article(PATHOLOGICAL, "https://x.example/slow", timeout=0.3)
+            extract_article(PATHOLOGICAL, "https://x.example/slow", timeout=0.1)
         except ExtractionTimeout as exc:
             results["timeout"] = exc.reason
         results["next"] = extract("spanish_article.html", timeout=30)
@@ -325,7 +319,7 @@ def test_extraction_from_another_thread_is_stopped_in_a_worker_process_and_the_n
     thread = threading.Thread(target=crawl)
     thread.start()
     thread.join(60)
-    assert results["timeout"] == "extraction timed out after 0.3s"
+    assert results["timeout"] == "extraction timed out after 0.1s"
     # worker start-up (imports) is not counted against the limit, killing is immediate
     assert results["next"] == extract("spanish_article.html")
 

@@ -18,7 +18,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("config", ("crawler.errors", "crawler.text", "crawler.rules", "crawler.schedules", "crawler.config")),
     ("storage", ("storage",)),
     ("analysis", ("crawler.urls", "crawler.facts", "crawler.classify", "crawler.dedup", "crawler.extract",
-                  "crawler.timelimit", "crawler.decode", "crawler.metadata", "crawler.events.timeline",
+                  "crawler.timelimit", "crawler.decode", "crawler.metadata", "crawler.extracted", "crawler.events.timeline",
                   "crawler.events.diff", "crawler.events.modality", "crawler.events.figures",
                   "crawler.events.dates", "crawler.events.lexicon", "crawler.events.matching",
                   "crawler.analysis", "crawler.workers")),

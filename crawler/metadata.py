@@ -1,0 +1,324 @@
+"""What a page says about itself, and the values we trust from it.
+
+The page's markup signals (canonical link, declared language, og:type, JSON-LD
+article/listing types, paywall flag, structured dates, authors, tags), read
+once per page; trafilatura's metadata pass without the work we would throw
+away; the choice of a publication date (structured data first, never in the
+future, never before the source's earliest plausible date); the language of
+the text; the canonical URL.
+"""
+from __future__ import annotations
+
+import html as html_lib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urljoin, urlsplit
+
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura import metadata as trafilatura_metadata
+from trafilatura.settings import Document
+
+from crawler.urls import canonicalize_url
+
+try:  # language detection on the text itself; without it we trust the page's lang attributes
+    import py3langid
+except ImportError:  # pragma: no cover - optional
+    py3langid = None
+
+log = logging.getLogger("crawler.extract")
+
+FUTURE_TOLERANCE = timedelta(days=1)  # time zones and date-only values: "tomorrow" can be today somewhere
+LANGUAGE_SAMPLE_CHARS = 600  # detection cost grows with length; a dozen sentences decide it
+ARTICLE_TYPES = frozenset({
+    "article", "newsarticle", "reportagenews", "analysisnewsarticle", "opinionnewsarticle",
+    "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "scholarlyarticle",
+    "report", "techarticle", "socialmediaposting",
+})
+LISTING_TYPES = frozenset({"collectionpage", "itemlist", "searchresultspage", "website", "profilepage"})
+# <meta> names that carry a publication date, in order of trust.
+DATE_META = (
+    ("property", "article:published_time"), ("property", "og:published_time"),
+    ("name", "article:published_time"), ("itemprop", "datepublished"), ("name", "pubdate"),
+    ("name", "publishdate"), ("name", "publish-date"), ("name", "parsely-pub-date"),
+    ("name", "sailthru.date"), ("name", "dc.date.issued"), ("name", "dcterms.created"),
+    ("name", "dc.date"), ("name", "date"),
+)
+# Subscription prompts, matched in the case-folded page text with and without
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]{2,8});")
+_LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
+
+
+def _metas(tree: HtmlElement) -> dict[tuple[str, str], list[str]]:
+    """Every <meta> content by (attribute, lower-case value): {("property", "og:type"): ["article"]}."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for meta in tree.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        if content:
+            for attr in ("property", "name", "itemprop", "http-equiv"):
+                key = (meta.get(attr) or "").strip().lower()
+                if key:
+                    found.setdefault((attr, key), []).append(content)
+    return found
+
+
+def _json_ld(tree: HtmlElement) -> list[dict]:
+    """Every JSON-LD object on the page, @graph and lists flattened; broken blocks skipped."""
+    objects: list[dict] = []
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            objects.append(node)
+            if "@graph" in node:
+                walk(node["@graph"])
+
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            walk(json.loads(script.text))
+        except ValueError:
+            log.debug("skipping unparseable JSON-LD block")
+    return objects
+
+
+def _types(obj: dict) -> set[str]:
+    value = obj.get("@type") or []
+    return {str(t).lower() for t in (value if isinstance(value, list) else [value])}
+
+
+def _names(node) -> list[str]:
+    """Author names from a JSON-LD author value (string, Person, or list of them)."""
+    if isinstance(node, list):
+        return [name for item in node for name in _names(item)]
+    if isinstance(node, dict):
+        node = node.get("name")
+    return [node.strip()] if isinstance(node, str) and node.strip() else []
+
+
+def _split_keywords(value) -> list[str]:
+    if isinstance(value, list):
+        return [k for item in value for k in _split_keywords(item)]
+    return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else []
+
+
+@dataclass
+class Signals:
+    """What the page's markup says about itself, read once from the tree."""
+
+    canonical: str | None = None
+    html_lang: str | None = None
+    og_type: str | None = None
+    structured_article: bool = False
+    structured_listing: bool = False
+    not_free: bool = False
+    dates: list[tuple[str, str]] = field(default_factory=list)  # (origin, raw value) in order of trust
+    authors: list[str] = field(default_factory=list)  # JSON-LD article author names
+    tags: list[str] = field(default_factory=list)  # article:tag / JSON-LD keywords / news_keywords
+
+
+def read_signals(tree: HtmlElement) -> Signals:
+    sig = Signals()
+    metas = _metas(tree)
+
+    def _meta(_tree, attr, name):
+        return metas.get((attr, name), [])
+
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and (link.get("href") or "").strip():
+            sig.canonical = link.get("href").strip()
+            break
+    for raw in [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+                *_meta(tree, "http-equiv", "content-language"), *_meta(tree, "property", "og:locale")]:
+        match = _LANG.match((raw or "").strip())
+        if match:
+            sig.html_lang = match.group(1).lower()
+            break
+    og_type = _meta(tree, "property", "og:type")
+    sig.og_type = og_type[0].lower() if og_type else None
+    for obj in _json_ld(tree):
+        types = _types(obj)
+        if types & ARTICLE_TYPES:
+            sig.structured_article = True
+            if obj.get("datePublished"):
+                sig.dates.append(("json-ld", str(obj["datePublished"])))
+            if str(obj.get("isAccessibleForFree", "")).lower() in ("false", "0", "no"):
+                sig.not_free = True
+            sig.authors.extend(_names(obj.get("author")))
+            sig.tags.extend(_split_keywords(obj.get("articleSection")) + _split_keywords(obj.get("keywords")))
+        elif types & LISTING_TYPES - {"website"}:
+            sig.structured_listing = True
+    for attr, name in DATE_META:
+        sig.dates.extend(("meta " + name, value) for value in _meta(tree, attr, name))
+    if _meta(tree, "property", "article:published_time"):
+        sig.structured_article = True
+    for value in (*_meta(tree, "property", "article:section"), *_meta(tree, "property", "article:tag"),
+                  *_meta(tree, "name", "news_keywords")):
+        sig.tags.extend(_split_keywords(value))
+    return sig
+
+
+
+def clean(value: str | None) -> str | None:
+    """Whitespace-collapsed text with leftover (double-escaped) entities decoded."""
+    if value is None:
+        return None
+    for _ in range(2):  # "&amp;#8217;" needs two rounds
+        if not _ENTITY.search(value):
+            break
+        value = html_lib.unescape(value)
+    value = " ".join(value.split())
+    return value or None
+
+
+
+def to_naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _parse_date(raw: str, date_order: str | None) -> datetime | None:
+    """A structured date string → naive UTC datetime, ISO first, then dateparser."""
+    raw = raw.strip()
+    try:
+        return to_naive_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except ValueError:
+        pass
+    import dateparser
+
+    settings = {"TO_TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "first"}
+    if date_order:
+        settings["DATE_ORDER"] = date_order
+    try:
+        return dateparser.parse(raw, settings=settings)
+    except Exception:  # dateparser raises assorted errors on odd strings
+        return None
+
+
+def _plausible(value: datetime, latest: datetime, earliest: date | None) -> str | None:
+    """Why a publication date cannot be right, or None."""
+    if value > latest:
+        return f"{value:%Y-%m-%d %H:%M} is after the fetch time"
+    if earliest and value.date() < earliest:
+        return f"{value:%Y-%m-%d} is before the earliest plausible date {earliest:%Y-%m-%d}"
+    return None
+
+
+def choose_date(tree, sig, quick_date, url, hints, latest, earliest, date_order, origins):
+    """The publication date and its origin: structured data, then htmldate's
+    quick then extensive search, then the feed's date. Implausible values are
+    rejected with the reason recorded in ``origins['published_at_rejected']``.
+    ``quick_date()`` runs htmldate's quick search: only called when no
+    structured date is accepted (most news pages have one)."""
+    rejected: list[str] = []
+
+    def accept(value, origin):
+        if value is None:
+            return None
+        value = to_naive_utc(value)
+        why = _plausible(value, latest, earliest)
+        if why:
+            rejected.append(f"{origin}: {why}")
+            return None
+        origins["published_at"] = origin
+        return value
+
+    def htmldate_value(raw):
+        return datetime.strptime(raw, "%Y-%m-%d") if raw else None
+
+    found = None
+    for origin, raw in sig.dates:
+        found = accept(_parse_date(raw, date_order), origin)
+        if found:
+            break
+    if found is None:
+        found = accept(htmldate_value(quick_date()), "htmldate")
+    if found is None:
+        bounds = {"min_date": datetime.combine(earliest, datetime.min.time()) if earliest else None,
+                  "max_date": latest}
+        raw = find_date(tree, extensive_search=True, original_date=True, url=url, **bounds)
+        found = accept(htmldate_value(raw), "htmldate extensive")
+    if found is None and hints and hints.published:
+        found = accept(hints.published, "feed")
+    if rejected:
+        origins["published_at_rejected"] = "; ".join(rejected)
+        log.info("%s: rejected publication date(s): %s", url, origins["published_at_rejected"])
+    return found
+
+
+def detect_language(text: str) -> str | None:
+    if py3langid is None or not text:
+        return None
+    lang, _ = py3langid.classify(text[:LANGUAGE_SAMPLE_CHARS])
+    return lang
+
+
+def canonical_url(sig: Signals, url: str, origins: dict[str, str]) -> str | None:
+    """<link rel=canonical> made absolute and canonical; a canonical that points
+    an article at a site's home page (a CMS bug) would merge every article of
+    the site into one row, so it is ignored."""
+    if not sig.canonical:
+        return None
+    absolute = urljoin(url, sig.canonical)
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return None
+    if urlsplit(absolute).path in ("", "/") and urlsplit(url).path not in ("", "/"):
+        origins["canonical_url_rejected"] = f"{absolute} is the site's home page"
+        return None
+    origins["canonical_url"] = "page"
+    return canonicalize_url(absolute)
+
+
+
+def page_metadata(tree: HtmlElement, url: str, sig: Signals) -> Document | None:
+    """trafilatura's metadata pass (``trafilatura.metadata.extract_metadata``,
+    step for step) without the work whose result we would throw away: the
+    licence (not archived), categories and tag links when the page declares
+    its tags (``sig.tags`` wins), and htmldate's date search, which
+    :func:`choose_date` runs only when no structured date is accepted.
+
+    Why not ``bare_extraction(with_metadata=True)``: on outlet-size pages its
+    metadata pass cost about a third of trafilatura's time, and the fallback
+    retry ran it a second time (``python bench/extract_throughput.py``).
+    None when trafilatura's metadata code fails on the page, as
+    ``bare_extraction`` returned no document then."""
+    tm = trafilatura_metadata
+    try:
+        meta = tm.examine_meta(tree)
+        if meta.author and " " not in meta.author:  # a single word is a handle, not a byline
+            meta.author = None
+        try:
+            meta = tm.extract_meta_json(tree, meta)
+        except Exception as err:  # noqa: BLE001 - trafilatura's own guard: broken JSON-LD is skipped
+            log.debug("trafilatura JSON-LD metadata failed on %s: %s", url, err)
+        if not meta.title:
+            meta.title = tm.extract_title(tree)
+        if not meta.author:
+            meta.author = tm.extract_author(tree)
+        if not meta.url:
+            meta.url = tm.extract_url(tree, url)
+        if not meta.sitename:
+            meta.sitename = tm.extract_sitename(tree)
+        if meta.sitename:
+            meta.sitename = meta.sitename.lstrip("@")  # a Twitter handle
+            if meta.sitename and "." not in meta.sitename and not meta.sitename[0].isupper():
+                meta.sitename = meta.sitename.title()
+        elif meta.url:
+            match = tm.META_URL.match(meta.url)
+            if match:
+                meta.sitename = match[1]
+        if not sig.tags:
+            meta.categories = meta.categories or tm.extract_catstags("category", tree)
+            meta.tags = meta.tags or tm.extract_catstags("tag", tree)
+        meta.clean_and_trim()
+    except (ValueError, TypeError, AttributeError):
+        log.debug("trafilatura metadata failed on %s", url, exc_info=True)
+        return None
+    return meta
