@@ -59,7 +59,7 @@ ITEM_PIPELINES = {
 NEWSMON_STAGES = [
     "crawler.dedup.DedupStage",
     "crawler.classify.ClassifyStage",
-    "crawler.events.EventDiffStage",
+    "crawler.events.store.EventDiffStage",
 ]
 # Extraction inline in the reactor thread (measured faster than a thread
 # pool here: see crawler/pipelines.py).

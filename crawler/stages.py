@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_STAGES = (
     "crawler.dedup.DedupStage",
     "crawler.classify.ClassifyStage",
-    "crawler.events.EventDiffStage",
+    "crawler.events.store.EventDiffStage",
 )
 
 
