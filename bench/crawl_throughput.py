@@ -78,7 +78,7 @@ BREAKDOWN = (
     ("    analysis stages (incl. flushes)", "crawler.stages:StageRunner.process"),
     ("      dedup stage", "crawler.dedup:DedupStage.process"),
     ("      classify stage", "crawler.classify:ClassifyStage.process"),
-    ("      event diff stage", "crawler.events:EventDiffStage.process"),
+    ("      event diff stage", "crawler.events.store:EventDiffStage.process"),
     ("  commit", "sqlalchemy.orm.session:Session.commit"),
     ("  stages' state load (once)", "crawler.stages:StageRunner.open"),
     ("seen-URL lookups (spider)", "spiders.base:NewsSpider.archived"),

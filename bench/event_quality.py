@@ -13,7 +13,7 @@ after that tuning and never tuned on: the honest estimate for new wording).
 Each labelled item is a short text with its publication date and what should
 come out of it against a timeline: mentions of known events, candidate dates,
 contradictions (kind:event:fact). The analysis is the same pure function the
-stage runs (``crawler.events.diff_text``); between-article contradictions are
+stage runs (``crawler.events.diff.diff_text``); between-article contradictions are
 checked with the same comparison the stage uses (``statements_agree``).
 Prints precision and recall per kind and the errors, so a regression shows
 which sentence it came from. ``tests/test_events.py`` holds the floors.
@@ -30,7 +30,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawler.events import diff_text, read_timeline, statements_agree  # noqa: E402
+from crawler.events.diff import diff_text, statements_agree  # noqa: E402
+from crawler.events.timeline import read_timeline  # noqa: E402
 from crawler.facts import format_date  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Reading dates and figures out of news sentences, and comparing them.
 
-The event diff (``crawler/events.py``) needs three small skills that have
+The event diff (``crawler/events/``) needs three small skills that have
 nothing to do with the archive, so they live here as pure functions:
 
 * **sentences** with their offsets (news text is one paragraph per line);

@@ -65,7 +65,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     from rich.table import Table
     from sqlalchemy import func, select
 
-    from crawler.events import event_summary, independent_outlets
+    from crawler.stages.dedup import independent_outlets
+    from crawler.events.promote import event_summary
     from storage.db import session_scope
     from storage.models import Article, Event, EventMention
 
@@ -106,7 +107,7 @@ def ranked_candidates(session, include_closed: bool = False, limit: int = 50) ->
     """Candidates with their reports, most independent outlets first."""
     from sqlalchemy import select
 
-    from crawler.events import independent_outlets
+    from crawler.stages.dedup import independent_outlets
     from storage.models import Article, CandidateSource, EventCandidate, Source
 
     query = select(EventCandidate)
@@ -156,7 +157,8 @@ def cmd_candidates(args: argparse.Namespace) -> int:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    from crawler.events import load_timeline, sync_timeline
+    from crawler.events.store import sync_timeline
+    from crawler.events.timeline import load_timeline
     from storage.db import session_scope
 
     config = get_config(args)
@@ -177,7 +179,9 @@ def promote_candidate(config, url: str, candidate_id: int, title: str | None = N
     re-run over its articles. Returns the timeline entry written."""
     from sqlalchemy import select
 
-    from crawler.events import EventDiffStage, append_event, parse_timeline_text, promoted_event_entry
+    from crawler.events.promote import append_event, promoted_event_entry
+    from crawler.events.store import EventDiffStage
+    from crawler.events.timeline import parse_timeline_text
     from storage.db import session_scope
     from storage.models import Article, CandidateSource, EventCandidate
 

@@ -15,7 +15,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from crawler.events import diff_text, event_summary, parse_timeline, read_timeline
+from crawler.events.diff import diff_text
+from crawler.events.promote import event_summary
+from crawler.events.timeline import parse_timeline, read_timeline
 from crawler.facts import find_dates, find_quantities
 from crawler.stages import StageRunner
 from crawler.config import ConfigError, parse_config
@@ -36,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "events.example.yaml"
 TIMELINE = FIXTURES / "timeline.yaml"  # the test timeline: a pinned copy of the example
 NO_RECALL = FIXTURES / "timeline_no_recall.yaml"  # the same without the July 2025 recall of ambassadors
-STAGE = ["crawler.events.EventDiffStage"]
+STAGE = ["crawler.events.store.EventDiffStage"]
 # When each seed was published (the seeds' own datelines and the events they report).
 PUBLISHED = {"000": datetime(2025, 11, 20), "001": datetime(2025, 11, 5), "002": datetime(2025, 10, 20),
              "003": datetime(2025, 7, 6), "004": datetime(2025, 10, 22)}
@@ -190,7 +192,7 @@ def test_missing_recall_is_a_candidate_until_promoted_then_a_mention(db_url, tmp
 
 
 def test_deportation_standoff_by_two_outlets_counts_a_copy_once(db_url, tmp_path, seed_texts):
-    from crawler.events import independent_outlets
+    from crawler.stages.dedup import independent_outlets
 
     config = make_config(tmp_path, TIMELINE)
     runner = StageRunner(config, STAGE)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 STAGES: dict[str, str] = {
     "dedup": "crawler.stages.dedup.DedupStage",
     "classify": "crawler.stages.classify.ClassifyStage",
-    "events": "crawler.events.EventDiffStage",
+    "events": "crawler.events.store.EventDiffStage",
 }
 
 

@@ -1,0 +1,344 @@
+"""The archive side of the event diff: the stage that stores each article's
+diff (mentions, statements, candidates, contradictions), compares its
+statements with other archived articles, and keeps first reports and the
+``events`` table in step with the timeline file."""
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+
+from crawler.events.diff import CandidateHit, StatementHit, diff_text, similarity, statements_agree, value_date
+from crawler.events.timeline import Timeline, load_timeline
+from crawler.facts import bound_interval, find_quantities, month_interval, parse_fact_value
+from crawler.stages import Stage
+from storage.models import (
+    Article,
+    CandidateSource,
+    Contradiction,
+    Event,
+    EventCandidate,
+    EventFact,
+    EventMention,
+    FactStatement,
+    Source,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+def sync_timeline(session, timeline: Timeline) -> dict[str, int]:
+    """Upsert the timeline into ``events``/``event_facts``; events no longer in
+    the file are deleted with their mentions (foreign keys cascade)."""
+    ids = [e.id for e in timeline.events]
+    existing = {e.id: e for e in session.scalars(select(Event))}
+    added = updated = 0
+    for known in timeline.events:
+        row = existing.get(known.id)
+        if row is None:
+            row = Event(id=known.id)
+            session.add(row)
+            added += 1
+        else:
+            updated += 1
+        row.date_start, row.date_end, row.date_precision = known.start, known.end, known.precision
+        row.title, row.actors, row.aliases, row.source = known.title, known.actors, known.aliases, known.source
+        row.loaded_at = utcnow()
+    session.flush()
+    for known in timeline.events:
+        facts = {f.name: f for f in session.scalars(select(EventFact).where(EventFact.event_id == known.id))}
+        names = {f.name for f in known.facts}
+        for name, row in facts.items():
+            if name not in names:
+                session.delete(row)
+        for fact in known.facts:
+            row = facts.get(fact.name) or EventFact(event_id=known.id, name=fact.name)
+            row.value = fact.value / fact.scale if fact.value is not None else None
+            row.unit, row.text, row.source = fact.unit, fact.text, fact.source
+            session.add(row)
+    removed = [i for i in existing if i not in ids]
+    if removed:
+        session.execute(delete(Event).where(Event.id.in_(removed)))
+    session.flush()
+    return {"added": added, "updated": updated, "removed": len(removed)}
+
+
+def _article_dates(article: Article) -> tuple[date | None, date]:
+    published = article.published_at.date() if article.published_at else None
+    seen = article.first_seen.date() if article.first_seen else date.today()
+    return published, published or seen
+
+
+class EventDiffStage(Stage):
+    """Diffs every relevant article against the known-events timeline."""
+
+    name = "events"
+
+    def __init__(self, config, timeline: Timeline | None = None) -> None:
+        super().__init__(config)
+        self.timeline = timeline
+
+    def open(self, session) -> None:
+        if self.timeline is None:
+            self.timeline = load_timeline(self.config)
+        counts = sync_timeline(session, self.timeline)
+        log.info("events: timeline loaded (%d events; %d added, %d removed)",
+                 len(self.timeline.events), counts["added"], counts["removed"])
+
+    def _reading(self, session, article: Article) -> tuple[str | None, str | None]:
+        """(language, date order) for the article: the source's ``date_order``
+        from the config, else the language's default."""
+        source_name = session.scalar(select(Source.name).where(Source.id == article.source_id))
+        source = next((s for s in self.config.sources if s.name == source_name), None)
+        language = article.language or (source.language if source else None)
+        return language, source.date_order if source else None
+
+    def process(self, session, article: Article) -> None:
+        if self.timeline is None:
+            self.open(session)
+        # Most articles are analysed once, when first archived: nothing of theirs
+        # to clear, and their first reports can be settled incrementally.
+        fresh = not has_event_rows(session, article.id)
+        touched = set() if fresh else clear_article(session, article.id)
+        if article.relevant is False or not article.text:
+            log.debug("events: article %s skipped (%s)", article.id,
+                      "not relevant" if article.relevant is False else "no text")
+            if not fresh:
+                drop_stale_disputes(session, article.id)
+                recompute_first_reports(session, touched)
+            return
+        published, reference = _article_dates(article)
+        language, order = self._reading(session, article)
+        diff = diff_text(article.text, self.timeline, published, language, order, reference)
+        for m in diff.mentions:
+            session.add(EventMention(article_id=article.id, event_id=m.event_id, sentence=m.sentence,
+                                     start_offset=m.start, end_offset=m.end, confidence=m.confidence,
+                                     in_lead=m.in_lead))
+        statements = []
+        for s in diff.statements:
+            row = FactStatement(article_id=article.id, event_id=s.event_id, fact=s.fact, value=s.value, unit=s.unit,
+                                bound=s.bound, value_text=s.value_text, sentence=s.sentence,
+                                start_offset=s.start, end_offset=s.end)
+            session.add(row)
+            statements.append(s)
+        for c in diff.contradictions:
+            session.add(Contradiction(article_id=article.id, event_id=c.event_id, fact=c.fact, kind=c.kind,
+                                      stated_value=c.stated_value, known_value=c.known_value, sentence=c.sentence,
+                                      other_sentence=c.other_sentence, known_source=c.known_source))
+        session.flush()
+        if not fresh:
+            drop_stale_disputes(session, article.id)
+        self._article_contradictions(session, article, statements)
+        for hit in diff.candidates:
+            store_candidate(session, article, hit)
+        mentioned = {m.event_id for m in diff.mentions}
+        if fresh:
+            mark_first_reports(session, article.id, mentioned)
+        else:
+            recompute_first_reports(session, touched | mentioned)
+        for c in diff.contradictions:
+            log.info("events: article %s contradicts %s (%s %s): states %s, %s %s", article.id, c.event_id, c.kind,
+                     c.fact, c.stated_value, "timeline says" if c.kind == "timeline" else "also states",
+                     c.known_value)
+        log.debug("events: article %s: %d mentions, %d statements, %d candidates, %d contradictions", article.id,
+                  len(diff.mentions), len(diff.statements), len(diff.candidates), len(diff.contradictions))
+
+    def _article_contradictions(self, session, article: Article, statements: list[StatementHit]) -> None:
+        """The same fact stated incompatibly by another archived article
+        (copies of this one excepted). One row per value stated, against the
+        earliest article that disagrees: enough to show the dispute, and the
+        table grows with the articles, not with their pairs."""
+        own_cluster = article.cluster_id or article.id
+        done: set[tuple] = set()
+        for s in statements:
+            key = (s.event_id, s.fact, s.value_text)
+            if key in done:
+                continue
+            query = (select(FactStatement, Article.cluster_id)
+                     .join(Article, Article.id == FactStatement.article_id)
+                     .where(FactStatement.fact == s.fact, FactStatement.article_id != article.id))
+            query = query.where(FactStatement.event_id == s.event_id) if s.event_id else query
+            query = query.order_by(func.coalesce(Article.published_at, Article.first_seen), FactStatement.id)
+            disputed = set(session.execute(  # pairs the other article already records against this one
+                select(Contradiction.article_id, Contradiction.known_value).where(
+                    Contradiction.other_article_id == article.id, Contradiction.kind == "article",
+                    Contradiction.fact == s.fact)).all())
+            for other, cluster_id in session.execute(query):
+                if (cluster_id or other.article_id) == own_cluster:
+                    continue
+                if statements_agree(s, _stored_statement(other)):
+                    continue
+                done.add(key)
+                if (other.article_id, s.value_text) in disputed:
+                    break
+                session.add(Contradiction(
+                    article_id=article.id, event_id=s.event_id, fact=s.fact, kind="article",
+                    stated_value=s.value_text, known_value=other.value_text, sentence=s.sentence,
+                    other_sentence=other.sentence, other_article_id=other.article_id))
+                break
+
+
+def _stored_statement(row: FactStatement) -> StatementHit:
+    """A stored statement with its interval rebuilt (rounding from the text as written)."""
+    if row.fact == "date":
+        start = value_date(row.value)
+        end = {"day": start, "month": month_interval(start.year, start.month)[1],
+               "year": date(start.year, 12, 31)}.get(row.unit or "day", start)
+        interval = (float(start.toordinal()), float(end.toordinal()))
+    else:
+        quantities = find_quantities(row.value_text)
+        rel_tol = quantities[0].rel_tol if quantities else 0.005
+        scale = (parse_fact_value(f"1 {row.unit}") or (1.0,))[0]
+        interval = bound_interval((row.value or 0.0) * scale, row.bound, rel_tol)
+    return StatementHit(row.event_id, row.fact, row.value, row.unit, row.bound, row.value_text, row.sentence,
+                        row.start_offset, row.end_offset, interval)
+
+
+def has_event_rows(session, article_id: int) -> bool:
+    """Whether a previous run left rows for this article (mentions,
+    statements, contradictions either way, candidate sources). One query: a
+    brand-new article has none, and then clearing it — six statements — and
+    checking others' disputes with it can be skipped."""
+    checks = (
+        select(EventMention.id).where(EventMention.article_id == article_id),
+        select(FactStatement.id).where(FactStatement.article_id == article_id),
+        select(Contradiction.id).where(or_(Contradiction.article_id == article_id,
+                                           Contradiction.other_article_id == article_id)),
+        select(CandidateSource.id).where(CandidateSource.article_id == article_id),
+    )
+    return bool(session.scalar(select(or_(*(check.exists() for check in checks)))))
+
+
+def clear_article(session, article_id: int) -> set[str]:
+    """Remove what a previous run derived from this article (idempotence);
+    returns the events it had mentioned. Promoted candidates keep their
+    sources: they are the record of where the event came from. Other
+    articles' disputes with this one are checked once its new statements are
+    in (:func:`drop_stale_disputes`)."""
+    touched = set(session.scalars(select(EventMention.event_id).where(EventMention.article_id == article_id)))
+    session.execute(delete(EventMention).where(EventMention.article_id == article_id))
+    session.execute(delete(FactStatement).where(FactStatement.article_id == article_id))
+    session.execute(delete(Contradiction).where(Contradiction.article_id == article_id))
+    open_ids = select(EventCandidate.id).where(EventCandidate.status == "open")
+    session.execute(delete(CandidateSource).where(CandidateSource.article_id == article_id,
+                                                  CandidateSource.candidate_id.in_(open_ids)))
+    orphans = select(EventCandidate.id).where(
+        EventCandidate.status == "open",
+        ~select(CandidateSource.id).where(CandidateSource.candidate_id == EventCandidate.id).exists())
+    session.execute(delete(EventCandidate).where(EventCandidate.id.in_(orphans)))
+    session.flush()
+    return touched
+
+
+def drop_stale_disputes(session, article_id: int) -> None:
+    """Delete other articles' ``article`` contradictions that cite a value this
+    article no longer states (its text changed, or it is now irrelevant)."""
+    stated = set(session.execute(select(FactStatement.event_id, FactStatement.fact, FactStatement.value_text)
+                                 .where(FactStatement.article_id == article_id)).all())
+    for row in session.scalars(select(Contradiction).where(Contradiction.other_article_id == article_id,
+                                                          Contradiction.kind == "article")):
+        if (row.event_id, row.fact, row.known_value) not in stated:
+            session.delete(row)
+    session.flush()
+
+
+def recompute_first_reports(session, event_ids) -> None:
+    """first_report = no earlier-published archived article mentions the
+    event (articles without a date are placed at their first sighting).
+    Done in SQL so the cost stays flat as coverage of an event grows."""
+    at = func.coalesce(Article.published_at, Article.first_seen)
+    session.flush()
+    for event_id in event_ids:
+        earliest = session.scalar(select(func.min(at)).select_from(EventMention)
+                                  .join(Article, Article.id == EventMention.article_id)
+                                  .where(EventMention.event_id == event_id))
+        if earliest is None:
+            continue
+        first_articles = select(Article.id).where(at == earliest)
+        session.execute(update(EventMention)
+                        .where(EventMention.event_id == event_id, EventMention.first_report.is_(True),
+                               EventMention.article_id.not_in(first_articles))
+                        .values(first_report=False).execution_options(synchronize_session=False))
+        session.execute(update(EventMention)
+                        .where(EventMention.event_id == event_id, EventMention.first_report.is_not(True),
+                               EventMention.article_id.in_(first_articles))
+                        .values(first_report=True).execution_options(synchronize_session=False))
+    for obj in list(session.identity_map.values()):  # loaded mentions must re-read the flag
+        if isinstance(obj, EventMention):
+            session.expire(obj, ["first_report"])
+
+
+def mark_first_reports(session, article_id: int, event_ids) -> None:
+    """first_report for the mentions of a newly analysed article, given that
+    every other mention's flag is already right: the article is a first
+    report of an event unless another mentioning article is earlier, and
+    when it is strictly the earliest, the previous first reports no longer
+    are. Same result as :func:`recompute_first_reports`, with one grouped
+    query for all the events instead of three statements per event."""
+    if not event_ids:
+        return
+    at = func.coalesce(Article.published_at, Article.first_seen)
+    own = session.scalar(select(at).where(Article.id == article_id))  # autoflush writes the new mentions
+    if own is None:
+        return
+    earliest_other = func.min(at)
+    rows = session.execute(
+        select(EventMention.event_id, earliest_other < own, earliest_other > own)
+        .join(Article, Article.id == EventMention.article_id)
+        .where(EventMention.event_id.in_(event_ids), EventMention.article_id != article_id)
+        .group_by(EventMention.event_id)).all()
+    beaten = {event_id for event_id, other_earlier, _ in rows if other_earlier}
+    dethroned = [event_id for event_id, _, own_earlier in rows if own_earlier]
+    firsts = sorted(set(event_ids) - beaten)
+    if firsts:
+        session.execute(update(EventMention)
+                        .where(EventMention.article_id == article_id, EventMention.event_id.in_(firsts))
+                        .values(first_report=True).execution_options(synchronize_session=False))
+    if dethroned:
+        session.execute(update(EventMention)
+                        .where(EventMention.event_id.in_(dethroned), EventMention.first_report.is_(True),
+                               EventMention.article_id != article_id)
+                        .values(first_report=False).execution_options(synchronize_session=False))
+    if firsts or dethroned:
+        for obj in list(session.identity_map.values()):  # loaded mentions must re-read the flag
+            if isinstance(obj, EventMention):
+                session.expire(obj, ["first_report"])
+
+
+def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandidate:
+    """Attach a dated claim to the open candidate it repeats (dates within a
+    week and similar wording), or open a new candidate."""
+    slack = timedelta(days=7)
+    end = month_interval(hit.date_start.year, hit.date_start.month)[1] if hit.precision == "month" else hit.date_start
+    best, best_score = None, 0.0
+    nearby = session.scalars(select(EventCandidate).where(
+        EventCandidate.status == "open",
+        EventCandidate.date_start >= hit.date_start - timedelta(days=40),
+        EventCandidate.date_start <= end + slack))
+    for candidate in nearby:
+        c_end = (month_interval(candidate.date_start.year, candidate.date_start.month)[1]
+                 if candidate.date_precision == "month" else candidate.date_start)
+        if not (candidate.date_start - slack <= end and hit.date_start - slack <= c_end):
+            continue
+        sentences = session.scalars(select(CandidateSource.sentence)
+                                    .where(CandidateSource.candidate_id == candidate.id)).all()
+        score = max((similarity(hit.sentence, s) for s in sentences), default=0.0)
+        if score > best_score:
+            best, best_score = candidate, score
+    if best is None or best_score < 0.2:
+        best = EventCandidate(date_start=hit.date_start, date_precision=hit.precision, title=hit.title,
+                              actors=hit.actors)
+        session.add(best)
+        session.flush()
+    else:
+        best.actors = list(dict.fromkeys([*(best.actors or []), *hit.actors]))
+        best.last_seen = utcnow()
+    exists = session.scalar(select(CandidateSource.id).where(
+        CandidateSource.candidate_id == best.id, CandidateSource.article_id == article.id,
+        CandidateSource.start_offset == hit.start))
+    if exists is None:
+        session.add(CandidateSource(candidate_id=best.id, article_id=article.id, sentence=hit.sentence,
+                                    start_offset=hit.start, end_offset=hit.end))
+    session.flush()
+    return best

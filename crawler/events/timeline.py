@@ -1,0 +1,323 @@
+"""The timeline file: known events, their dates and facts, as the event
+diff reads them (schema, validation, loading). ``docs/events.md`` describes
+the file; :mod:`crawler.events.diff` matches its events in text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crawler.facts import format_date, month_interval, parse_fact_value, relative_tolerance
+from crawler.text import fold
+from crawler.errors import ConfigError, format_validation_error, location, parse_yaml_text, read_yaml_file
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DateRange(_Strict):
+    from_: date | str = Field(alias="from")
+    to: date | str | None = None
+
+
+class FactSpec(_Strict):
+    """A named figure of an event: ``{value: 590, unit: million USD, keywords:
+    [aid], year: 2024}``. A figure in an article is attached to it only when a
+    keyword stands near the figure, the unit is of the same kind, the year
+    (if given) is the one stated, and one ``context`` word (if given) is in
+    the sentence."""
+
+    value: float | None = None
+    unit: str
+    source: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    year: int | None = None
+    require_year: bool = Field(False, description="only attach figures from sentences that state the year")
+    context: list[str] = Field(default_factory=list)
+    require_event: bool = Field(False, description="only attach figures in paragraphs that mention the event")
+
+    @model_validator(mode="after")
+    def _unit_known(self) -> "FactSpec":
+        if parse_fact_value(f"1 {self.unit}") is None:
+            raise ValueError(f"unknown unit {self.unit!r} (use %, USD / million USD, ha, acres, tons)")
+        if not self.keywords:
+            raise ValueError("a fact needs keywords: the words that say a figure is about it")
+        return self
+
+
+class EventSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    date: date | str | DateRange
+    title: str = Field(min_length=1)
+    actors: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    terms: list[list[str]] = Field(default_factory=list, description="groups of terms that, with an actor, name it")
+    facts: dict[str, FactSpec | str] = Field(default_factory=dict)
+    source: str | None = None
+
+    @field_validator("date")
+    @classmethod
+    def _date_parses(cls, value):
+        parse_event_date(value)
+        return value
+
+    @field_validator("facts")
+    @classmethod
+    def _short_facts(cls, facts: dict) -> dict:
+        out = {}
+        for name, spec in facts.items():
+            if isinstance(spec, str):
+                if parse_fact_value(spec) is None:
+                    raise ValueError(f"{name}: cannot read {spec!r} as a value with a unit (e.g. '25 %')")
+                value, _family, unit, _tol = parse_fact_value(spec)
+                scale = parse_fact_value(f"1 {unit}")[0]
+                keywords = [w for w in name.split("_") if len(w) >= 4 and not w.isdigit()]
+                spec = FactSpec(value=value / scale, unit=unit, keywords=keywords or [name])
+            out[name] = spec
+        return out
+
+    @model_validator(mode="after")
+    def _nameable(self) -> "EventSpec":
+        if not self.aliases and not self.terms:
+            raise ValueError("an event needs aliases or terms, or no article can mention it")
+        if self.terms and not self.actors:
+            raise ValueError("terms only match together with an actor: list the actors")
+        return self
+
+
+class Settings(_Strict):
+    candidate_window_days: int = Field(365, gt=0, description="older dated claims are background, not candidates")
+    contradiction_window_days: int = Field(90, gt=0, description="a date further off is another event")
+    actors: list[str] = Field(default_factory=list, description="who candidates must involve (plus event actors)")
+
+
+class TimelineFile(_Strict):
+    settings: Settings = Field(default_factory=Settings)
+    events: list[EventSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "TimelineFile":
+        seen: set[str] = set()
+        for index, event in enumerate(self.events):
+            if event.id in seen:
+                raise ValueError(f"events[{index}] ({event.id}): duplicate id")
+            seen.add(event.id)
+        return self
+
+
+def parse_event_date(value) -> tuple[date, date | None, str]:
+    """'2025-01-26' → day; '2025-09' → month; {from, to} → range (``to``
+    missing = still going on)."""
+    if isinstance(value, DateRange) or isinstance(value, dict):
+        rng = value if isinstance(value, DateRange) else DateRange.model_validate(value)
+        start = parse_event_date(rng.from_)[0]
+        end = parse_event_date(rng.to)[1] if rng.to is not None else None
+        if end is not None and end < start:
+            raise ValueError("range ends before it starts")
+        return start, end, "range"
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value, value, "day"
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        day = date.fromisoformat(text)
+        return day, day, "day"
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        year, month = map(int, text.split("-"))
+        if not 1 <= month <= 12:
+            raise ValueError(f"no month {month} in {text!r}")
+        return (*month_interval(year, month), "month")
+    if re.fullmatch(r"\d{4}", text):
+        year = int(text)
+        return date(year, 1, 1), date(year, 12, 31), "year"
+    raise ValueError(f"cannot read date {text!r} (use 2025-01-26, 2025-09, 2025 or {{from: …, to: …}})")
+
+
+def _phrase_pattern(phrase: str, folded: bool = True) -> re.Pattern:
+    """An alias or term as a folded regex: whole words, any spacing, and a
+    trailing '*' for any ending ('revo*' = revoke, revoked, revocation)."""
+    parts = []
+    for word in (fold(phrase) if folded else phrase).split():
+        wildcard = word.endswith("*")
+        word = word.rstrip("*")
+        parts.append(re.escape(word) + (r"\w*" if wildcard else ""))
+    return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A phrase to find in a sentence. Folded (case and accents ignored),
+    except short acronyms ('US', 'OFAC'), which must keep their capitals so
+    'US' is not the pronoun 'us'."""
+
+    pattern: re.Pattern
+    exact_case: bool
+    needle: str  # a literal part every match contains: a cheap test before the regex
+
+    @classmethod
+    def of(cls, phrase: str) -> "Phrase":
+        letters = re.sub(r"[^A-Za-z]", "", phrase)
+        acronym = bool(letters) and letters.isupper() and len(letters) <= 5
+        text = phrase if acronym else fold(phrase)
+        needle = max(re.findall(r"\w+", text.replace("*", " ")) or [""], key=len)
+        return cls(_phrase_pattern(phrase, folded=not acronym), acronym, needle)
+
+    def finditer(self, folded: str, original: str):
+        text = original if self.exact_case else folded
+        return self.pattern.finditer(text) if self.needle in text else iter(())
+
+    def search(self, folded: str, original: str):
+        text = original if self.exact_case else folded
+        return self.pattern.search(text) if self.needle in text else None
+
+
+@dataclass
+class KnownFact:
+    name: str
+    event_id: str
+    value: float | None  # in the family's base unit
+    family: str
+    unit: str  # display unit, e.g. "million USD"
+    scale: float  # base units per display unit
+    rel_tol: float
+    text: str | None
+    source: str | None
+    keywords: list[re.Pattern]
+    year: int | None
+    require_year: bool
+    context: list[re.Pattern]
+    require_event: bool
+
+    def display(self, base_value: float) -> float:
+        return base_value / self.scale
+
+    def describe(self) -> str:
+        return self.text or "(no value in the timeline)"
+
+
+@dataclass
+class KnownEvent:
+    id: str
+    title: str
+    start: date
+    end: date | None
+    precision: str
+    actors: list[str]
+    aliases: list[str]
+    source: str | None
+    alias_patterns: list[Phrase]
+    term_groups: list[list[Phrase]]
+    actor_patterns: list[Phrase]
+    facts: list[KnownFact]
+
+    def interval(self, today: date | None = None) -> tuple[date, date]:
+        return self.start, self.end or (today or date.today())
+
+    def date_label(self) -> str:
+        if self.precision == "range":
+            return f"{self.start.isoformat()} – {self.end.isoformat() if self.end else 'ongoing'}"
+        return format_date(self.start, self.precision)
+
+
+@dataclass
+class Timeline:
+    events: list[KnownEvent] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
+    path: Path | None = None
+    watch_actors: list[Phrase] = field(default_factory=list)
+    watch_names: list[str] = field(default_factory=list)
+
+    def get(self, event_id: str) -> KnownEvent | None:
+        return next((e for e in self.events if e.id == event_id), None)
+
+
+def _describer(data: Any):
+    """A location worded with the event's id: ``events[3] (visa-revocation).date``."""
+
+    def describe(loc: tuple) -> str:
+        where = location(loc)
+        if len(loc) > 1 and loc[0] == "events" and isinstance(loc[1], int) and isinstance(data, dict):
+            events = data.get("events") or []
+            if loc[1] < len(events) and isinstance(events[loc[1]], dict) and events[loc[1]].get("id"):
+                where = where.replace(f"events[{loc[1]}]", f"events[{loc[1]}] ({events[loc[1]]['id']})", 1)
+        return where
+
+    return describe
+
+
+def _union_tag(part: object, loc: tuple) -> bool:
+    """Union branch tags in a location: date.date → date, facts.f.FactSpec → facts.f."""
+    return isinstance(part, str) and (part in ("FactSpec", "DateRange", "str") or part.startswith("function-")
+                                      or bool(loc and part == loc[-1]))
+
+
+_UNION_NOISE = {"string_type", "date_type", "date_parsing", "date_from_datetime_parsing", "model_type",
+                "dict_type"}
+
+
+def parse_timeline(data: Any, origin: str, path: Path | None = None) -> Timeline:
+    """Validate a parsed timeline (a list of events, or ``{settings, actors?,
+    events}``); problems become one :class:`ConfigError` naming the file, the
+    event and the field."""
+    if data is None:
+        data = {"events": []}
+    if isinstance(data, list):
+        data = {"events": data}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the timeline must be a list of events or a mapping with 'events'")
+    try:
+        parsed = TimelineFile.model_validate(data)
+    except ValidationError as exc:
+        # A union (date | str | range, fact | "25 %") reports every branch: keep the informative ones.
+        raise ConfigError(format_validation_error(exc, origin, drop=_union_tag, noise=_UNION_NOISE,
+                                                  describe=_describer(data))) from None
+    return build_timeline(parsed, path)
+
+
+def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
+    events = []
+    names: list[str] = list(parsed.settings.actors)
+    for spec in parsed.events:
+        start, end, precision = parse_event_date(spec.date)
+        facts = []
+        for name, fact in spec.facts.items():
+            one = parse_fact_value(f"1 {fact.unit}")
+            family, scale = one[1], one[0]
+            value = fact.value * scale if fact.value is not None else None
+            text = f"{fact.value:g} {fact.unit}" if fact.value is not None else None
+            rel_tol = relative_tolerance(f"{fact.value:g}", scaled=scale >= 1e3) if fact.value else 0.005
+            facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
+                                   [_phrase_pattern(k) for k in fact.keywords], fact.year, fact.require_year,
+                                   [_phrase_pattern(c) for c in fact.context], fact.require_event))
+        events.append(KnownEvent(
+            spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
+            [Phrase.of(a) for a in spec.aliases],
+            [[Phrase.of(t) for t in group] for group in spec.terms if group],
+            [Phrase.of(a) for a in spec.actors],
+            facts,
+        ))
+        names.extend(spec.actors)
+    names = list(dict.fromkeys(names))
+    return Timeline(events, parsed.settings, path, [Phrase.of(n) for n in names], names)
+
+
+def read_timeline(path: Path) -> Timeline:
+    """Read and validate a timeline file."""
+    return parse_timeline(read_yaml_file(path, "events file"), str(path), path)
+
+
+def parse_timeline_text(text: str, path: Path) -> Timeline:
+    return parse_timeline(parse_yaml_text(text, path), str(path), path)
+
+
+def load_timeline(config) -> Timeline:
+    """The config's timeline (``events:``, relative to the config file), or an
+    empty one when none is configured."""
+    if not config.events:
+        return Timeline()
+    return read_timeline(config.resolve(config.events))
