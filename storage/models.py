@@ -290,7 +290,8 @@ class EventFact(Base):
 
 class EventMention(Base):
     __tablename__ = "event_mentions"
-    __table_args__ = (Index("ix_event_mentions_event", "event_id"),)
+    __table_args__ = (Index("ix_event_mentions_event", "event_id"),
+                      Index("ix_event_mentions_event_reported", "event_id", "reported_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
@@ -300,11 +301,14 @@ class EventMention(Base):
     confidence: Mapped[float] = mapped_column(Float)
     in_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     first_report: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the article reported it (published, else first seen): first reports by one indexed MIN.
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class EventCandidate(Base):
     __tablename__ = "event_candidates"
+    __table_args__ = (Index("ix_event_candidates_status_date", "status", "date_start"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     date_start: Mapped[date | None] = mapped_column(Date, index=True)
     date_precision: Mapped[str | None] = mapped_column(String(10))
@@ -327,10 +331,21 @@ class CandidateSource(Base):
     end_offset: Mapped[int] = mapped_column(Integer)
 
 
+class CandidateTerm(Base):
+    """A content word of a candidate's evidence: claims are matched to open candidates through these."""
+
+    __tablename__ = "candidate_terms"
+    term: Mapped[str] = mapped_column(String(12), primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("event_candidates.id", ondelete="CASCADE"),
+                                              primary_key=True, index=True)
+
+
 class FactStatement(Base):
     """A figure or date an article states for a known fact or event."""
 
     __tablename__ = "fact_statements"
+    __table_args__ = (Index("ix_fact_statements_fact_low", "fact", "event_id", "interval_lo"),
+                      Index("ix_fact_statements_fact_high", "fact", "event_id", "interval_hi"))
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -342,6 +357,9 @@ class FactStatement(Base):
     sentence: Mapped[str] = mapped_column(Text)
     start_offset: Mapped[int] = mapped_column(Integer)
     end_offset: Mapped[int] = mapped_column(Integer)
+    # The values the statement allows (base units, or day ordinals): disagreement is one indexed range test.
+    interval_lo: Mapped[float | None] = mapped_column(Float)
+    interval_hi: Mapped[float | None] = mapped_column(Float)
 
 
 class Contradiction(Base):

@@ -1,4 +1,6 @@
-"""Dedup state as indexed rows (band keys, anchors, sentence keys), queried per article.
+"""Dedup state as indexed rows (band keys, anchors, sentence keys), queried per article;
+the event diff's archive queries made bounded (indexed first reports, statement intervals,
+candidate terms).
 
 Revision ID: 0003
 Revises: 0002
@@ -50,8 +52,40 @@ def upgrade() -> None:
     op.create_index("ix_dedup_sentences_article_id", "dedup_sentences", ["article_id"])
     op.create_index("ix_contradictions_other_article_id", "contradictions", ["other_article_id"])
 
+    with op.batch_alter_table("event_mentions") as batch:
+        batch.add_column(sa.Column("reported_at", sa.DateTime(), nullable=True))
+    op.execute("UPDATE event_mentions SET reported_at = (SELECT COALESCE(a.published_at, a.first_seen) "
+               "FROM articles a WHERE a.id = event_mentions.article_id)")
+    op.create_index("ix_event_mentions_event_reported", "event_mentions", ["event_id", "reported_at"])
+    op.create_index("ix_event_candidates_status_date", "event_candidates", ["status", "date_start"])
+    # Intervals of existing statements are filled in by the event stage when it first opens.
+    with op.batch_alter_table("fact_statements") as batch:
+        batch.add_column(sa.Column("interval_lo", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("interval_hi", sa.Float(), nullable=True))
+    op.create_index("ix_fact_statements_fact_low", "fact_statements", ["fact", "event_id", "interval_lo"])
+    op.create_index("ix_fact_statements_fact_high", "fact_statements", ["fact", "event_id", "interval_hi"])
+    op.create_table(
+        "candidate_terms",
+        sa.Column("term", sa.String(12), nullable=False),
+        sa.Column("candidate_id", sa.Integer(), sa.ForeignKey("event_candidates.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.PrimaryKeyConstraint("term", "candidate_id"),
+    )
+    op.create_index("ix_candidate_terms_candidate_id", "candidate_terms", ["candidate_id"])
+    # Terms of existing open candidates are filled in by the event stage when it first opens.
+
 
 def downgrade() -> None:
+    op.drop_table("candidate_terms")
+    op.drop_index("ix_fact_statements_fact_high", table_name="fact_statements")
+    op.drop_index("ix_fact_statements_fact_low", table_name="fact_statements")
+    with op.batch_alter_table("fact_statements") as batch:
+        batch.drop_column("interval_hi")
+        batch.drop_column("interval_lo")
+    op.drop_index("ix_event_candidates_status_date", table_name="event_candidates")
+    op.drop_index("ix_event_mentions_event_reported", table_name="event_mentions")
+    with op.batch_alter_table("event_mentions") as batch:
+        batch.drop_column("reported_at")
     op.drop_index("ix_contradictions_other_article_id", table_name="contradictions")
     op.drop_table("dedup_sentences")
     op.drop_table("dedup_anchors")

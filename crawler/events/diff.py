@@ -606,12 +606,13 @@ def statements_agree(a, b) -> bool:
     return ia[0] - slack <= ib[1] and ib[0] - slack <= ia[1]
 
 
-def _content_words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
+    """The words that make two sentences similar (six-letter stems of the longer words)."""
     return {w[:6] for w in words(text) if len(w) >= 4 and w not in STOPWORDS and not w.isdigit()}
 
 
 def similarity(a: str, b: str) -> float:
-    wa, wb = _content_words(a), _content_words(b)
+    wa, wb = content_words(a), content_words(b)
     return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
 
 

@@ -9,13 +9,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
-from crawler.events.diff import CandidateHit, StatementHit, diff_text, similarity, statements_agree, value_date
+from crawler.events.diff import CandidateHit, StatementHit, content_words, diff_text, similarity, value_date
 from crawler.events.timeline import Timeline, load_timeline
 from crawler.facts import bound_interval, find_quantities, month_interval, parse_fact_value
 from crawler.stages import Stage
 from storage.models import (
     Article,
     CandidateSource,
+    CandidateTerm,
     Contradiction,
     Event,
     EventCandidate,
@@ -27,6 +28,10 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+MAX_CANDIDATE_MATCHES = 10  # open candidates, most terms shared first, whose evidence is compared
+_BACKFILL_BATCH = 1000
+
 
 def sync_timeline(session, timeline: Timeline) -> dict[str, int]:
     """Upsert the timeline into ``events``/``event_facts``; events no longer in
@@ -75,14 +80,15 @@ class EventDiffStage(Stage):
 
     name = "events"
 
-    def __init__(self, config, timeline: Timeline | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config, timeline: Timeline | None = None, **context) -> None:
+        super().__init__(config, **context)
         self.timeline = timeline
 
     def open(self, session) -> None:
         if self.timeline is None:
             self.timeline = load_timeline(self.config)
         counts = sync_timeline(session, self.timeline)
+        backfill(session)
         log.info("events: timeline loaded (%d events; %d added, %d removed)",
                  len(self.timeline.events), counts["added"], counts["removed"])
 
@@ -111,15 +117,17 @@ class EventDiffStage(Stage):
         published, reference = _article_dates(article)
         language, order = self._reading(session, article)
         diff = diff_text(article.text, self.timeline, published, language, order, reference)
+        reported_at = article.published_at or article.first_seen
         for m in diff.mentions:
             session.add(EventMention(article_id=article.id, event_id=m.event_id, sentence=m.sentence,
                                      start_offset=m.start, end_offset=m.end, confidence=m.confidence,
-                                     in_lead=m.in_lead))
+                                     in_lead=m.in_lead, reported_at=reported_at))
         statements = []
         for s in diff.statements:
             row = FactStatement(article_id=article.id, event_id=s.event_id, fact=s.fact, value=s.value, unit=s.unit,
                                 bound=s.bound, value_text=s.value_text, sentence=s.sentence,
-                                start_offset=s.start, end_offset=s.end)
+                                start_offset=s.start, end_offset=s.end,
+                                interval_lo=s.interval[0], interval_hi=s.interval[1])
             session.add(row)
             statements.append(s)
         for c in diff.contradictions:
@@ -148,35 +156,66 @@ class EventDiffStage(Stage):
         """The same fact stated incompatibly by another archived article
         (copies of this one excepted). One row per value stated, against the
         earliest article that disagrees: enough to show the dispute, and the
-        table grows with the articles, not with their pairs."""
+        table grows with the articles, not with their pairs. Disagreement is
+        an indexed range test on the stored intervals (below or above this
+        statement's), so the cost does not grow with agreeing coverage."""
         own_cluster = article.cluster_id or article.id
+        at = func.coalesce(Article.published_at, Article.first_seen)
         done: set[tuple] = set()
         for s in statements:
             key = (s.event_id, s.fact, s.value_text)
             if key in done:
                 continue
-            query = (select(FactStatement, Article.cluster_id)
-                     .join(Article, Article.id == FactStatement.article_id)
-                     .where(FactStatement.fact == s.fact, FactStatement.article_id != article.id))
-            query = query.where(FactStatement.event_id == s.event_id) if s.event_id else query
-            query = query.order_by(func.coalesce(Article.published_at, Article.first_seen), FactStatement.id)
-            disputed = set(session.execute(  # pairs the other article already records against this one
-                select(Contradiction.article_id, Contradiction.known_value).where(
-                    Contradiction.other_article_id == article.id, Contradiction.kind == "article",
-                    Contradiction.fact == s.fact)).all())
-            for other, cluster_id in session.execute(query):
-                if (cluster_id or other.article_id) == own_cluster:
-                    continue
-                if statements_agree(s, _stored_statement(other)):
-                    continue
-                done.add(key)
-                if (other.article_id, s.value_text) in disputed:
-                    break
-                session.add(Contradiction(
-                    article_id=article.id, event_id=s.event_id, fact=s.fact, kind="article",
-                    stated_value=s.value_text, known_value=other.value_text, sentence=s.sentence,
-                    other_sentence=other.sentence, other_article_id=other.article_id))
-                break
+            done.add(key)
+            slack = 1.0 if s.fact == "date" else 0.0  # a day of slack for time zones, as statements_agree
+            base = (select(FactStatement.id, at.label("at"))
+                    .join(Article, Article.id == FactStatement.article_id)
+                    .where(FactStatement.fact == s.fact,
+                           FactStatement.event_id == s.event_id if s.event_id else FactStatement.event_id.is_(None),
+                           FactStatement.article_id != article.id,
+                           func.coalesce(Article.cluster_id, Article.id) != own_cluster))
+            below = base.where(FactStatement.interval_hi < s.interval[0] - slack).order_by(at, FactStatement.id).limit(1)
+            above = base.where(FactStatement.interval_lo > s.interval[1] + slack).order_by(at, FactStatement.id).limit(1)
+            found = [row for query in (below, above) for row in session.execute(query)]
+            if not found:
+                continue
+            other = session.get(FactStatement, min(found, key=lambda row: (row.at, row.id)).id)
+            disputed = session.scalar(select(Contradiction.id).where(  # the other article already records it
+                Contradiction.article_id == other.article_id, Contradiction.other_article_id == article.id,
+                Contradiction.kind == "article", Contradiction.fact == s.fact,
+                Contradiction.known_value == s.value_text).limit(1))
+            if disputed is not None:
+                continue
+            session.add(Contradiction(
+                article_id=article.id, event_id=s.event_id, fact=s.fact, kind="article",
+                stated_value=s.value_text, known_value=other.value_text, sentence=s.sentence,
+                other_sentence=other.sentence, other_article_id=other.article_id))
+
+
+def backfill(session) -> None:
+    """Fill what rows stored before bounded queries existed lack: statement
+    intervals and open candidates' terms (once; an existence check after)."""
+    done = 0
+    while True:
+        rows = session.scalars(select(FactStatement).where(FactStatement.interval_lo.is_(None))
+                               .limit(_BACKFILL_BATCH)).all()
+        if not rows:
+            break
+        for row in rows:
+            row.interval_lo, row.interval_hi = _stored_statement(row).interval
+        session.flush()
+        done += len(rows)
+    lacking = (select(EventCandidate.id).where(EventCandidate.status == "open",
+                                               ~select(CandidateTerm.term)
+                                               .where(CandidateTerm.candidate_id == EventCandidate.id).exists()))
+    candidates = list(session.scalars(lacking))
+    for candidate_id in candidates:
+        sentences = session.scalars(select(CandidateSource.sentence)
+                                    .where(CandidateSource.candidate_id == candidate_id)).all()
+        _add_terms(session, candidate_id, set().union(*(content_words(t) for t in sentences)))
+    if done or candidates:
+        session.flush()
+        log.info("events: filled in %d statement intervals and the terms of %d candidates", done, len(candidates))
 
 
 def _stored_statement(row: FactStatement) -> StatementHit:
@@ -221,12 +260,15 @@ def clear_article(session, article_id: int) -> set[str]:
     session.execute(delete(FactStatement).where(FactStatement.article_id == article_id))
     session.execute(delete(Contradiction).where(Contradiction.article_id == article_id))
     open_ids = select(EventCandidate.id).where(EventCandidate.status == "open")
-    session.execute(delete(CandidateSource).where(CandidateSource.article_id == article_id,
-                                                  CandidateSource.candidate_id.in_(open_ids)))
-    orphans = select(EventCandidate.id).where(
-        EventCandidate.status == "open",
-        ~select(CandidateSource.id).where(CandidateSource.candidate_id == EventCandidate.id).exists())
-    session.execute(delete(EventCandidate).where(EventCandidate.id.in_(orphans)))
+    mine = list(session.scalars(select(CandidateSource.candidate_id).where(
+        CandidateSource.article_id == article_id, CandidateSource.candidate_id.in_(open_ids))))
+    if mine:
+        session.execute(delete(CandidateSource).where(CandidateSource.article_id == article_id,
+                                                      CandidateSource.candidate_id.in_(mine)))
+        orphans = select(EventCandidate.id).where(
+            EventCandidate.id.in_(mine),
+            ~select(CandidateSource.id).where(CandidateSource.candidate_id == EventCandidate.id).exists())
+        session.execute(delete(EventCandidate).where(EventCandidate.id.in_(orphans)))
     session.flush()
     return touched
 
@@ -247,15 +289,14 @@ def recompute_first_reports(session, event_ids) -> None:
     """first_report = no earlier-published archived article mentions the
     event (articles without a date are placed at their first sighting).
     Done in SQL so the cost stays flat as coverage of an event grows."""
-    at = func.coalesce(Article.published_at, Article.first_seen)
     session.flush()
     for event_id in event_ids:
-        earliest = session.scalar(select(func.min(at)).select_from(EventMention)
-                                  .join(Article, Article.id == EventMention.article_id)
+        earliest = session.scalar(select(func.min(EventMention.reported_at))
                                   .where(EventMention.event_id == event_id))
         if earliest is None:
             continue
-        first_articles = select(Article.id).where(at == earliest)
+        first_articles = select(EventMention.article_id).where(EventMention.event_id == event_id,
+                                                               EventMention.reported_at == earliest)
         session.execute(update(EventMention)
                         .where(EventMention.event_id == event_id, EventMention.first_report.is_(True),
                                EventMention.article_id.not_in(first_articles))
@@ -282,14 +323,16 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
     own = session.scalar(select(at).where(Article.id == article_id))  # autoflush writes the new mentions
     if own is None:
         return
-    earliest_other = func.min(at)
-    rows = session.execute(
-        select(EventMention.event_id, earliest_other < own, earliest_other > own)
-        .join(Article, Article.id == EventMention.article_id)
-        .where(EventMention.event_id.in_(event_ids), EventMention.article_id != article_id)
-        .group_by(EventMention.event_id)).all()
-    beaten = {event_id for event_id, other_earlier, _ in rows if other_earlier}
-    dethroned = [event_id for event_id, _, own_earlier in rows if own_earlier]
+    beaten, dethroned = set(), []
+    for event_id in sorted(event_ids):  # one indexed MIN per event: (event_id, reported_at)
+        earliest_other = session.scalar(select(func.min(EventMention.reported_at)).where(
+            EventMention.event_id == event_id, EventMention.article_id != article_id))
+        if earliest_other is None:
+            continue
+        if earliest_other < own:
+            beaten.add(event_id)
+        elif earliest_other > own:
+            dethroned.append(event_id)
     firsts = sorted(set(event_ids) - beaten)
     if firsts:
         session.execute(update(EventMention)
@@ -306,39 +349,61 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
                 session.expire(obj, ["first_report"])
 
 
+def _add_terms(session, candidate_id: int, terms: set[str]) -> None:
+    have = set(session.scalars(select(CandidateTerm.term).where(CandidateTerm.candidate_id == candidate_id)))
+    for term in sorted(terms - have):
+        session.add(CandidateTerm(term=term, candidate_id=candidate_id))
+
+
 def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandidate:
     """Attach a dated claim to the open candidate it repeats (dates within a
-    week and similar wording), or open a new candidate."""
+    week and similar wording), or open a new candidate. The open candidates
+    compared are found through the indexed date window and the terms they
+    share with the claim (wording with no term in common cannot be similar),
+    the ``MAX_CANDIDATE_MATCHES`` sharing most first."""
     slack = timedelta(days=7)
     end = month_interval(hit.date_start.year, hit.date_start.month)[1] if hit.precision == "month" else hit.date_start
+    terms = content_words(hit.sentence)
     best, best_score = None, 0.0
-    nearby = session.scalars(select(EventCandidate).where(
-        EventCandidate.status == "open",
-        EventCandidate.date_start >= hit.date_start - timedelta(days=40),
-        EventCandidate.date_start <= end + slack))
-    for candidate in nearby:
-        c_end = (month_interval(candidate.date_start.year, candidate.date_start.month)[1]
-                 if candidate.date_precision == "month" else candidate.date_start)
-        if not (candidate.date_start - slack <= end and hit.date_start - slack <= c_end):
-            continue
-        sentences = session.scalars(select(CandidateSource.sentence)
-                                    .where(CandidateSource.candidate_id == candidate.id)).all()
-        score = max((similarity(hit.sentence, s) for s in sentences), default=0.0)
-        if score > best_score:
-            best, best_score = candidate, score
+    if terms:
+        shared = func.count(CandidateTerm.term)
+        ranked = session.execute(
+            select(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
+            .join(CandidateTerm, CandidateTerm.candidate_id == EventCandidate.id)
+            .where(EventCandidate.status == "open",
+                   EventCandidate.date_start >= hit.date_start - timedelta(days=40),
+                   EventCandidate.date_start <= end + slack,
+                   CandidateTerm.term.in_(sorted(terms)))
+            .group_by(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
+            .order_by(shared.desc(), EventCandidate.id).limit(MAX_CANDIDATE_MATCHES)).all()
+        ids = []
+        for candidate_id, start, precision in ranked:
+            c_end = month_interval(start.year, start.month)[1] if precision == "month" else start
+            if start - slack <= end and hit.date_start - slack <= c_end:
+                ids.append(candidate_id)
+        sentences: dict[int, list[str]] = {}
+        for candidate_id, sentence in session.execute(select(CandidateSource.candidate_id, CandidateSource.sentence)
+                                                      .where(CandidateSource.candidate_id.in_(ids))):
+            sentences.setdefault(candidate_id, []).append(sentence)
+        for candidate_id in ids:
+            score = max((similarity(hit.sentence, t) for t in sentences.get(candidate_id, [])), default=0.0)
+            if score > best_score:
+                best, best_score = candidate_id, score
     if best is None or best_score < 0.2:
-        best = EventCandidate(date_start=hit.date_start, date_precision=hit.precision, title=hit.title,
-                              actors=hit.actors)
-        session.add(best)
+        row = EventCandidate(date_start=hit.date_start, date_precision=hit.precision, title=hit.title,
+                             actors=hit.actors)
+        session.add(row)
         session.flush()
     else:
-        best.actors = list(dict.fromkeys([*(best.actors or []), *hit.actors]))
-        best.last_seen = utcnow()
+        row = session.get(EventCandidate, best)
+        row.actors = list(dict.fromkeys([*(row.actors or []), *hit.actors]))
+        row.last_seen = utcnow()
+    _add_terms(session, row.id, terms)
     exists = session.scalar(select(CandidateSource.id).where(
-        CandidateSource.candidate_id == best.id, CandidateSource.article_id == article.id,
+        CandidateSource.candidate_id == row.id, CandidateSource.article_id == article.id,
         CandidateSource.start_offset == hit.start))
     if exists is None:
-        session.add(CandidateSource(candidate_id=best.id, article_id=article.id, sentence=hit.sentence,
+        session.add(CandidateSource(candidate_id=row.id, article_id=article.id, sentence=hit.sentence,
                                     start_offset=hit.start, end_offset=hit.end))
     session.flush()
-    return best
+    return row
