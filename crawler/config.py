@@ -128,6 +128,8 @@ class Crawl(_Strict):
     max_response_bytes: int = Field(10 * 1024 * 1024, gt=0)
     retry_times: int = Field(2, ge=0)
     extraction_timeout: float = Field(10, gt=0, description="seconds per page before it is skipped")
+    analysis_workers: int | None = Field(None, ge=0, le=64, description=(
+        "worker processes for extraction and text analysis per crawl process; 0 = inline, unset = one per core"))
     feed_failure_limit: int = Field(3, gt=0, description="consecutive failures before a feed is marked failing")
     feed_retry_hours: float = Field(6, gt=0, description="how long a failing feed rests before the next try")
 

@@ -31,3 +31,4 @@ class ArticleItem:
     duration_ms: float | None = None
     not_modified: bool = False
     extracted: Extracted | None = field(default=None, repr=False)
+    analysis: object | None = field(default=None, repr=False)  # crawler.workers.Analysis, from a worker

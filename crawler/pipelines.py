@@ -1,22 +1,15 @@
 """Item pipelines: a fetched page becomes an archived article.
 
-Data flows one way: spider → :class:`ExtractPipeline` (page → article fields,
-or a logged reason why it is not an article) → :class:`ArchivePipeline` (one
-transaction: article, version, raw HTML, fetch row, and every analysis stage's
-rows, or none of them).
+Data flows one way: spider → :class:`ExtractPipeline` (page → article fields
+and the text's analysis, or a logged reason why it is not an article) →
+:class:`ArchivePipeline` (one transaction: article, version, raw HTML, fetch
+row, and every analysis stage's rows, or none of them).
 
-Inline or in a thread? Measured on the local news site (3 sources, 24
-requests, 15 article pages; 2 shared cores, load ~6), spider open → close,
-three runs each (``NEWSMON_EXTRACT_IN_THREAD``):
-
-    inline (reactor thread, SIGALRM time limit)   3.2 s  4.4 s  3.2 s
-    deferToThread (extractor worker processes)   48.9 s 41.6 s 41.2 s
-
-In a thread the extractor cannot use a signal for its time limit, so each
-pool thread gets a worker process that must import trafilatura first; on two
-cores that start-up dwarfs any overlap of fetching and extracting (loopback
-fetching is as fast as extraction anyway). So extraction runs inline; the
-setting switches it for machines with cores to spare.
+Both cores: the extraction and the pure text analysis run in the crawl
+process's pool of worker processes (``crawler.workers``), so the reactor
+thread only fetches and writes; ``crawl.analysis_workers: 0`` runs them
+inline (with the SIGALRM time limit). A worker that dies or overruns is
+replaced and its page logged as failed, to be fetched again next run.
 """
 from __future__ import annotations
 
@@ -34,6 +27,7 @@ from crawler.runlog import source_id
 from crawler.stages import StageRunner
 from crawler.text import text_hash
 from crawler.urls import canonicalize_url
+from crawler.workers import AnalysisPool, failure_reason
 from storage.db import session_scope
 from storage.models import Article, ArticleVersion, utcnow
 
@@ -46,39 +40,77 @@ def extract_item(item: ArticleItem, source, timeout: float):
                               timeout=timeout, encoding=item.encoding, content_type=item.content_type)
 
 
+def _when_done(future):
+    """A Deferred fired in the reactor thread when a worker's future completes."""
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    deferred = Deferred()
+
+    def done(f) -> None:
+        exc = f.exception()
+        reactor.callFromThread(deferred.errback if exc else deferred.callback, exc or f.result())
+
+    future.add_done_callback(done)
+    return deferred
+
+
 class ExtractPipeline:
-    """Page → :class:`~crawler.extracted.Extracted`; a page that is not an
-    article is logged with its reason, counted, and dropped."""
+    """Page → :class:`~crawler.extracted.Extracted` (and, from a worker, its
+    text's analysis); a page that is not an article is logged with its
+    reason, counted, and dropped."""
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
-        self.in_thread = crawler.settings.getbool("NEWSMON_EXTRACT_IN_THREAD")
+        self.pool = None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        self.pool = AnalysisPool.acquire(self.crawler.spider.config)
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool = None
+            AnalysisPool.release()
+
     async def process_item(self, item: ArticleItem):
         if item.not_modified:
             return item
         spider = self.crawler.spider
-        timeout = spider.config.crawl.extraction_timeout
-        try:
-            if self.in_thread:
-                from scrapy.utils.defer import maybe_deferred_to_future
-                from twisted.internet import threads
+        if self.pool is None:
+            try:
+                item.extracted = extract_item(item, spider.source, spider.config.crawl.extraction_timeout)
+            except NotArticle as exc:
+                self.not_an_article(item, exc.reason)
+            return item
+        from scrapy.utils.defer import maybe_deferred_to_future
 
-                item.extracted = await maybe_deferred_to_future(
-                    threads.deferToThread(extract_item, item, spider.source, timeout))
-            else:
-                item.extracted = extract_item(item, spider.source, timeout)
-        except NotArticle as exc:
-            spider.runlog.count("not_articles")
-            spider.runlog.fetch(item.url, "article", "not_article", status=item.status, reason=exc.reason,
+        future = self.pool.submit(item.body, item.url, spider.source.name if spider.source else None, item.hints,
+                                  item.fetched_at, item.encoding, item.content_type)
+        try:
+            result = await maybe_deferred_to_future(_when_done(future))
+        except Exception as exc:  # noqa: BLE001 - a worker's failure is this page's, not the crawl's
+            reason = failure_reason(exc, self.pool.deadline)
+            spider.runlog.count("errors")
+            spider.runlog.fetch(item.url, "article", "error", status=item.status, reason=reason,
                                 size=len(item.body), duration_ms=item.duration_ms)
-            log.info("%s: not an article: %s: %s", item.source, item.url, exc.reason)
-            raise DropItem(f"not an article: {exc.reason}", log_level="DEBUG") from None
+            log.error("%s: could not analyse %s: %s", item.source, item.url, reason)
+            raise DropItem(reason, log_level="DEBUG") from None
+        if result.not_article is not None:
+            self.not_an_article(item, result.not_article)
+        item.extracted, item.analysis = result.extracted, result.analysis
         return item
+
+    def not_an_article(self, item: ArticleItem, reason: str):
+        spider = self.crawler.spider
+        spider.runlog.count("not_articles")
+        spider.runlog.fetch(item.url, "article", "not_article", status=item.status, reason=reason,
+                            size=len(item.body), duration_ms=item.duration_ms)
+        log.info("%s: not an article: %s: %s", item.source, item.url, reason)
+        raise DropItem(f"not an article: {reason}", log_level="DEBUG")
 
 
 class ArchivePipeline:
@@ -194,5 +226,5 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
     if stages is not None:
         if touched is not None:
             touched["article"] = article
-        stages.process(session, article)
+        stages.process(session, article, item.analysis)
     return outcome, article

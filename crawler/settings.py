@@ -55,9 +55,6 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
     "crawler.pipelines.ArchivePipeline": 800,
 }
-# Extraction inline in the reactor thread (measured faster than a thread
-# pool here: see crawler/pipelines.py).
-NEWSMON_EXTRACT_IN_THREAD = False
 
 
 def settings_from_config(config: "Config") -> dict:

@@ -180,6 +180,15 @@ class ArticleSignature(Base):
     sentence_keys: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ArchiveState(Base):
+    """Small facts about the archive itself (e.g. the dedup settings its index rows were made with)."""
+
+    __tablename__ = "archive_state"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class DedupBand(Base):
     """One LSH band key of an article: articles sharing a key are near-duplicate candidates."""
 

@@ -188,3 +188,54 @@ def add_article(session, *, source: str = "example", text: str = "", title: str 
     session.add(article)
     session.flush()
     return article
+
+
+class StaticSite:
+    """A loopback HTTP server answering from ``routes`` (path → (status, content type, body bytes)),
+    which a test may change while it runs; ``requests`` lists the paths asked for, in order."""
+
+    def __init__(self, routes: dict | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.routes: dict = dict(routes or {})
+        self.requests: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server API
+                site.requests.append(self.path)
+                status, content_type, body = site.routes.get(self.path, (404, "text/plain", b"not found"))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> "StaticSite":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def rss(base_url: str, links: list[tuple[str, str]]) -> bytes:
+    """An RSS feed of (title, path) items on ``base_url``."""
+    from html import escape
+
+    items = "".join(f"<item><title>{escape(title)}</title><link>{base_url}{path}</link></item>"
+                    for title, path in links)
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{items}</channel></rss>").encode()

@@ -29,6 +29,12 @@ def upgrade() -> None:
                "(SELECT a.source_id FROM articles a WHERE a.id = article_signatures.article_id)")
     op.create_index("ix_article_signatures_source_article", "article_signatures", ["source_id", "article_id"])
     op.create_table(
+        "archive_state",
+        sa.Column("key", sa.String(100), primary_key=True),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
         "dedup_bands",
         sa.Column("band_key", sa.BigInteger(), nullable=False),
         sa.Column("article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
@@ -90,6 +96,7 @@ def downgrade() -> None:
     op.drop_table("dedup_sentences")
     op.drop_table("dedup_anchors")
     op.drop_table("dedup_bands")
+    op.drop_table("archive_state")
     op.drop_index("ix_article_signatures_source_article", table_name="article_signatures")
     with op.batch_alter_table("article_signatures") as batch:
         batch.drop_constraint("fk_article_signatures_source_id_sources", type_="foreignkey")

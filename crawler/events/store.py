@@ -13,6 +13,7 @@ from crawler.events.diff import CandidateHit, StatementHit, content_words, diff_
 from crawler.events.timeline import Timeline, load_timeline
 from crawler.facts import bound_interval, find_quantities, month_interval, parse_fact_value
 from crawler.stages import Stage
+from storage.upsert import get_state, set_state
 from storage.models import (
     Article,
     CandidateSource,
@@ -100,7 +101,7 @@ class EventDiffStage(Stage):
         language = article.language or (source.language if source else None)
         return language, source.date_order if source else None
 
-    def process(self, session, article: Article) -> None:
+    def process(self, session, article: Article, analysis=None) -> None:
         if self.timeline is None:
             self.open(session)
         # Most articles are analysed once, when first archived: nothing of theirs
@@ -116,7 +117,11 @@ class EventDiffStage(Stage):
             return
         published, reference = _article_dates(article)
         language, order = self._reading(session, article)
-        diff = diff_text(article.text, self.timeline, published, language, order, reference)
+        if (analysis is not None and analysis.diff is not None and analysis.fits(article.text)
+                and analysis.diff_inputs == (published, reference, language, order)):
+            diff = analysis.diff  # computed in a worker process from this very text and dates
+        else:
+            diff = diff_text(article.text, self.timeline, published, language, order, reference)
         reported_at = article.published_at or article.first_seen
         for m in diff.mentions:
             session.add(EventMention(article_id=article.id, event_id=m.event_id, sentence=m.sentence,
@@ -194,7 +199,10 @@ class EventDiffStage(Stage):
 
 def backfill(session) -> None:
     """Fill what rows stored before bounded queries existed lack: statement
-    intervals and open candidates' terms (once; an existence check after)."""
+    intervals and open candidates' terms (once per archive: a marker in
+    ``archive_state`` says it was done)."""
+    if get_state(session, "events.backfilled") == "1":
+        return
     done = 0
     while True:
         rows = session.scalars(select(FactStatement).where(FactStatement.interval_lo.is_(None))
@@ -213,6 +221,7 @@ def backfill(session) -> None:
         sentences = session.scalars(select(CandidateSource.sentence)
                                     .where(CandidateSource.candidate_id == candidate_id)).all()
         _add_terms(session, candidate_id, set().union(*(content_words(t) for t in sentences)))
+    set_state(session, "events.backfilled", "1")
     if done or candidates:
         session.flush()
         log.info("events: filled in %d statement intervals and the terms of %d candidates", done, len(candidates))

@@ -40,10 +40,12 @@ class Stage:
     def open(self, session: "Session") -> None:
         """Load state from the archive once per process (e.g. the LSH index)."""
 
-    def process(self, session: "Session", article: "Article") -> None:
+    def process(self, session: "Session", article: "Article", analysis=None) -> None:
         """Analyse one archived, flushed article (it has an id) and write the
         stage's rows in ``session``. Must be idempotent: replace the rows a
-        previous run wrote for this article."""
+        previous run wrote for this article. ``analysis`` (a
+        ``crawler.workers.Analysis``) holds what a worker process already
+        computed from the page's text: use it when it fits the article."""
         raise NotImplementedError
 
     def committed(self, article: "Article") -> None:
@@ -89,7 +91,7 @@ class StageRunner:
                 stage.open(session)
             self._opened = True
 
-    def process(self, session: "Session", article: "Article") -> None:
+    def process(self, session: "Session", article: "Article", analysis=None) -> None:
         """Run every stage on ``article``. One flush gives the article its id;
         after that the session's autoflush writes pending rows before any
         query that could read them (a later stage reads an earlier one's
@@ -98,7 +100,7 @@ class StageRunner:
         self.open(session)
         session.flush()
         for stage in self.stages:
-            stage.process(session, article)
+            stage.process(session, article, analysis)
 
     def committed(self, article: "Article") -> None:
         for stage in self.stages:

@@ -29,7 +29,7 @@ class ClassifyStage(Stage):
         self.topics = compile_topics(config.topics)
         self.blank_irrelevant = any(not t.keep_irrelevant_text for t in config.topics)
 
-    def process(self, session: "Session", article: "Article") -> None:
+    def process(self, session: "Session", article: "Article", analysis=None) -> None:
         # Replace what a previous run wrote (ORM delete cascades to themes and hits),
         # flushed first so the (article, topic) unique key is free again.
         for previous in session.scalars(select(ArticleTopic).where(ArticleTopic.article_id == article.id)):
@@ -38,7 +38,10 @@ class ClassifyStage(Stage):
         if not self.topics.topics:
             article.relevant = None
             return
-        results = self.topics.classify(article.title, article.text)
+        if analysis is not None and analysis.topics is not None and analysis.fits(article.text, article.title):
+            results = analysis.topics  # computed in a worker process from this very text
+        else:
+            results = self.topics.classify(article.title, article.text)
         for result in results:
             row = ArticleTopic(article_id=article.id, topic=result.name, score=result.score,
                                relevant=result.relevant)

@@ -51,7 +51,7 @@ from crawler.dedup import (
 from crawler.stages import Stage
 from crawler.text import text_hash
 from storage.models import Article, ArticleSignature, DedupAnchor, DedupBand, DedupSentence, DuplicateLink
-from storage.upsert import insert_ignore
+from storage.upsert import get_state, insert_ignore, set_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
@@ -89,10 +89,12 @@ class DedupStage(Stage):
         band rows), in the caller's transaction: one existence check when
         there are none. The crawl and ``reextract`` open the stages in a
         transaction of their own before the first article."""
+        marker = f"num_perm={self.settings.num_perm} shingle_size={self.settings.shingle_size} " \
+                 f"bands={self.bands.bands} rows={self.bands.rows}"
+        if get_state(session, "dedup.index_settings") == marker:  # one lookup, whatever the archive's size
+            return
         stale = select(ArticleSignature.article_id).where(or_(ArticleSignature.lsh_rows.is_(None),
                                                               ~self._current()))
-        if session.scalar(stale.limit(1)) is None:
-            return
         done = 0
         while True:
             batch = list(session.scalars(stale.order_by(ArticleSignature.article_id).limit(_REBUILD_BATCH)))
@@ -102,6 +104,7 @@ class DedupStage(Stage):
                 self._rebuild(session, session.get(ArticleSignature, article_id))
             session.flush()
             done += len(batch)
+        set_state(session, "dedup.index_settings", marker)
         log.info("dedup: redid the index rows of %d signatures for the current settings", done)
 
     def _rebuild(self, session: "Session", row: ArticleSignature) -> None:
@@ -126,12 +129,12 @@ class DedupStage(Stage):
 
     # -- per article
 
-    def process(self, session: "Session", article: "Article") -> None:
+    def process(self, session: "Session", article: "Article", analysis=None) -> None:
         """Replace this article's index rows and outgoing links with ones
         computed from its current text, and put it in the right cluster."""
         session.execute(delete(DuplicateLink).where(DuplicateLink.article_id == article.id))
         self._clear_rows(session, article.id)
-        fp = self._fingerprint(session, article)
+        fp = self._fingerprint(session, article, analysis=analysis)
         if fp.word_count < self.settings.min_words:
             log.debug("dedup: article %s has %d words of content (< %d): not matched",
                       article.id, fp.word_count, self.settings.min_words)
@@ -149,10 +152,15 @@ class DedupStage(Stage):
             log.info("dedup: article %s → %s", article.id,
                      ", ".join(f"{kind} of {other} ({sim:.2f})" for other, kind, sim in links))
 
-    def _fingerprint(self, session: "Session", article: "Article", strict: bool = False) -> Fingerprint:
+    def _fingerprint(self, session: "Session", article: "Article", strict: bool = False,
+                     analysis=None) -> Fingerprint:
         text_ = article.text or ""
-        boilerplate = self.boilerplate(session, article.source_id, article.id, sentence_keys_of(text_),
+        usable = analysis is not None and analysis.fingerprint is not None and analysis.fits(text_)
+        keys = analysis.sentence_keys if usable else sentence_keys_of(text_)
+        boilerplate = self.boilerplate(session, article.source_id, article.id, keys,
                                        threshold=1 if strict else None)
+        if usable and not boilerplate:  # a worker fingerprinted this text, and none of it is boilerplate
+            return analysis.fingerprint
         return fingerprint(text_, self.settings, boilerplate, self._permutations)
 
     def boilerplate(self, session: "Session", source_id: int, article_id: int, keys: np.ndarray,

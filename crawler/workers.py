@@ -1,0 +1,180 @@
+"""The CPU work of filing a page, in a pool of worker processes (both cores).
+
+A crawl process fetches and writes in its reactor thread; what costs CPU and
+needs no archive — extraction (trafilatura, with its time limit), the dedup
+fingerprint, topic rule matching and the event diff of the text — runs here,
+in a persistent pool started once per crawl process (pebble's ProcessPool:
+a worker that dies or overruns its task's deadline is killed and replaced,
+and the task fails with a reason; the page is logged as failed and fetched
+again on the next run).
+
+:func:`analyse` is a pure function of the page and the config; the stages
+use its results when they were computed from the text they file (else they
+compute them themselves, as ``newsmon reextract`` does).
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+
+from crawler.classify import compile_topics
+from crawler.dedup import fingerprint, sentence_keys_of
+from crawler.events.diff import diff_text
+from crawler.events.timeline import load_timeline
+from crawler.extract import extract_for_source
+from crawler.extracted import Extracted, Hints, NotArticle
+from crawler.text import text_hash
+
+log = logging.getLogger("newsmon.crawl")
+
+# Beyond the extraction time limit, what a task may take (classification and
+# the event diff of a long page) before its worker is killed.
+ANALYSIS_GRACE_SECONDS = 30.0
+
+
+@dataclass
+class Analysis:
+    """What the stages would compute from a page's text, computed in a worker."""
+
+    text_hash: str  # of the text the results below were computed from
+    title: str | None
+    fingerprint: object | None = None  # crawler.dedup.Fingerprint without any boilerplate filtered
+    sentence_keys: object | None = None
+    topics: list | None = None  # crawler.classify.TopicResult per topic
+    diff: object | None = None  # crawler.events.diff.ArticleDiff, when the text is relevant
+    diff_inputs: tuple | None = None  # (published, reference date, language, date order) it was made with
+
+    def fits(self, text: str | None, title: str | None = None) -> bool:
+        return self.text_hash == text_hash(text or "") and (title is None or title == self.title)
+
+
+@dataclass
+class PageResult:
+    extracted: Extracted | None = None
+    analysis: Analysis | None = None
+    not_article: str | None = None  # the refusal reason
+
+
+# --- in the worker -------------------------------------------------------------------------
+
+_state: dict = {}
+
+
+def _init_worker(config) -> None:
+    # Forked from a crawl process: its signal handlers and database connections are not ours.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the crawl, which stops the pool
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _state["config"] = config
+    _state["timeline"] = None
+
+
+def _timeline():
+    if _state.get("timeline") is None:
+        _state["timeline"] = load_timeline(_state["config"])
+    return _state["timeline"]
+
+
+def analyse_text(config, text: str, title: str | None, published: datetime | None, language: str | None,
+                 date_order: str | None, timeline=None) -> Analysis:
+    """Fingerprint, topic results and (for a relevant text) the event diff of one article text."""
+    analysis = Analysis(text_hash(text), title)
+    analysis.fingerprint = fingerprint(text, config.dedup)
+    analysis.sentence_keys = sentence_keys_of(text)
+    if config.topics:
+        analysis.topics = compile_topics(config.topics).classify(title, text)
+        relevant = any(r.relevant for r in analysis.topics)
+    else:
+        relevant = None
+    if config.events and relevant is not False and text:
+        day = published.date() if published else None
+        reference = day or datetime.utcnow().date()
+        analysis.diff_inputs = (day, reference, language, date_order)
+        analysis.diff = diff_text(text, timeline if timeline is not None else _timeline(), day, language,
+                                  date_order, reference)
+    return analysis
+
+
+def analyse_page(body: bytes, url: str, source_name: str | None, hints: Hints, fetched_at: datetime,
+                 encoding: str | None, content_type: str | None) -> PageResult:
+    """Extract one page with its source's expectations and analyse its text (runs in a worker)."""
+    config = _state["config"]
+    source = next((s for s in config.sources if s.name == source_name), None)
+    try:
+        extracted = extract_for_source(body, url, source, hints=hints, fetched_at=fetched_at,
+                                       timeout=config.crawl.extraction_timeout, encoding=encoding,
+                                       content_type=content_type)
+    except NotArticle as exc:
+        return PageResult(not_article=exc.reason)
+    analysable = extracted.text if not extracted.paywalled else ""
+    language = extracted.language or (source.language if source else None)
+    analysis = analyse_text(config, analysable, extracted.title, extracted.published_at, language,
+                            source.date_order if source else None)
+    return PageResult(extracted=extracted, analysis=analysis)
+
+
+# --- in the crawl process -----------------------------------------------------------------
+
+
+def worker_count(setting: int | None) -> int:
+    """``crawl.analysis_workers``: a number, 0 for inline, or None for one per core."""
+    if setting is not None:
+        return setting
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class AnalysisPool:
+    """One pool per crawl process, shared by its spiders (opened and closed with them)."""
+
+    _shared: "AnalysisPool | None" = None
+    _users = 0
+
+    def __init__(self, config, workers: int) -> None:
+        from pebble import ProcessPool
+
+        # fork: the workers start with the crawl's imports (trafilatura, lxml) already loaded.
+        self.pool = ProcessPool(max_workers=workers, initializer=_init_worker, initargs=(config,),
+                                context=multiprocessing.get_context("fork"))
+        self.workers = workers
+        self.deadline = config.crawl.extraction_timeout + ANALYSIS_GRACE_SECONDS
+
+    @classmethod
+    def acquire(cls, config) -> "AnalysisPool | None":
+        workers = worker_count(config.crawl.analysis_workers)
+        if workers == 0:
+            return None
+        if cls._shared is None:
+            cls._shared = cls(config, workers)
+            log.debug("analysis pool: %d worker processes", workers)
+        cls._users += 1
+        return cls._shared
+
+    @classmethod
+    def release(cls) -> None:
+        cls._users -= 1
+        if cls._users <= 0 and cls._shared is not None:
+            cls._shared.pool.stop()
+            cls._shared.pool.join(timeout=10)
+            cls._shared, cls._users = None, 0
+
+    def submit(self, body: bytes, url: str, source_name: str, hints: Hints, fetched_at: datetime,
+               encoding: str | None, content_type: str | None) -> Future:
+        return self.pool.schedule(analyse_page, args=(body, url, source_name, hints, fetched_at, encoding,
+                                                      content_type), timeout=self.deadline)
+
+
+def failure_reason(exc: BaseException, deadline: float) -> str:
+    """Words for a task that did not come back."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from pebble import ProcessExpired
+
+    if isinstance(exc, FutureTimeout):
+        return f"analysis did not finish within {deadline:g}s: its worker was replaced"
+    if isinstance(exc, ProcessExpired):
+        return f"the analysis worker died (exit code {exc.exitcode}): it was replaced"
+    return f"analysis failed: {type(exc).__name__}: {exc}"
