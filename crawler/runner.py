@@ -68,6 +68,13 @@ def run_crawl(config: "Config", source_names: list[str], *, db_url: str | None =
         runlog = getattr(spider, "runlog", None)
         if runlog is None:
             summaries.append(RunSummary(name, "failed", Counts(), "the crawl could not start"))
-        else:
-            summaries.append(runlog.summary())
+            continue
+        if runlog.status == "running" and runlog.run_id is not None:
+            # The spider never reached its end-of-crawl handler (it failed to open, or the handler died).
+            try:
+                runlog.finish("failed", "the crawl ended without recording its end")
+            except Exception as exc:  # noqa: BLE001 - left 'running', the next run marks it interrupted
+                log.error("%s: could not record the end of the run: %s", name, exc)
+                runlog.status = "failed"
+        summaries.append(runlog.summary())
     return summaries
