@@ -124,6 +124,13 @@ def reap_stale_runs_quietly(db_url: str) -> None:
         log.debug("could not mark stale runs interrupted: %s", exc)
 
 
+def brief(exc: BaseException) -> str:
+    """An exception in one line for a run's message (a database error's own words, without its SQL)."""
+    inner = getattr(exc, "orig", None) or exc
+    text = " ".join(str(inner).split("\n", 1)[0].split())
+    return f"{type(inner).__name__}: {text}"[:500]
+
+
 class RunLog:
     """The ``crawl_runs`` row of one source's crawl and its ``fetches`` rows.
 

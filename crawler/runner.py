@@ -13,7 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler import settings as defaults
-from crawler.runlog import Counts, RunLog, RunSummary
+from crawler.runlog import Counts, RunLog, RunSummary, brief
 from crawler.settings import settings_from_config
 from spiders.source import SourceSpider
 
@@ -74,7 +74,7 @@ def run_crawl(config: "Config", source_names: list[str], *, db_url: str | None =
             try:
                 runlog.finish("failed", "the crawl ended without recording its end")
             except Exception as exc:  # noqa: BLE001 - left 'running', the next run marks it interrupted
-                log.error("%s: could not record the end of the run: %s", name, exc)
-                runlog.status = "failed"
+                log.error("%s: could not record the end of the run: %s", name, brief(exc))
+                runlog.status, runlog.message = "failed", f"could not record the end of the run: {brief(exc)}"
         summaries.append(runlog.summary())
     return summaries

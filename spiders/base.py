@@ -30,7 +30,7 @@ from sqlalchemy import or_, select
 from crawler import pending
 from crawler.extract import Hints
 from crawler.items import ArticleItem
-from crawler.runlog import RunLog
+from crawler.runlog import RunLog, brief
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
 from crawler.config import Config, load_config
@@ -417,13 +417,14 @@ class NewsSpider(scrapy.Spider):
             save_states(self.db_url, self.runlog.source_id, entries, self.config.crawl, self.source,
                         finished=reason == "finished")
         except Exception as exc:  # noqa: BLE001 - the run must still record how it ended
-            log.error("%s: could not save the feed states: %s", self.source.name, exc)
-            status, message = "failed", f"could not save the feed states: {type(exc).__name__}: {exc}"[:2000]
+            log.error("%s: could not save the feed states: %s", self.source.name, brief(exc))
+            status, message = "failed", f"could not save the feed states: {brief(exc)}"
         try:
             self.runlog.finish(status, message)
         except Exception as exc:  # noqa: BLE001 - the next run (or `newsmon status`) marks it interrupted
-            log.error("%s: could not record the end of the run: %s", self.source.name, exc)
-            self.runlog.status, self.runlog.message = "failed", f"could not record the end of the run: {exc}"
+            log.error("%s: could not record the end of the run: %s", self.source.name, brief(exc))
+            self.runlog.status = "failed"
+            self.runlog.message = f"could not record the end of the run: {brief(exc)}"
         c = self.runlog.counts
         log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "
                  "%d not articles, %d errors", self.source.name, self.runlog.status, c.fetched, c.new_articles,

@@ -212,3 +212,41 @@ def test_two_first_crawls_of_a_new_source_at_once_both_succeed_and_create_its_ro
         assert [r.status for r in runs] == ["ok", "ok"]
         assert sum(r.new_articles for r in runs) == len(listed)
         assert session.scalar(select(func.count()).select_from(PendingPage)) == 0
+
+
+def test_a_run_whose_end_cannot_be_recorded_is_never_left_running(site, sqlite_url, tmp_path):
+    """Faults raised by the database itself (triggers standing in for a full
+    disk): when the feed states cannot be saved the run is recorded 'failed'
+    with the reason; when even the run's end cannot be written, the run left
+    'running' shows as 'interrupted' once its process is gone."""
+    from sqlalchemy import text
+
+    from storage.db import get_engine
+
+    sources = [s for s in site.sources() if s["name"] == "el-observador"]
+    config = write_config(tmp_path, sqlite_url, sources)
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(text("CREATE TRIGGER no_feed_states BEFORE INSERT ON feed_states "
+                          "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
+    first = crawl(config, check=False)
+    assert first.returncode == 1 and "every run failed" in first.stderr
+    assert "could not save the feed states: IntegrityError: database or disk is full" in first.stderr
+    with session_scope(sqlite_url) as session:
+        (run,) = assert_counts_match_the_fetch_log(session)
+        assert run.status == "failed" and "database or disk is full" in run.message
+        assert run.new_articles == session.scalar(select(func.count()).select_from(Article)) > 0
+
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(text("DROP TRIGGER no_feed_states"))
+        conn.execute(text("CREATE TRIGGER no_run_end BEFORE UPDATE OF finished_at ON crawl_runs "
+                          "WHEN NEW.finished_at IS NOT NULL AND NEW.status <> 'interrupted' "
+                          "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
+    second = crawl(config, check=False)
+    assert second.returncode == 1 and "could not record the end of the run" in second.stderr
+    status = run_newsmon("--config", config, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    (shown,) = json.loads(status.stdout)["sources"]
+    assert shown["last_run"]["status"] == "interrupted"
+    with session_scope(sqlite_url) as session:
+        runs = assert_counts_match_the_fetch_log(session)
+        assert [r.status for r in runs] == ["failed", "interrupted"]
