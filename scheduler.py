@@ -189,6 +189,7 @@ def _record_outcome(config, source_name: str, started: datetime, code: int | Non
     a crawl that exited with an error before writing any run gets a 'failed' one."""
     from sqlalchemy import select
 
+    from crawler.runlog import source_id as runlog_source_id
     from storage.db import session_scope
     from storage.models import CrawlRun, Source
 
@@ -203,10 +204,7 @@ def _record_outcome(config, source_name: str, started: datetime, code: int | Non
                 run.message = f"crawl process {ended} (exit status {code}) before finishing"
         if not runs and code != 0 and ended != "stopped with the service":
             if source_id is None:
-                source = Source(name=source_name)
-                session.add(source)
-                session.flush()
-                source_id = source.id
+                source_id = runlog_source_id(session, source_name)
             reason = "was stopped" if code is not None and code < 0 else f"exited with status {code}"
             session.add(CrawlRun(source_id=source_id, started_at=started, finished_at=_utcnow().replace(tzinfo=None),
                                  status="failed", message=f"crawl process {reason} before recording a run"))

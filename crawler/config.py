@@ -132,6 +132,12 @@ class Crawl(_Strict):
         "worker processes for extraction and text analysis per crawl process; 0 = inline, unset = one per core"))
     feed_failure_limit: int = Field(3, gt=0, description="consecutive failures before a feed is marked failing")
     feed_retry_hours: float = Field(6, gt=0, description="how long a failing feed rests before the next try")
+    # RFC 9309 §2.4: a cached robots.txt should not be used for more than 24 hours.
+    robots_txt_ttl_minutes: float = Field(60, ge=0, le=1440,
+                                          description="how long later crawl processes reuse a host's robots.txt "
+                                                      "from the archive (0: fetch it once per process)")
+    pending_retry_limit: int = Field(5, ge=1, le=100,
+                                     description="runs that try a page fetched but not filed before giving up")
 
 
 class Theme(_Strict):

@@ -3,7 +3,10 @@
 Data flows one way: spider → :class:`ExtractPipeline` (page → article fields
 and the text's analysis, or a logged reason why it is not an article) →
 :class:`ArchivePipeline` (one transaction: article, version, raw HTML, fetch
-row, and every analysis stage's rows, or none of them).
+row, the run's counters, the page's ``pending_pages`` row deleted, and every
+analysis stage's rows, or none of them). A page that could not be filed is
+recorded as pending (:mod:`crawler.pending`) with its error fetch row, so the
+next run fetches it again.
 
 Both cores: the extraction and the pure text analysis run in the crawl
 process's pool of worker processes (``crawler.workers``), so the reactor
@@ -19,6 +22,7 @@ from scrapy.exceptions import DropItem
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from crawler import pending
 from crawler.decode import compress_html
 from crawler.extract import extract_for_source
 from crawler.extracted import NotArticle
@@ -85,6 +89,9 @@ class ExtractPipeline:
                 item.extracted = extract_item(item, spider.source, spider.config.crawl.extraction_timeout)
             except NotArticle as exc:
                 self.not_an_article(item, exc.reason)
+            except Exception as exc:  # noqa: BLE001 - an extractor crash must not lose the page
+                file_failure(spider, item, f"extraction failed: {type(exc).__name__}: {exc}")
+                raise DropItem(f"extraction failed: {exc}", log_level="DEBUG") from None
             return item
         from scrapy.utils.defer import maybe_deferred_to_future
 
@@ -94,10 +101,7 @@ class ExtractPipeline:
             result = await maybe_deferred_to_future(_when_done(future))
         except Exception as exc:  # noqa: BLE001 - a worker's failure is this page's, not the crawl's
             reason = failure_reason(exc, self.pool.deadline)
-            spider.runlog.count("errors")
-            spider.runlog.fetch(item.url, "article", "error", status=item.status, reason=reason,
-                                size=len(item.body), duration_ms=item.duration_ms)
-            log.error("%s: could not analyse %s: %s", item.source, item.url, reason)
+            file_failure(spider, item, reason)
             raise DropItem(reason, log_level="DEBUG") from None
         if result.not_article is not None:
             self.not_an_article(item, result.not_article)
@@ -105,12 +109,34 @@ class ExtractPipeline:
         return item
 
     def not_an_article(self, item: ArticleItem, reason: str):
+        """A reason about the page itself: counted with its fetch row, and no longer pending."""
         spider = self.crawler.spider
-        spider.runlog.count("not_articles")
-        spider.runlog.fetch(item.url, "article", "not_article", status=item.status, reason=reason,
-                            size=len(item.body), duration_ms=item.duration_ms)
+        runlog = spider.runlog
+        with session_scope(spider.db_url) as session:
+            runlog.record(item.url, "article", "not_article", counts={"fetched": 1, "not_articles": 1},
+                          status=item.status, reason=reason, size=len(item.body),
+                          duration_ms=item.duration_ms, session=session)
+            pending.clear(session, runlog.source_id, [item.canonical_url])
         log.info("%s: not an article: %s: %s", item.source, item.url, reason)
         raise DropItem(f"not an article: {reason}", log_level="DEBUG")
+
+
+def file_failure(spider, item: ArticleItem, reason: str) -> None:
+    """A fetched page that could not be filed: its error fetch row, the run's
+    counters and its ``pending_pages`` row, in one transaction, so the next
+    run fetches it again."""
+    runlog = spider.runlog
+    log.error("%s: could not archive %s: %s", item.source, item.url, reason, exc_info=log.isEnabledFor(10))
+    try:
+        with session_scope(spider.db_url) as session:
+            row = pending.record_failure(session, runlog.source_id, item.canonical_url, item.requested_url,
+                                         reason, spider.config.crawl.pending_retry_limit, item.source)
+            note = "; will retry on the next run" if row.status == "pending" else "; given up (abandoned)"
+            runlog.record(item.url, "article", "error", counts={"fetched": 1, "errors": 1}, status=item.status,
+                          reason=f"archive failed: {reason}{note}", size=len(item.body),
+                          duration_ms=item.duration_ms, session=session)
+    except Exception as exc:  # noqa: BLE001 - e.g. the database itself is failing
+        log.error("%s: could not record the failure of %s either: %s", item.source, item.url, exc)
 
 
 class ArchivePipeline:
@@ -145,25 +171,23 @@ class ArchivePipeline:
                 if touched.get("article") is not None:
                     self.stages.rolled_back(touched.pop("article"))
                 if attempt == 2:
-                    return self.failed(item, None, "the article was archived concurrently; will retry")
+                    return self.failed(item, None, "the article was archived concurrently")
             except Exception as exc:  # noqa: BLE001 - one bad article must not stop the crawl
                 return self.failed(item, touched.get("article"), f"{type(exc).__name__}: {exc}")
         if outcome in ("new", "updated"):
             self.stages.committed(article)
-        runlog.count({"new": "new_articles", "updated": "updated", "unchanged": "unchanged"}[outcome])
         log.info("%s: %s %s%s", item.source, outcome, item.url,
                  f" ({article.title})" if outcome != "unchanged" and article.title else "")
         return item
 
     def failed(self, item: ArticleItem, article, reason: str):
-        spider = self.crawler.spider
         if article is not None:
             self.stages.rolled_back(article)
-        spider.runlog.count("errors")
-        log.error("%s: could not archive %s: %s", item.source, item.url, reason, exc_info=log.isEnabledFor(10))
-        spider.runlog.fetch(item.url, "article", "error", status=item.status, reason=f"archive failed: {reason}",
-                            size=len(item.body), duration_ms=item.duration_ms)
+        file_failure(self.crawler.spider, item, reason)
         raise DropItem(f"archive failed: {reason}", log_level="DEBUG")
+
+
+OUTCOME_COUNTER = {"new": "new_articles", "updated": "updated", "unchanged": "unchanged"}
 
 
 def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
@@ -178,8 +202,9 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
         article = session.scalar(select(Article).where(Article.canonical_url == item.canonical_url))
         if article is not None:
             article.last_seen = article.last_checked_at = now
-        runlog.fetch(item.url, "article", "unchanged", status=304, reason="304: unchanged since the last check",
-                     duration_ms=item.duration_ms, session=session)
+        runlog.record(item.url, "article", "unchanged", counts={"fetched": 1, "unchanged": 1}, status=304,
+                      reason="304: unchanged since the last check", duration_ms=item.duration_ms, session=session)
+        pending.clear(session, runlog.source_id, [item.canonical_url])
         return "unchanged", article
     extracted = item.extracted
     key = extracted.canonical_url or canonicalize_url(item.url)
@@ -197,8 +222,10 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
                                 .order_by(ArticleVersion.version.desc()).limit(1))
         if latest is not None:  # the server may change validators without changing the text
             latest.etag, latest.last_modified = item.etag or latest.etag, item.last_modified or latest.last_modified
-        runlog.fetch(item.url, "article", "unchanged", status=item.status, size=len(item.body),
-                     duration_ms=item.duration_ms, reason="same text as the archived version", session=session)
+        runlog.record(item.url, "article", "unchanged", counts={"fetched": 1, "unchanged": 1}, status=item.status,
+                      size=len(item.body), duration_ms=item.duration_ms, reason="same text as the archived version",
+                      session=session)
+        pending.clear(session, runlog.source_id, [item.canonical_url, key])
         return "unchanged", article
     if article is None:
         outcome, version = "new", 1
@@ -221,8 +248,10 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
         encoding=item.encoding, title=extracted.title, text=extracted.text, text_hash=new_hash,
         extractor=extracted.extractor,
     ))
-    runlog.fetch(item.url, "article", outcome, status=item.status, size=len(item.body), duration_ms=item.duration_ms,
-                 reason=None if outcome == "new" else f"text changed: version {version}", session=session)
+    runlog.record(item.url, "article", outcome, counts={"fetched": 1, OUTCOME_COUNTER[outcome]: 1},
+                  status=item.status, size=len(item.body), duration_ms=item.duration_ms,
+                  reason=None if outcome == "new" else f"text changed: version {version}", session=session)
+    pending.clear(session, runlog.source_id, [item.canonical_url, key])
     if stages is not None:
         if touched is not None:
             touched["article"] = article

@@ -13,7 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler import settings as defaults
-from crawler.runlog import Counts, RunLog, RunSummary
+from crawler.runlog import Counts, RunLog, RunSummary, brief
 from crawler.settings import settings_from_config
 from spiders.source import SourceSpider
 
@@ -68,6 +68,13 @@ def run_crawl(config: "Config", source_names: list[str], *, db_url: str | None =
         runlog = getattr(spider, "runlog", None)
         if runlog is None:
             summaries.append(RunSummary(name, "failed", Counts(), "the crawl could not start"))
-        else:
-            summaries.append(runlog.summary())
+            continue
+        if runlog.status == "running" and runlog.run_id is not None:
+            # The spider never reached its end-of-crawl handler (it failed to open, or the handler died).
+            try:
+                runlog.finish("failed", "the crawl ended without recording its end")
+            except Exception as exc:  # noqa: BLE001 - left 'running', the next run marks it interrupted
+                log.error("%s: could not record the end of the run: %s", name, brief(exc))
+                runlog.status, runlog.message = "failed", f"could not record the end of the run: {brief(exc)}"
+        summaries.append(runlog.summary())
     return summaries

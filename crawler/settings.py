@@ -46,6 +46,9 @@ LOG_LEVEL = "INFO"
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 
 DOWNLOADER_MIDDLEWARES = {
+    # robots.txt once per origin per process, and per TTL across processes (crawler/robots.py).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.ArchiveRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.ConditionalGetMiddleware": 560,
@@ -55,6 +58,9 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
     "crawler.pipelines.ArchivePipeline": 800,
 }
+# Seconds a robots.txt stored in the archive is reused by later crawl processes (the config's
+# crawl.robots_txt_ttl_minutes sets it).
+NEWSMON_ROBOTSTXT_TTL = 3600.0
 
 
 def settings_from_config(config: "Config") -> dict:
@@ -71,4 +77,5 @@ def settings_from_config(config: "Config") -> dict:
         "DOWNLOAD_TIMEOUT": crawl.download_timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
         "RETRY_TIMES": crawl.retry_times,
+        "NEWSMON_ROBOTSTXT_TTL": crawl.robots_txt_ttl_minutes * 60,
     }

@@ -85,8 +85,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from storage.db import session_scope
     from storage.models import Article, FeedState, Source
 
+    from crawler.runlog import reap_stale_runs_quietly
+
     config = get_config(args)
     url = require_archive(args)
+    reap_stale_runs_quietly(url)  # a 'running' run whose process is gone shows as interrupted
     table = Table("source", "entry points", "articles", "last run", "status", "new", "errors", "failing feeds")
     with session_scope(url) as session:
         runs = _last_runs(session)
@@ -117,7 +120,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     from storage.db import session_scope
 
+    from crawler.runlog import reap_stale_runs_quietly
+
     url = require_archive(args)
+    reap_stale_runs_quietly(url)
     with session_scope(url) as session:
         rows = session.execute(text(
             "SELECT source, first_seen FROM v_articles"

@@ -115,7 +115,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     console().print(summary_table(summaries))
     if all(s.status == "failed" for s in summaries):
         failed = "; ".join(f"{s.source}: {s.message}" for s in summaries if s.message)
-        print(f"newsmon: nothing could be crawled{': ' + failed if failed else ''}", file=sys.stderr)
+        did_something = any(s.counts.fetched for s in summaries)
+        what = "every run failed" if did_something else "nothing could be crawled"
+        print(f"newsmon: {what}{': ' + failed if failed else ''}", file=sys.stderr)
         return 1
     return 0
 

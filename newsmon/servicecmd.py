@@ -77,11 +77,13 @@ def collect_status(config, url: str) -> dict:
     """Everything ``newsmon status`` shows, as plain data."""
     from sqlalchemy import func, select
 
+    from crawler.runlog import reap_stale_runs_quietly
     from newsmon.digests.content import failure_streak
     from scheduler import digest_job_id, source_job_id
     from storage.db import session_scope
     from storage.models import CrawlRun, DigestDelivery, FeedState, Source
 
+    reap_stale_runs_quietly(url)  # a 'running' run whose process is gone is shown as interrupted
     out = {"sources": [], "digests": []}
     with session_scope(url) as session:
         scheduled = _scheduled_runs(session)

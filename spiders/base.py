@@ -27,9 +27,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from sqlalchemy import or_, select
 
+from crawler import pending
 from crawler.extracted import Hints
 from crawler.items import ArticleItem
-from crawler.runlog import RunLog
+from crawler.runlog import RunLog, brief
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
 from crawler.config import Config, load_config
@@ -92,6 +93,17 @@ def failure_reason(failure) -> tuple[str, str, int | None]:
     return "error", f"{type(exc).__name__}: {exc}".strip(": "), None
 
 
+def passing_failure(outcome: str, reason: str, status: int | None) -> bool:
+    """A failed article fetch worth trying again on the next run (a timeout,
+    a refused connection, a 5xx, 408 or 429), as opposed to one about the page
+    itself (404, 410 and other 4xx, a redirect loop, too large, robots.txt)."""
+    if outcome != "error":
+        return False
+    if status is not None:
+        return status >= 500 or status in (408, 429)
+    return not reason.startswith(("redirect loop", "too large"))
+
+
 class NewsSpider(scrapy.Spider):
     """Base spider: ``-a source=NAME`` (required), ``-a config=PATH``
     (else ``$NEWSMON_CONFIG`` / ``./newsmon.yaml``). Subclasses choose which
@@ -121,6 +133,7 @@ class NewsSpider(scrapy.Spider):
         spider.queued: set[str] = set()
         spider.budget = spider.source.max_articles_per_run
         spider.states: dict[str, EntryState] = {}
+        spider.skipped_seen = 0  # seen links not yet counted: written with the list's fetch row
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
 
@@ -151,6 +164,31 @@ class NewsSpider(scrapy.Spider):
             request = self.entry_request(url, kind, **extra)
             if request is not None:
                 yield request
+        for request in self.pending_requests():
+            yield request
+
+    def pending_requests(self) -> list[scrapy.Request]:
+        """Pages an earlier run fetched (or tried to) but did not file: asked
+        for again whatever their list says now (see :mod:`crawler.pending`)."""
+        with session_scope(self.db_url) as session:
+            due = pending.due(session, self.runlog.source_id)
+        if due:
+            log.info("%s: fetching %d page(s) again that earlier runs could not file", self.source.name, len(due))
+        requests = []
+        for canonical, url, _attempts in due:
+            if canonical in self.queued:
+                continue
+            if self.budget <= 0:
+                log.warning("%s: max_articles_per_run (%d) reached; pending pages wait for the next run",
+                            self.source.name, self.source.max_articles_per_run)
+                break
+            self.queued.add(canonical)
+            self.budget -= 1
+            requests.append(scrapy.Request(url, callback=self.parse_article, errback=self.on_error,
+                                           dont_filter=True, meta={"kind": "article", "found_in": "pending",
+                                                                   "entry": None, "canonical": canonical,
+                                                                   "hints": Hints(), "validators": {}}))
+        return requests
 
     def entry_request(self, url: str, kind: str, **meta) -> scrapy.Request | None:
         """A request for a feed, sitemap or section page, or None when it is
@@ -163,7 +201,7 @@ class NewsSpider(scrapy.Spider):
                       f"next try after {state.next_check_at:%Y-%m-%d %H:%M} UTC")
             log.warning("%s: skipping %s %s: %s", self.source.name, kind, url, reason)
             state.complete = False
-            self.runlog.fetch(url, kind, "skipped", reason=reason)
+            self.runlog.record(url, kind, "skipped", reason=reason)
             return None
         return scrapy.Request(url, callback=self.parse_entry, errback=self.on_error, dont_filter=True,
                               meta={"kind": kind, "entry": url, "validators": state.validators(), **meta})
@@ -172,41 +210,38 @@ class NewsSpider(scrapy.Spider):
         kind, entry = response.meta["kind"], response.meta["entry"]
         state = self.states[entry]
         state.fetched = True
-        self.runlog.count("fetched")
         duration = round(response.meta.get("download_latency", 0) * 1000, 1)
         validators = {"etag": header(response, "ETag"), "last_modified": header(response, "Last-Modified")}
         if response.status == 304:
             state.new_validators = validators
-            self.runlog.fetch(response.url, kind, "not_modified", status=304, duration_ms=duration,
-                              reason="304: unchanged since the last check")
+            self.runlog.record(response.url, kind, "not_modified", counts={"fetched": 1}, status=304,
+                               duration_ms=duration, reason="304: unchanged since the last check")
             return
         body_hash = hashlib.sha256(response.body).hexdigest()
         if body_hash == state.body_hash:
             state.new_validators = validators
-            self.runlog.fetch(response.url, kind, "unchanged", status=response.status, size=len(response.body),
-                              duration_ms=duration, reason="same content as at the last check")
+            self.runlog.record(response.url, kind, "unchanged", counts={"fetched": 1}, status=response.status,
+                               size=len(response.body), duration_ms=duration,
+                               reason="same content as at the last check")
             return
         try:
             links, children, note = self.parse_list(response, kind)
         except ListError as exc:
             self.entry_failed(state, exc.reason)
-            self.runlog.count("errors")
             log.warning("%s: %s %s: %s", self.source.name, kind, response.url, exc.reason)
-            self.runlog.fetch(response.url, kind, "error", status=response.status, size=len(response.body),
-                              duration_ms=duration, reason=exc.reason)
+            self.runlog.record(response.url, kind, "error", counts={"fetched": 1, "errors": 1},
+                               status=response.status, size=len(response.body), duration_ms=duration,
+                               reason=exc.reason)
             return
         state.new_validators, state.new_hash = validators, body_hash
-        self.runlog.fetch(response.url, kind, "parsed", status=response.status, size=len(response.body),
-                          duration_ms=duration, reason=note)
+        # Decide every link first: the seen ones are counted with this list's fetch row.
+        requests = [r for r in (self.entry_request(child, "sitemap") for child in children) if r is not None]
+        requests += [r for r in (self.article_request(link, entry, kind) for link in links) if r is not None]
+        skipped, self.skipped_seen = self.skipped_seen, 0
+        self.runlog.record(response.url, kind, "parsed", counts={"fetched": 1, "skipped_seen": skipped},
+                           status=response.status, size=len(response.body), duration_ms=duration, reason=note)
         log.info("%s: %s %s: %s", self.source.name, kind, response.url, note)
-        for child in children:
-            request = self.entry_request(child, "sitemap")
-            if request is not None:
-                yield request
-        for link in links:
-            request = self.article_request(link, entry, kind)
-            if request is not None:
-                yield request
+        yield from requests
 
     def parse_list(self, response, kind: str) -> tuple[list[Link], list[str], str]:
         """(article links, child sitemaps, a note for the fetch log); raises ListError."""
@@ -233,7 +268,7 @@ class NewsSpider(scrapy.Spider):
     def record_offsite(self, url: str, kind: str) -> None:
         reason = f"offsite: {host_of(url) or url} is not among the source's allowed domains"
         log.info("%s: not fetching %s: %s", self.source.name, url, reason)
-        self.runlog.fetch(url, kind, "skipped", reason=reason)
+        self.runlog.record(url, kind, "skipped", reason=reason)
 
     def article_request(self, link: Link, entry: str, kind: str) -> scrapy.Request | None:
         """The request for an article link, or None when it is filtered, queued
@@ -258,7 +293,7 @@ class NewsSpider(scrapy.Spider):
         validators = {}
         if known is not None:
             if not self.due_for_check(known, link.changed_at):
-                self.runlog.count("skipped_seen")
+                self.skipped_seen += 1
                 return None
             validators = {"etag": known.etag, "last_modified": known.last_modified}
         if self.budget <= 0:
@@ -307,7 +342,6 @@ class NewsSpider(scrapy.Spider):
 
     def parse_article(self, response):
         meta = response.meta
-        self.runlog.count("fetched")
         duration = round(meta.get("download_latency", 0) * 1000, 1)
         if response.status != 304 and isinstance(response, TextResponse):
             declared = response.xpath("//link[@rel='canonical']/@href").get()
@@ -316,14 +350,18 @@ class NewsSpider(scrapy.Spider):
                 if canonical != meta["canonical"] and canonical not in self.queued:
                     known = self.archived(canonical)
                     if known is not None and not self.due_for_check(known, None):
-                        self.runlog.count("skipped_seen")
-                        self.runlog.fetch(response.url, "article", "seen", status=response.status,
-                                          size=len(response.body), duration_ms=duration,
-                                          reason=f"its canonical URL {canonical} is archived already")
+                        with session_scope(self.db_url) as session:
+                            self.runlog.record(response.url, "article", "seen",
+                                               counts={"fetched": 1, "skipped_seen": 1}, status=response.status,
+                                               size=len(response.body), duration_ms=duration,
+                                               reason=f"its canonical URL {canonical} is archived already",
+                                               session=session)
+                            pending.clear(session, self.runlog.source_id, [meta["canonical"]])
                         return
         content_type = header(response, "Content-Type")
         yield ArticleItem(
-            source=self.source.name, url=response.url, requested_url=response.request.url,
+            source=self.source.name, url=response.url,
+            requested_url=(meta.get("redirect_urls") or [response.request.url])[0],
             canonical_url=meta["canonical"], kind=meta["found_in"], status=response.status, fetched_at=utcnow(),
             body=response.body if response.status != 304 else b"", encoding=declared_charset(content_type),
             content_type=content_type, etag=header(response, "ETag"),
@@ -337,10 +375,6 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         kind = request.meta.get("kind", "article")
         outcome, reason, status = failure_reason(failure)
-        if status is not None:
-            self.runlog.count("fetched")
-        if outcome == "error":
-            self.runlog.count("errors")
         entry = request.meta.get("entry")
         state = self.states.get(entry)
         if state is not None:
@@ -351,16 +385,24 @@ class NewsSpider(scrapy.Spider):
             else:
                 self.entry_failed(state, reason)
         level = logging.WARNING if outcome == "error" else logging.INFO
-        log.log(level, "%s: %s %s: %s", self.source.name, kind, (request.meta.get("redirect_urls") or [request.url])[0],
-                reason)
         url = (request.meta.get("redirect_urls") or [request.url])[0]  # the link as listed, not the last hop
-        self.runlog.fetch(url, kind, outcome, status=status, reason=reason)
+        log.log(level, "%s: %s %s: %s", self.source.name, kind, url, reason)
+        counts = {"fetched": int(status is not None), "errors": int(outcome == "error")}
+        with session_scope(self.db_url) as session:
+            canonical = request.meta.get("canonical")
+            if kind == "article" and canonical:
+                if passing_failure(outcome, reason, status):
+                    row = pending.record_failure(session, self.runlog.source_id, canonical, url, reason,
+                                                 self.config.crawl.pending_retry_limit, self.source.name)
+                    if row.status == "pending":
+                        reason += "; will retry on the next run"
+                else:
+                    pending.clear(session, self.runlog.source_id, [canonical])
+            self.runlog.record(url, kind, outcome, counts=counts, status=status, reason=reason, session=session)
 
     def on_closed(self, spider, reason):
         if spider is not self:
             return
-        save_states(self.db_url, self.runlog.source_id, self.states.values(), self.config.crawl,
-                    self.source, finished=reason == "finished")
         entries = list(self.states.values())
         failed = [s for s in entries if s.failed]
         fetched = [s for s in entries if s.fetched and not s.failed]
@@ -371,8 +413,19 @@ class NewsSpider(scrapy.Spider):
         else:
             status = "ok"
             message = ("; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]) or None
-        self.runlog.finish(status, message)
+        try:
+            save_states(self.db_url, self.runlog.source_id, entries, self.config.crawl, self.source,
+                        finished=reason == "finished")
+        except Exception as exc:  # noqa: BLE001 - the run must still record how it ended
+            log.error("%s: could not save the feed states: %s", self.source.name, brief(exc))
+            status, message = "failed", f"could not save the feed states: {brief(exc)}"
+        try:
+            self.runlog.finish(status, message)
+        except Exception as exc:  # noqa: BLE001 - the next run (or `newsmon status`) marks it interrupted
+            log.error("%s: could not record the end of the run: %s", self.source.name, brief(exc))
+            self.runlog.status = "failed"
+            self.runlog.message = f"could not record the end of the run: {brief(exc)}"
         c = self.runlog.counts
         log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "
-                 "%d not articles, %d errors", self.source.name, status, c.fetched, c.new_articles, c.updated,
-                 c.unchanged, c.skipped_seen, c.not_articles, c.errors)
+                 "%d not articles, %d errors", self.source.name, self.runlog.status, c.fetched, c.new_articles,
+                 c.updated, c.unchanged, c.skipped_seen, c.not_articles, c.errors)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from storage.db import session_scope
 from storage.models import FeedState, utcnow
+from storage.upsert import get_or_create
 
 log = logging.getLogger("newsmon.crawl")
 
@@ -63,15 +64,13 @@ def save_states(db_url: str, source_id: int, states: Iterable[EntryState], crawl
     """Write the ``feed_states`` rows of the entry points this run requested."""
     now = utcnow()
     with session_scope(db_url) as session:
-        for state in states:
+        # Sorted, so two crawls of one source lock the rows in the same order.
+        for state in sorted(states, key=lambda s: s.url):
             if not state.fetched and not state.failed:
                 continue  # resting, or never answered before the run stopped
-            row = session.scalar(select(FeedState).where(FeedState.source_id == source_id,
-                                                         FeedState.url == state.url))
-            if row is None:
-                row = FeedState(source_id=source_id, url=state.url, kind=state.kind, consecutive_failures=0,
-                                status="ok")
-                session.add(row)
+            # Another crawl of the source may create the row at the same moment: one row either way.
+            row = get_or_create(session, FeedState, {"source_id": source_id, "url": state.url},
+                                {"kind": state.kind, "consecutive_failures": 0, "status": "ok"}, for_update=True)
             row.last_checked_at = now
             if state.failed:
                 row.consecutive_failures = (row.consecutive_failures or 0) + 1

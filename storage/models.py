@@ -81,6 +81,9 @@ class CrawlRun(Base):
     not_articles: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    # The crawl process that owns the run, so a 'running' run whose process is gone is seen as interrupted.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
 
 
 class Fetch(Base):
@@ -413,3 +416,36 @@ class DigestItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("digest_deliveries.id", ondelete="CASCADE"), index=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+
+
+# --- crawl bookkeeping that outlives a process ------------------------------------------
+
+
+class PendingPage(Base):
+    """An article page that was fetched (or meant to be) but not filed: fetched
+    again on the source's next runs, whatever its list says, until it is filed
+    (the row is deleted in the filing transaction), fails for a reason about the
+    page itself, or has failed ``crawl.pending_retry_limit`` times ('abandoned')."""
+
+    __tablename__ = "pending_pages"
+    __table_args__ = (UniqueConstraint("source_id", "canonical_url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)  # the link as listed: what the next run requests
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | abandoned
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RobotsCache(Base):
+    """robots.txt per origin (scheme://host:port), reused by later crawl
+    processes while younger than ``crawl.robots_txt_ttl_minutes``."""
+
+    __tablename__ = "robots_cache"
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -22,9 +22,9 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
                   "crawler.events.diff", "crawler.events.modality", "crawler.events.figures",
                   "crawler.events.dates", "crawler.events.lexicon", "crawler.events.matching",
                   "crawler.analysis", "crawler.workers")),
-    ("stages", ("crawler.stages", "crawler.runlog", "crawler.events", "crawler.archive")),
+    ("stages", ("crawler.stages", "crawler.runlog", "crawler.pending", "crawler.events", "crawler.archive")),
     ("spiders", ("spiders", "crawler.items", "crawler.pipelines", "crawler.middlewares", "crawler.settings",
-                 "crawler.runner", "crawler.robots", "crawler.ssrf", "crawler.network")),
+                 "crawler.runner", "crawler.robots", "crawler.ssrf", "crawler.network", "crawler.pending")),
     ("cli", ("newsmon", "scheduler", "crawler")),  # ``crawler`` itself: the package docstring only
 ]
 LEVEL = {name: index for index, (name, _) in enumerate(FLOORS)}
