@@ -208,6 +208,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
                       f"(delivery {result.delivery_key})", markup=False)
         elif result.status == "nothing-new":
             out.print(f"[{result.channel}] nothing new: not sent", markup=False)
+        elif result.status == "busy":
+            out.print(f"[{result.channel}] delivery {result.delivery_key} is {result.detail}: not sent now",
+                      markup=False)
         else:
             failed = True
             out.print(f"[{result.channel}] FAILED: {result.detail} (delivery {result.delivery_key} "
