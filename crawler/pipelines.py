@@ -125,9 +125,16 @@ class ArchivePipeline:
         if article is not None:
             self.stages.rolled_back(article)
         spider.runlog.count("errors")
+        spider.runlog.archive_failed(reason)
+        # The lists that led here are read again next run (not skipped as unchanged): the article is not lost.
+        for state in getattr(spider, "states", {}).values():
+            state.complete = False
         log.error("%s: could not archive %s: %s", item.source, item.url, reason, exc_info=log.isEnabledFor(10))
-        spider.runlog.fetch(item.url, "article", "error", status=item.status, reason=f"archive failed: {reason}",
-                            size=len(item.body), duration_ms=item.duration_ms)
+        try:
+            spider.runlog.fetch(item.url, "article", "error", status=item.status,
+                                reason=f"archive failed: {reason}", size=len(item.body), duration_ms=item.duration_ms)
+        except Exception as exc:  # noqa: BLE001 - the archive is down or full: the log line says it
+            log.debug("%s: cannot log the failed fetch of %s: %s", item.source, item.url, exc)
         raise DropItem(f"archive failed: {reason}", log_level="DEBUG")
 
 

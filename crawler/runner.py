@@ -74,6 +74,12 @@ class RunLog:
         self.source_id: int | None = None
         self.status = "running"
         self.message: str | None = None
+        self.archive_failures = 0  # articles fetched but not archived (the database refused them)
+        self.last_archive_error: str | None = None
+
+    def archive_failed(self, reason: str) -> None:
+        self.archive_failures += 1
+        self.last_archive_error = reason
 
     def start(self) -> None:
         with session_scope(self.db_url) as session:

@@ -376,19 +376,40 @@ class NewsSpider(scrapy.Spider):
     def on_closed(self, spider, reason):
         if spider is not self:
             return
-        save_states(self.db_url, self.runlog.source_id, self.states.values(), self.config.crawl,
-                    self.source, finished=reason == "finished")
+        try:
+            save_states(self.db_url, self.runlog.source_id, self.states.values(), self.config.crawl,
+                        self.source, finished=reason == "finished")
+            unsaved = None
+        except Exception as exc:  # noqa: BLE001 - the archive is down or full: say so below
+            unsaved = f"could not save the feed states: {type(exc).__name__}: {exc}".splitlines()[0]
         entries = list(self.states.values())
         failed = [s for s in entries if s.failed]
         fetched = [s for s in entries if s.fetched and not s.failed]
+        runlog = self.runlog
+        archived = runlog.counts.new_articles + runlog.counts.updated + runlog.counts.unchanged
         if reason not in ("finished",):
             status, message = "interrupted", f"crawl ended early: {reason}"
+        elif runlog.archive_failures and not archived:
+            status = "failed"
+            message = (f"{runlog.archive_failures} articles could not be archived (they are fetched again next "
+                       f"run): {runlog.last_archive_error}")[:2000]
         elif entries and not fetched and failed:
             status, message = "failed", "; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]
         else:
             status = "ok"
             message = ("; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]) or None
-        self.runlog.finish(status, message)
+            if runlog.archive_failures:
+                message = "; ".join(filter(None, [f"{runlog.archive_failures} articles could not be archived "
+                                                  f"(fetched again next run): {runlog.last_archive_error}",
+                                                  message]))[:2000]
+        if unsaved:
+            status, message = "failed", "; ".join(filter(None, [unsaved, message]))[:2000]
+        try:
+            self.runlog.finish(status, message)
+        except Exception as exc:  # noqa: BLE001 - the run stays 'running'; the service records the failure
+            self.runlog.status = "failed"
+            self.runlog.message = f"could not record the run's end: {type(exc).__name__}: {exc}".splitlines()[0]
+            log.error("%s: %s", self.source.name, self.runlog.message)
         c = self.runlog.counts
         log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "
                  "%d not articles, %d errors", self.source.name, status, c.fetched, c.new_articles, c.updated,
