@@ -64,6 +64,7 @@ MAX_JITTER = 300  # seconds
 LEASE_SECONDS = 45.0  # leader, member and source leases last this long unless renewed
 HEARTBEAT_SECONDS = 3.0  # how often the service renews its leases and looks for work as standby
 CONFIG_CHECK_SECONDS = 5.0
+JOB_STORE_RETRY_SECONDS = 5.0  # pause after the job store failed to save a run time
 RECENT_ERRORS = 10  # errors kept for `newsmon status`
 
 
@@ -101,7 +102,7 @@ class Service:
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: object = None
     errors: collections.deque = field(default_factory=lambda: collections.deque(maxlen=RECENT_ERRORS))
-    pending: list = field(default_factory=list)  # archive writes that failed, retried on each heartbeat
+    pending: dict = field(default_factory=dict)  # archive writes that failed, by key: retried on each heartbeat
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _children: dict = field(default_factory=dict)  # Popen -> source name
     _active_jobs: int = 0
@@ -249,6 +250,10 @@ def run_source_job(config_path: str | None, source_name: str) -> None:
     except Exception as exc:  # never let one source's trouble reach the scheduler thread
         service.error(f"crawl {source_name}", exc)
         log.error("crawl %s: job failed: %s", source_name, _reason(exc), exc_info=service.verbose)
+        started, why = _utcnow().replace(tzinfo=None), _reason(exc)
+        with service._lock:  # on record once the archive takes writes again (one per source)
+            service.pending.setdefault(("start", source_name),
+                                       lambda: _record_failed_start(service.url, source_name, started, why))
     finally:
         service.job_finished()
 
@@ -262,8 +267,12 @@ def _crawl(service: Service, config, source_name: str, interval: float) -> None:
         if service.stopping.is_set() or not service.leading:
             return
         # Its logs go to our stderr (same format); its summary table would only repeat them.
-        proc = subprocess.Popen(cmd, process_group=0, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, process_group=0, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
         service._children[proc] = source_name
+    last_error: list[str] = []
+    relay = threading.Thread(target=_relay_stderr, args=(proc.stderr, last_error), daemon=True)
+    relay.start()
     try:
         try:
             proc.stdin.write(service.config_text.encode())
@@ -278,7 +287,10 @@ def _crawl(service: Service, config, source_name: str, interval: float) -> None:
     finally:
         with service._lock:
             service._children.pop(proc, None)
+    relay.join(5)
     code = proc.returncode
+    if last_error and code not in (0, None):
+        ended = f"{ended} ({last_error[-1][:300]})"
     if service.stopping.is_set():
         ended = "stopped with the service"
     elif not service.leading:
@@ -294,10 +306,36 @@ def _crawl(service: Service, config, source_name: str, interval: float) -> None:
         service.error(f"recording the crawl of {source_name}", exc)
         log.error("crawl %s: cannot record its outcome (will retry): %s", source_name, _reason(exc))
         with service._lock:
-            service.pending.append(record)
+            service.pending[("outcome", source_name, started)] = record
         return
     if not service.stopping.is_set() and service.leading:
         _apply_backoff(config, source_name, interval, service)
+
+
+def _relay_stderr(stream, last_error: list[str]) -> None:
+    """Copy a crawl's log lines to our stderr, remembering its last error (for its run's record)."""
+    import json
+
+    out = getattr(sys.stderr, "buffer", None)
+    for raw in iter(stream.readline, b""):
+        try:
+            if out is not None:
+                out.write(raw)
+                out.flush()
+        except (OSError, ValueError):
+            pass
+        line = raw.decode("utf-8", "replace").strip()
+        if line.startswith("newsmon: "):
+            last_error.append(line.removeprefix("newsmon: "))
+        elif line.startswith("{") and '"ERROR"' in line:
+            try:
+                last_error.append(json.loads(line)["msg"].splitlines()[0])
+            except (ValueError, KeyError, IndexError):
+                pass
+        elif " ERROR " in line:
+            last_error.append(line)
+        del last_error[:-1]
+    stream.close()
 
 
 def _record_outcome(config, source_name: str, started: datetime, code: int | None, ended: str) -> None:
@@ -328,8 +366,22 @@ def _record_outcome(config, source_name: str, started: datetime, code: int | Non
                 session.flush()
                 source_id = source.id
             reason = "was stopped" if code is not None and code < 0 else f"exited with status {code}"
+            if "(" in ended:  # what the crawl said last
+                reason += " " + ended[ended.index("("):]
             session.add(CrawlRun(source_id=source_id, started_at=started, finished_at=_utcnow().replace(tzinfo=None),
                                  status="failed", message=f"crawl process {reason} before recording a run"))
+
+
+def _record_failed_start(url: str, source_name: str, started: datetime, why: str) -> None:
+    """A crawl the service could not even start (the archive refused the source's lease) is a failed run."""
+    from crawler.runner import source_id
+    from storage.db import session_scope
+    from storage.models import CrawlRun
+
+    with session_scope(url) as session:
+        session.add(CrawlRun(source_id=source_id(session, source_name), started_at=started,
+                             finished_at=_utcnow().replace(tzinfo=None), status="failed",
+                             message=f"the service could not start the crawl: {why}"))
 
 
 def backoff_delay(interval_seconds: float, failures: int, limit: int, cap_seconds: float) -> float | None:
@@ -496,17 +548,43 @@ def sync_jobs(scheduler, specs: list[JobSpec]) -> None:
         log.info("job %s removed: no longer in the config", job_id)
 
 
+def _job_store(url: str):
+    """APScheduler's SQLAlchemy job store, except that a failed write of a
+    job's next run time (database down, disk full) is logged instead of
+    raised: APScheduler 3 lets that error end its scheduling thread, leaving a
+    process that runs nothing. The job then stays due and runs again on the
+    next wake-up. (Overrides the public JobStore API of APScheduler 3.10+;
+    tests/test_service_leader.py notices a change.)"""
+    from apscheduler.jobstores.base import JobLookupError
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from storage.db import get_engine
+
+    class ArchiveJobStore(SQLAlchemyJobStore):
+        def update_job(self, job):
+            try:
+                super().update_job(job)
+            except JobLookupError:
+                log.warning("job %s vanished from the job store (removed by hand?)", job.id)
+            except Exception as exc:
+                if _service is not None:
+                    _service.error(f"job store: updating {job.id}", exc)
+                log.error("job store: cannot save the next run of %s (it runs again when due): %s", job.id,
+                          _reason(exc))
+                # The stored run time stays in the past: without a pause the scheduler would spin on it.
+                (_service.stopping.wait if _service is not None else time.sleep)(JOB_STORE_RETRY_SECONDS)
+
+    return ArchiveJobStore(engine=get_engine(url), tablename=JOBS_TABLE)
+
+
 def build_scheduler(url: str):
     """A BackgroundScheduler whose jobs live in the archive database."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.memory import MemoryJobStore
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from storage.db import get_engine
-
     return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=get_engine(url), tablename=JOBS_TABLE),
+        jobstores={"default": _job_store(url),
                    "local": MemoryJobStore()},  # this process's one-off jobs
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1},
@@ -591,14 +669,11 @@ def heartbeat(service: Service) -> None:
     from storage.leases import LEADER, member_name, renew, source_lease_name, try_acquire
 
     with service._lock:
-        pending, service.pending = service.pending, []
-    for index, record in enumerate(pending):
-        try:
-            record()
-        except Exception:
-            with service._lock:
-                service.pending[:0] = pending[index:]
-            raise
+        pending = list(service.pending.items())
+    for key, record in pending:
+        record()  # raises while the archive still refuses writes: kept for the next heartbeat
+        with service._lock:
+            service.pending.pop(key, None)
     with session_scope(service.url) as session:
         for name, pid in service.running_crawls():
             renew(session, source_lease_name(name), service.holder, LEASE_SECONDS, info={"crawl_pid": pid},

@@ -74,6 +74,7 @@ class RunLog:
         self.source_id: int | None = None
         self.status = "running"
         self.message: str | None = None
+        self.start_error: str | None = None  # why the run could not be recorded at all
         self.archive_failures = 0  # articles fetched but not archived (the database refused them)
         self.last_archive_error: str | None = None
 
@@ -82,6 +83,13 @@ class RunLog:
         self.last_archive_error = reason
 
     def start(self) -> None:
+        try:
+            self._start()
+        except Exception as exc:
+            self.start_error = f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}".splitlines()[0]
+            raise
+
+    def _start(self) -> None:
         with session_scope(self.db_url) as session:
             self.source_id = source_id(session, self.source_name)
             stale = session.execute(
@@ -95,7 +103,7 @@ class RunLog:
             run = CrawlRun(source_id=self.source_id, status="running", started_at=utcnow())
             session.add(run)
             session.flush()
-            self.run_id = run.id
+        self.run_id = run.id  # once committed
 
     def count(self, name: str, n: int = 1) -> None:
         setattr(self.counts, name, getattr(self.counts, name) + n)

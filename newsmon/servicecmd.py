@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import datetime, timezone
 
 from newsmon.cli import add_command
@@ -88,25 +89,54 @@ def source_state(run, lease, failures: int, limit: int) -> str:
     return "ok"
 
 
+ARCHIVE_FULL_BYTES = 1 << 20  # less free space than this beside a SQLite archive: it cannot take articles
+
+
+def archive_space(url: str) -> dict | None:
+    """Free space on the filesystem of a SQLite archive (None for PostgreSQL)."""
+    import shutil
+
+    from sqlalchemy.engine import make_url
+
+    from storage.db import is_sqlite
+
+    if not is_sqlite(url):
+        return None
+    path = make_url(url).database
+    try:
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    except OSError:
+        return None
+    return {"path": path, "free_bytes": free, "full": free < ARCHIVE_FULL_BYTES}
+
+
 def service_status(session) -> dict:
     """The services on this archive, from their leases: the leader (the one
     that schedules), standbys, and the recent errors each one reported."""
-    from storage.leases import LEADER, leases
+    from storage.leases import LEADER, hostname, leases, process_alive
 
     leader = next((lease for lease in leases(session, LEADER) if lease.name == LEADER), None)
     members = []
     for lease in leases(session, "member:"):
-        if not lease.live:
+        if lease.live:
+            role = "leader" if leader is not None and leader.live and leader.holder == lease.holder else "standby"
+        elif lease.host == hostname() and process_alive(lease.pid):
+            role = "unresponsive"  # running, but it could not renew its lease (archive down, full, locked)
+        else:
             continue
         info = lease.info
         members.append({
-            "role": "leader" if leader is not None and leader.live and leader.holder == lease.holder else "standby",
+            "role": role,
             "pid": lease.pid, "host": lease.host, "since": lease.acquired_at, "heartbeat": lease.renewed_at,
             "config_version": info.get("config_version"), "config_mtime": info.get("config_mtime"),
             "config_path": info.get("config_path"), "config_error": info.get("config_error"),
             "errors": info.get("errors") or [], "crawls": info.get("crawls") or [],
         })
     members.sort(key=lambda m: (m["role"] != "leader", m["since"]))
+    for m in members:
+        if m["role"] == "unresponsive":
+            m["errors"] = m["errors"] + [{"at": m["heartbeat"].isoformat(timespec="seconds"), "what": "heartbeat",
+                                          "error": "has not renewed its lease since then"}]
     lapsed = None
     if leader is not None and not leader.live:
         lapsed = {"pid": leader.pid, "host": leader.host, "heartbeat": leader.renewed_at}
@@ -123,7 +153,7 @@ def collect_status(config, url: str) -> dict:
     from storage.leases import leases
     from storage.models import CrawlRun, DigestDelivery, FeedState, Source
 
-    out = {"service": None, "sources": [], "digests": []}
+    out = {"service": None, "archive": archive_space(url), "sources": [], "digests": []}
     with session_scope(url) as session:
         scheduled = _scheduled_runs(session)
         out["service"] = service_status(session)
@@ -201,6 +231,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     out = console()
     fancy = out.is_terminal
     _print_service(out, status["service"])
+    space = status["archive"]
+    if space and space["full"]:
+        out.print(f"Archive: the filesystem of {space['path']} is full ({space['free_bytes'] // 1024} KiB free): "
+                  "new articles cannot be archived until there is room", markup=False)
     table = Table("source", "state", "last run (UTC)", "outcome", "new", "updated", "errors", "next run (UTC)",
                   "failures", box=box.SIMPLE_HEAVY if fancy else None, title="Sources" if fancy else None)
     for s in status["sources"]:

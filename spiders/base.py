@@ -404,6 +404,8 @@ class NewsSpider(scrapy.Spider):
                                                   message]))[:2000]
         if unsaved:
             status, message = "failed", "; ".join(filter(None, [unsaved, message]))[:2000]
+        if runlog.run_id is None and runlog.start_error:
+            status, message = "failed", f"could not record the run in the archive: {runlog.start_error}"
         try:
             self.runlog.finish(status, message)
         except Exception as exc:  # noqa: BLE001 - the run stays 'running'; the service records the failure

@@ -61,6 +61,7 @@ class GrowingSite:
         self.articles: list[tuple[str, int, str]] = []  # (source, n, title)
         self.fault_rate = 0.0
         self.faults = 0
+        self.page_delay = 0.0  # seconds each article page takes (to catch a crawl in the middle)
         self.served: dict[str, int] = {}  # article path -> 200 responses
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -130,6 +131,8 @@ class GrowingSite:
             number = parts[2][:-5]
             found = [a for a in articles if a[0] == parts[0] and str(a[1]) == number]
             if found:
+                if self.page_delay:
+                    time.sleep(self.page_delay)
                 with self._lock:
                     self.served[request.path] = self.served.get(request.path, 0) + 1
                 return self._reply(request, 200, "text/html; charset=utf-8", self._page(*found[0]))
