@@ -27,7 +27,7 @@ from crawler.decode import compress_html
 from crawler.extract import extract_for_source
 from crawler.extracted import NotArticle
 from crawler.items import ArticleItem
-from crawler.runlog import source_id
+from crawler.runlog import brief, source_id
 from crawler.stages import StageRunner
 from crawler.text import text_hash
 from crawler.urls import canonicalize_url
@@ -155,8 +155,12 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         self.stages = StageRunner(spider.config)
-        with session_scope(spider.db_url) as session:  # its own transaction, before the first article
-            self.stages.open(session)
+        try:
+            with session_scope(spider.db_url) as session:  # its own transaction, before the first article
+                self.stages.open(session)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable events file: each article then fails
+            # with the reason (and stays pending), instead of the whole source failing to start.
+            log.error("%s: the analysis stages could not open: %s", spider.source.name, brief(exc))
 
     def process_item(self, item: ArticleItem):
         spider = self.crawler.spider
@@ -183,7 +187,12 @@ class ArchivePipeline:
     def failed(self, item: ArticleItem, article, reason: str):
         if article is not None:
             self.stages.rolled_back(article)
-        file_failure(self.crawler.spider, item, reason)
+        spider = self.crawler.spider
+        spider.runlog.archive_failed(reason)
+        # The lists that led here are read again next run too (the page itself is pending).
+        for state in getattr(spider, "states", {}).values():
+            state.complete = False
+        file_failure(spider, item, reason)
         raise DropItem(f"archive failed: {reason}", log_level="DEBUG")
 
 

@@ -146,8 +146,22 @@ class RunLog:
         self.source_id: int | None = None
         self.status = "running"
         self.message: str | None = None
+        self.start_error: str | None = None  # why the run could not be recorded at all
+        self.archive_failures = 0  # articles fetched but not archived (the database refused them)
+        self.last_archive_error: str | None = None
+
+    def archive_failed(self, reason: str) -> None:
+        self.archive_failures += 1
+        self.last_archive_error = reason
 
     def start(self) -> None:
+        try:
+            self._start()
+        except Exception as exc:
+            self.start_error = f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}".splitlines()[0]
+            raise
+
+    def _start(self) -> None:
         with session_scope(self.db_url) as session:
             self.source_id = source_id(session, self.source_name)
             stale = reap_stale_runs(session, self.source_id)
@@ -157,7 +171,7 @@ class RunLog:
                            host=HOST, **{name: 0 for name in COUNT_NAMES})
             session.add(run)
             session.flush()
-            self.run_id = run.id
+        self.run_id = run.id  # once committed
 
     def add_counts(self, session: "Session", counts: dict[str, int]) -> None:
         """Add ``counts`` to the run's counters in ``session``'s transaction."""

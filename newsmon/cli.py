@@ -86,12 +86,16 @@ def setup_logging(args: argparse.Namespace) -> None:
     configure(fmt=args.log_format, verbose=args.verbose)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, config=None) -> int:
+    """Run one command; ``config``: an already validated config to use instead
+    of reading the file again (the service hands its crawls the version it runs)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if config is not None:
+        args._config = config
     setup_logging(args)
     from newsmon.cli_support import USER_ERRORS, fail
     from storage.db import SchemaError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import datetime, timezone
 
 from newsmon.cli import add_command
@@ -73,6 +74,75 @@ def _scheduled_runs(session) -> dict[str, datetime | None]:
             for job_id, ts in rows}
 
 
+def source_state(run, lease, failures: int, limit: int) -> str:
+    """One word for a source: crawling (a live crawl lease), never, failing
+    (its last run failed — e.g. archived nothing because the archive refused
+    it — or the failure limit is reached), interrupted, or ok."""
+    if lease is not None:
+        return "crawling"
+    if run is None:
+        return "never"
+    if run.status == "failed" or failures >= limit:
+        return "failing"
+    if run.status in ("running", "interrupted"):
+        return "interrupted"  # stopped before recording its end: the next run goes over it again
+    return "ok"
+
+
+ARCHIVE_FULL_BYTES = 1 << 20  # less free space than this beside a SQLite archive: it cannot take articles
+
+
+def archive_space(url: str) -> dict | None:
+    """Free space on the filesystem of a SQLite archive (None for PostgreSQL)."""
+    import shutil
+
+    from sqlalchemy.engine import make_url
+
+    from storage.db import is_sqlite
+
+    if not is_sqlite(url):
+        return None
+    path = make_url(url).database
+    try:
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    except OSError:
+        return None
+    return {"path": path, "free_bytes": free, "full": free < ARCHIVE_FULL_BYTES}
+
+
+def service_status(session) -> dict:
+    """The services on this archive, from their leases: the leader (the one
+    that schedules), standbys, and the recent errors each one reported."""
+    from storage.leases import LEADER, hostname, leases, process_alive
+
+    leader = next((lease for lease in leases(session, LEADER) if lease.name == LEADER), None)
+    members = []
+    for lease in leases(session, "member:"):
+        if lease.live:
+            role = "leader" if leader is not None and leader.live and leader.holder == lease.holder else "standby"
+        elif lease.host == hostname() and process_alive(lease.pid):
+            role = "unresponsive"  # running, but it could not renew its lease (archive down, full, locked)
+        else:
+            continue
+        info = lease.info
+        members.append({
+            "role": role,
+            "pid": lease.pid, "host": lease.host, "since": lease.acquired_at, "heartbeat": lease.renewed_at,
+            "config_version": info.get("config_version"), "config_mtime": info.get("config_mtime"),
+            "config_path": info.get("config_path"), "config_error": info.get("config_error"),
+            "errors": info.get("errors") or [], "crawls": info.get("crawls") or [],
+        })
+    members.sort(key=lambda m: (m["role"] != "leader", m["since"]))
+    for m in members:
+        if m["role"] == "unresponsive":
+            m["errors"] = m["errors"] + [{"at": m["heartbeat"].isoformat(timespec="seconds"), "what": "heartbeat",
+                                          "error": "has not renewed its lease since then"}]
+    lapsed = None
+    if leader is not None and not leader.live:
+        lapsed = {"pid": leader.pid, "host": leader.host, "heartbeat": leader.renewed_at}
+    return {"members": members, "lapsed_leader": lapsed}
+
+
 def collect_status(config, url: str) -> dict:
     """Everything ``newsmon status`` shows, as plain data."""
     from sqlalchemy import func, select
@@ -81,12 +151,15 @@ def collect_status(config, url: str) -> dict:
     from newsmon.digests.content import failure_streak
     from scheduler import digest_job_id, source_job_id
     from storage.db import session_scope
+    from storage.leases import leases
     from storage.models import CrawlRun, DigestDelivery, FeedState, Source
 
     reap_stale_runs_quietly(url)  # a 'running' run whose process is gone is shown as interrupted
-    out = {"sources": [], "digests": []}
+    out = {"service": None, "archive": archive_space(url), "sources": [], "digests": []}
     with session_scope(url) as session:
         scheduled = _scheduled_runs(session)
+        out["service"] = service_status(session)
+        crawling = {lease.name.split(":", 1)[1]: lease for lease in leases(session, "source:") if lease.live}
         for source in config.sources:
             run = session.scalars(
                 select(CrawlRun).join(Source, Source.id == CrawlRun.source_id)
@@ -96,9 +169,13 @@ def collect_status(config, url: str) -> dict:
             failing_feeds = session.scalar(
                 select(func.count(FeedState.id)).join(Source, Source.id == FeedState.source_id)
                 .where(Source.name == source.name, FeedState.status == "failing"))
+            lease = crawling.get(source.name)
             out["sources"].append({
                 "name": source.name,
                 "enabled": source.enabled,
+                "state": source_state(run, lease, len(streak), config.crawl.feed_failure_limit),
+                "crawling": None if lease is None else {"pid": lease.info.get("crawl_pid") or lease.pid,
+                                                        "host": lease.host, "since": lease.acquired_at},
                 "last_run": None if run is None else {
                     "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
                     "fetched": run.fetched, "new": run.new_articles, "updated": run.updated,
@@ -155,7 +232,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     out = console()
     fancy = out.is_terminal
-    table = Table("source", "last run (UTC)", "outcome", "new", "updated", "errors", "next run (UTC)",
+    _print_service(out, status["service"])
+    space = status["archive"]
+    if space and space["full"]:
+        out.print(f"Archive: the filesystem of {space['path']} is full ({space['free_bytes'] // 1024} KiB free): "
+                  "new articles cannot be archived until there is room", markup=False)
+    table = Table("source", "state", "last run (UTC)", "outcome", "new", "updated", "errors", "next run (UTC)",
                   "failures", box=box.SIMPLE_HEAVY if fancy else None, title="Sources" if fancy else None)
     for s in status["sources"]:
         run = s["last_run"]
@@ -164,7 +246,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             failures += f" (failing since {_when(s['failing_since'])})"
         if s["failing_feeds"]:
             failures += f", {s['failing_feeds']} failing feeds"
-        table.add_row(s["name"] + ("" if s["enabled"] else " (disabled)"),
+        if run and run["message"] and s["state"] == "failing":
+            failures += f": {run['message'][:160]}"
+        table.add_row(s["name"] + ("" if s["enabled"] else " (disabled)"), s["state"],
                       _when(run and run["started_at"], "never"), run["status"] if run else "-",
                       str(run["new"]) if run else "-", str(run["updated"]) if run else "-",
                       str(run["errors"]) if run else "-", _when(s["next_run"], "not scheduled"), failures)
@@ -183,6 +267,34 @@ def cmd_status(args: argparse.Namespace) -> int:
             out.print("Digests")
         out.print(table)
     return 0
+
+
+def _print_service(out, service: dict) -> None:
+    """Who runs the schedule, who waits, which config each one runs, what failed lately."""
+    members = service["members"]
+    if not members:
+        lapsed = service["lapsed_leader"]
+        line = "Service: not running"
+        if lapsed:
+            line += (f" (the last leader, pid {lapsed['pid']} on {lapsed['host']}, stopped renewing its lease at "
+                     f"{_when(lapsed['heartbeat'])} UTC)")
+        out.print(line, markup=False)
+        return
+    out.print("Service", markup=False)
+    for m in members:
+        out.print(f"  {m['role']}: pid {m['pid']} on {m['host']} since {_when(m['since'])} UTC, heartbeat "
+                  f"{_when(m['heartbeat'])} UTC, config version {m['config_version']}"
+                  + (f" (file modified {m['config_mtime']} UTC)" if m["config_mtime"] else ""), markup=False)
+        if m["config_error"]:
+            out.print(f"    the config file on disk is invalid (still running the version above): "
+                      f"{m['config_error']}", markup=False)
+        for crawl in m["crawls"]:
+            out.print(f"    crawling {crawl['source']} (pid {crawl['pid']})", markup=False)
+        for error in m["errors"][-5:]:
+            out.print(f"    error at {error['at'].replace('T', ' ')} UTC, {error['what']}: {error['error']}",
+                      markup=False)
+    if not any(m["role"] == "leader" for m in members):
+        out.print("  no leader at the moment: a standby takes over within a minute", markup=False)
 
 
 # --- digest ------------------------------------------------------------------------------------
@@ -210,6 +322,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
                       f"(delivery {result.delivery_key})", markup=False)
         elif result.status == "nothing-new":
             out.print(f"[{result.channel}] nothing new: not sent", markup=False)
+        elif result.status == "busy":
+            out.print(f"[{result.channel}] delivery {result.delivery_key} is {result.detail}: not sent now",
+                      markup=False)
         else:
             failed = True
             out.print(f"[{result.channel}] FAILED: {result.detail} (delivery {result.delivery_key} "

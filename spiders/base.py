@@ -403,22 +403,37 @@ class NewsSpider(scrapy.Spider):
     def on_closed(self, spider, reason):
         if spider is not self:
             return
+        try:
+            save_states(self.db_url, self.runlog.source_id, self.states.values(), self.config.crawl,
+                        self.source, finished=reason == "finished")
+            unsaved = None
+        except Exception as exc:  # noqa: BLE001 - the archive is down or full: say so below
+            log.error("%s: could not save the feed states: %s", self.source.name, brief(exc))
+            unsaved = f"could not save the feed states: {brief(exc)}"
         entries = list(self.states.values())
         failed = [s for s in entries if s.failed]
         fetched = [s for s in entries if s.fetched and not s.failed]
+        runlog = self.runlog
+        archived = runlog.counts.new_articles + runlog.counts.updated + runlog.counts.unchanged
         if reason not in ("finished",):
             status, message = "interrupted", f"crawl ended early: {reason}"
+        elif runlog.archive_failures and not archived:
+            status = "failed"
+            message = (f"{runlog.archive_failures} articles could not be archived (they are fetched again next "
+                       f"run): {runlog.last_archive_error}")[:2000]
         elif entries and not fetched and failed:
             status, message = "failed", "; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]
         else:
             status = "ok"
             message = ("; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]) or None
-        try:
-            save_states(self.db_url, self.runlog.source_id, entries, self.config.crawl, self.source,
-                        finished=reason == "finished")
-        except Exception as exc:  # noqa: BLE001 - the run must still record how it ended
-            log.error("%s: could not save the feed states: %s", self.source.name, brief(exc))
-            status, message = "failed", f"could not save the feed states: {brief(exc)}"
+            if runlog.archive_failures:
+                message = "; ".join(filter(None, [f"{runlog.archive_failures} articles could not be archived "
+                                                  f"(fetched again next run): {runlog.last_archive_error}",
+                                                  message]))[:2000]
+        if unsaved:
+            status, message = "failed", "; ".join(filter(None, [unsaved, message]))[:2000]
+        if runlog.run_id is None and runlog.start_error:
+            status, message = "failed", f"could not record the run in the archive: {runlog.start_error}"
         try:
             self.runlog.finish(status, message)
         except Exception as exc:  # noqa: BLE001 - the next run (or `newsmon status`) marks it interrupted

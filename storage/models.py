@@ -449,3 +449,34 @@ class RobotsCache(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- the service: leases (leader, members, sources, deliveries) and frozen digests -------
+
+
+class ServiceLease(Base):
+    """A named lease held by one process until ``expires_at`` (renewed by its
+    heartbeat): ``leader`` (the service that schedules), ``member:ID`` (every
+    running service, leader or standby), ``source:NAME`` (a crawl in progress),
+    ``delivery:ID`` (a digest delivery being sent). See ``storage/leases.py``."""
+
+    __tablename__ = "service_leases"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))  # a random token per holder
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    renewed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    info: Mapped[dict | None] = mapped_column(JSON)
+
+
+class DigestSnapshot(Base):
+    """The content of a delivery, frozen when the delivery is created: every
+    send of one delivery id renders exactly this (same items, same body)."""
+
+    __tablename__ = "digest_snapshots"
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("digest_deliveries.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    content: Mapped[str] = mapped_column(Text)  # DigestContent as JSON
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -363,25 +363,29 @@ def test_second_run_sends_only_newer_articles_and_nothing_when_nothing_is_new(ar
         assert set(session.scalars(select(DigestDelivery.status))) == {"delivered"}
 
 
-def test_failed_webhook_is_retried_next_run_with_same_key_and_newer_articles(archive, webhook, tmp_path):
+def test_failed_webhook_is_resent_unchanged_and_newer_articles_get_a_new_delivery(archive, webhook, tmp_path):
     add_article("https://a.example/1", source="outlet-a", title="Before outage")
     config = config_with([{"type": "webhook", "url": webhook.url, "retries": 1}], tmp_path)
     webhook.replies = [500, 500]
 
     [failed] = run_digest(config, archive, "morning")
     add_article("https://a.example/2", source="outlet-a", title="During outage")
-    [retried] = run_digest(config, archive, "morning")
+    retried, newer = run_digest(config, archive, "morning")
     [after] = run_digest(config, archive, "morning")
 
     assert failed.status == "failed" and "HTTP 500" in failed.detail
     assert retried.status == "delivered" and retried.delivery_key == failed.delivery_key
+    assert newer.status == "delivered" and newer.delivery_key != failed.delivery_key
     assert after.status == "nothing-new"
-    last_headers, last_body = webhook.requests[-1]
-    assert last_headers["x-newsmon-delivery"] == failed.delivery_key
-    assert sorted(payload_titles(json.loads(last_body))) == ["Before outage", "During outage"]
+    bodies = {}
+    for headers, body in webhook.requests:
+        bodies.setdefault(headers["x-newsmon-delivery"], set()).add(body)
+    assert {len(b) for b in bodies.values()} == {1}  # every send of one id: the same bytes
+    assert payload_titles(json.loads(next(iter(bodies[failed.delivery_key])))) == ["Before outage"]
+    assert payload_titles(json.loads(next(iter(bodies[newer.delivery_key])))) == ["During outage"]
     with session_scope(archive) as session:
-        [delivery] = session.scalars(select(DigestDelivery)).all()
-        assert (delivery.status, delivery.attempts) == ("delivered", 2)
+        deliveries = session.scalars(select(DigestDelivery).order_by(DigestDelivery.id)).all()
+        assert [(d.status, d.attempts) for d in deliveries] == [("delivered", 2), ("delivered", 1)]
 
 
 def test_send_empty_sends_a_digest_without_articles(sqlite_archive, webhook, tmp_path):
