@@ -394,8 +394,8 @@ class NewsSpider(scrapy.Spider):
                 if passing_failure(outcome, reason, status):
                     row = pending.record_failure(session, self.runlog.source_id, canonical, url, reason,
                                                  self.config.crawl.pending_retry_limit, self.source.name)
-                    if row.status == "pending":
-                        reason += "; will retry on the next run"
+                    if row.status == "abandoned":
+                        reason += f"; given up after {row.attempts} attempts"
                 else:
                     pending.clear(session, self.runlog.source_id, [canonical])
             self.runlog.record(url, kind, outcome, counts=counts, status=status, reason=reason, session=session)
