@@ -19,7 +19,7 @@ class ArticleItem:
     url: str  # where the page was finally fetched (after redirects)
     requested_url: str  # the link as listed by the feed, sitemap or section page
     canonical_url: str  # canonicalize_url(requested_url): the archive key unless the page declares another
-    kind: str  # how it was found: feed | sitemap | section
+    kind: str  # how it was found: feed | sitemap | section | pending (an earlier run could not file it)
     status: int
     fetched_at: datetime
     body: bytes = field(default=b"", repr=False)

@@ -6,8 +6,11 @@ A spider reads a source's entry points (feeds, sitemaps, section pages),
 fetches each with the validators stored in ``feed_states`` (an unchanged list
 costs a 304 or a hash comparison, no parsing), and turns the links it finds
 into article requests, skipping URLs the archive already holds unless they are
-due for an update check. Every request outcome goes to ``fetches`` through the
-run's :class:`~crawler.runlog.RunLog`; the article pages go to the pipelines.
+due for an update check, and asks again for the pages earlier runs fetched
+but could not file (:mod:`crawler.pending`). Every request outcome goes to
+``fetches`` through the run's :class:`~crawler.runlog.RunLog`, with the run
+counters it adds in the same transaction; the article pages go to the
+pipelines.
 
 Entry-point state (validators, failures) lives in :mod:`spiders.entrypoints`;
 the lists themselves are read by :mod:`spiders.lists`.
@@ -394,8 +397,8 @@ class NewsSpider(scrapy.Spider):
                 if passing_failure(outcome, reason, status):
                     row = pending.record_failure(session, self.runlog.source_id, canonical, url, reason,
                                                  self.config.crawl.pending_retry_limit, self.source.name)
-                    if row.status == "pending":
-                        reason += "; will retry on the next run"
+                    if row.status == "abandoned":
+                        reason += f"; given up after {row.attempts} attempts"
                 else:
                     pending.clear(session, self.runlog.source_id, [canonical])
             self.runlog.record(url, kind, outcome, counts=counts, status=status, reason=reason, session=session)

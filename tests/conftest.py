@@ -167,15 +167,10 @@ def add_article(session, *, source: str = "example", text: str = "", title: str 
     """A source row (created on first use), an article and, unless ``version`` is false, its first
     version, as the crawler stores them; ``fields`` set other article columns. Returns the flushed
     article (it has an id)."""
-    from sqlalchemy import select
-
     from storage.models import Article, ArticleVersion, Source
+    from storage.upsert import get_or_create
 
-    source_row = session.scalar(select(Source).where(Source.name == source))
-    if source_row is None:
-        source_row = Source(name=source)
-        session.add(source_row)
-        session.flush()
+    source_row = get_or_create(session, Source, {"name": source})
     number = next(_article_numbers)
     url = url or f"https://{source}.example/{number}"
     title = text.split("\n")[0][:80] if title is None else title
