@@ -191,7 +191,7 @@ REPLICATE = {
                        "other_article_id": "CASE WHEN other_article_id IS NULL THEN NULL ELSE other_article_id + {d} END"},
     "event_candidates": {"id": "id + {c}", "date_start": "date(date_start, '-{w} days')"},
     "candidate_sources": {"candidate_id": "candidate_id + {c}", "article_id": "article_id + {d}"},
-    "candidate_terms": {"candidate_id": "candidate_id + {c}"},
+    "candidate_terms": {"candidate_id": "candidate_id + {c}", "week": "week - {k}"},
 }
 
 

@@ -348,6 +348,7 @@ class CandidateTerm(Base):
 
     __tablename__ = "candidate_terms"
     term: Mapped[str] = mapped_column(String(12), primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)  # of the candidate's date: the date bucket
     candidate_id: Mapped[int] = mapped_column(ForeignKey("event_candidates.id", ondelete="CASCADE"),
                                               primary_key=True, index=True)
 

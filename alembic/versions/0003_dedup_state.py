@@ -73,9 +73,10 @@ def upgrade() -> None:
     op.create_table(
         "candidate_terms",
         sa.Column("term", sa.String(12), nullable=False),
+        sa.Column("week", sa.Integer(), nullable=False),
         sa.Column("candidate_id", sa.Integer(), sa.ForeignKey("event_candidates.id", ondelete="CASCADE"),
                   nullable=False),
-        sa.PrimaryKeyConstraint("term", "candidate_id"),
+        sa.PrimaryKeyConstraint("term", "week", "candidate_id"),
     )
     op.create_index("ix_candidate_terms_candidate_id", "candidate_terms", ["candidate_id"])
     # Terms of existing open candidates are filled in by the event stage when it first opens.

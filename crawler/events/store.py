@@ -159,11 +159,13 @@ class EventDiffStage(Stage):
 
     def _article_contradictions(self, session, article: Article, statements: list[StatementHit]) -> None:
         """The same fact stated incompatibly by another archived article
-        (copies of this one excepted). One row per value stated, against the
-        earliest article that disagrees: enough to show the dispute, and the
-        table grows with the articles, not with their pairs. Disagreement is
-        an indexed range test on the stored intervals (below or above this
-        statement's), so the cost does not grow with agreeing coverage."""
+        (copies of this one excepted). One row per value stated, against one
+        article that disagrees — of the closest disagreeing value below and
+        the closest above, the earlier report: enough to show the dispute,
+        and the table grows with the articles, not with their pairs.
+        Disagreement is an indexed range test on the stored intervals, read
+        in index order and stopped at the first hit, so the cost does not
+        grow with the coverage of the fact."""
         own_cluster = article.cluster_id or article.id
         at = func.coalesce(Article.published_at, Article.first_seen)
         done: set[tuple] = set()
@@ -179,8 +181,10 @@ class EventDiffStage(Stage):
                            FactStatement.event_id == s.event_id if s.event_id else FactStatement.event_id.is_(None),
                            FactStatement.article_id != article.id,
                            func.coalesce(Article.cluster_id, Article.id) != own_cluster))
-            below = base.where(FactStatement.interval_hi < s.interval[0] - slack).order_by(at, FactStatement.id).limit(1)
-            above = base.where(FactStatement.interval_lo > s.interval[1] + slack).order_by(at, FactStatement.id).limit(1)
+            below = (base.where(FactStatement.interval_hi < s.interval[0] - slack)
+                     .order_by(FactStatement.interval_hi.desc()).limit(1))
+            above = (base.where(FactStatement.interval_lo > s.interval[1] + slack)
+                     .order_by(FactStatement.interval_lo).limit(1))
             found = [row for query in (below, above) for row in session.execute(query)]
             if not found:
                 continue
@@ -220,7 +224,8 @@ def backfill(session) -> None:
     for candidate_id in candidates:
         sentences = session.scalars(select(CandidateSource.sentence)
                                     .where(CandidateSource.candidate_id == candidate_id)).all()
-        _add_terms(session, candidate_id, set().union(*(content_words(t) for t in sentences)))
+        day = session.scalar(select(EventCandidate.date_start).where(EventCandidate.id == candidate_id))
+        _add_terms(session, candidate_id, set().union(*(content_words(t) for t in sentences)), day)
     set_state(session, "events.backfilled", "1")
     if done or candidates:
         session.flush()
@@ -358,10 +363,15 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
                 session.expire(obj, ["first_report"])
 
 
-def _add_terms(session, candidate_id: int, terms: set[str]) -> None:
+def week_of(day: date) -> int:
+    """The date bucket candidates are indexed by (weeks since year 1)."""
+    return day.toordinal() // 7
+
+
+def _add_terms(session, candidate_id: int, terms: set[str], day: date) -> None:
     have = set(session.scalars(select(CandidateTerm.term).where(CandidateTerm.candidate_id == candidate_id)))
     for term in sorted(terms - have):
-        session.add(CandidateTerm(term=term, candidate_id=candidate_id))
+        session.add(CandidateTerm(term=term, week=week_of(day), candidate_id=candidate_id))
 
 
 def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandidate:
@@ -376,13 +386,14 @@ def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandid
     best, best_score = None, 0.0
     if terms:
         shared = func.count(CandidateTerm.term)
+        first, last = hit.date_start - timedelta(days=40), end + slack
         ranked = session.execute(
             select(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
             .join(CandidateTerm, CandidateTerm.candidate_id == EventCandidate.id)
-            .where(EventCandidate.status == "open",
-                   EventCandidate.date_start >= hit.date_start - timedelta(days=40),
-                   EventCandidate.date_start <= end + slack,
-                   CandidateTerm.term.in_(sorted(terms)))
+            .where(CandidateTerm.term.in_(sorted(terms)),  # the (term, week) index: this window's candidates only
+                   CandidateTerm.week.between(week_of(first), week_of(last)),
+                   EventCandidate.status == "open",
+                   EventCandidate.date_start >= first, EventCandidate.date_start <= last)
             .group_by(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
             .order_by(shared.desc(), EventCandidate.id).limit(MAX_CANDIDATE_MATCHES)).all()
         ids = []
@@ -407,7 +418,7 @@ def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandid
         row = session.get(EventCandidate, best)
         row.actors = list(dict.fromkeys([*(row.actors or []), *hit.actors]))
         row.last_seen = utcnow()
-    _add_terms(session, row.id, terms)
+    _add_terms(session, row.id, terms, row.date_start)
     exists = session.scalar(select(CandidateSource.id).where(
         CandidateSource.candidate_id == row.id, CandidateSource.article_id == article.id,
         CandidateSource.start_offset == hit.start))
