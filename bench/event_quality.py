@@ -30,7 +30,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawler.events.diff import diff_text, statements_agree  # noqa: E402
+from crawler.events.diff import diff_text  # noqa: E402
+from crawler.events.hits import statements_agree  # noqa: E402
 from crawler.events.timeline import read_timeline  # noqa: E402
 from crawler.facts import format_date  # noqa: E402
 

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
-from crawler.events.diff import CandidateHit, StatementHit, diff_text, similarity, statements_agree, value_date
+from crawler.events.diff import diff_text
+from crawler.events.hits import CandidateHit, StatementHit, similarity, statements_agree, value_date
 from crawler.events.timeline import Timeline, load_timeline
 from crawler.facts import bound_interval, find_quantities, month_interval, parse_fact_value
 from crawler.stages import Stage
