@@ -56,7 +56,9 @@ def predict(item: dict, timeline) -> dict[str, set[str]]:
     language = item.get("language", "en")
     diff = diff_text(item["text"], timeline, published, language, item.get("date_order"), published)
     found = {
-        "mentions": {m.event_id for m in diff.mentions},
+        # A sentence naming an event at a contradicted date is stored as a flagged mention; the labels
+        # (and this count) take it as no mention: the contradiction is what it says.
+        "mentions": {m.event_id for m in diff.mentions if m.flag is None},
         "candidates": {format_date(c.date_start, c.precision) for c in diff.candidates},
         "contradictions": {f"{c.kind}:{c.event_id}:{c.fact}" for c in diff.contradictions},
     }

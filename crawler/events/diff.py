@@ -33,7 +33,9 @@ from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
-from crawler.facts import DateSpan, find_dates, lead_paragraph, split_sentences
+from crawler.events.lemmas import Words
+from crawler.events.modality import modality_reason, presupposed
+from crawler.facts import DateSpan, find_dates, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
 
 log = logging.getLogger(__name__)
@@ -85,48 +87,72 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     lead = lead_paragraph(sentences, text or "")
     lede_index = next((i for i, s in enumerate(sentences) if s.paragraph == lead), None)
     today = reference or published or date.today()
-    named: list[bool] = []
+    named: list[dict[str, list[int]]] = []
     paragraph_events: dict[int, set[str]] = {}
     per_sentence = []
+    anchor: date | None = None  # the last day the article stated: "the following month" counts from it
     for sentence in sentences:
         folded = fold(sentence.text)
-        dates = find_dates(sentence.text, published, date_order, language)
-        per_sentence.append((folded, dates))
-        found = _sentence_events(diff, timeline, sentence, folded, dates, today, lead)
-        named.append(bool(found))
+        skip = metadata_prefix(sentence.text)  # a live blog's timestamp, a dateline: not the news's dates
+        dates = [d for d in find_dates(sentence.text, published, date_order, language, anchor) if d.offset >= skip]
+        anchor = next((d.start for d in reversed(dates) if d.precision == "day"), anchor)
+        words = Words(sentence.text)
+        per_sentence.append((folded, dates, words))
+        claimed: set[int] = set()  # offsets of the dates the sentence's known events take
+        found = _sentence_events(diff, timeline, sentence, folded, words, dates, today, lead, claimed)
+        named.append(found)
+        per_sentence[-1] += (claimed,)
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
     for index, sentence in enumerate(sentences):
-        folded, dates = per_sentence[index]
-        _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()), language)
-        if not named[index]:
-            candidate = _candidate(sentence, folded, dates, timeline, published, today,
-                                   is_lede=index == lede_index)
-            if candidate:
-                diff.candidates.append(candidate)
+        folded, dates, words, claimed = per_sentence[index]
+        _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()), language,
+                         published)
+        candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
+                               is_lede=index == lede_index, named=named[index], claimed=claimed)
+        if candidate:
+            diff.candidates.append(candidate)
     _internal_contradictions(diff)
     return diff
 
 
-def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, dates: list[DateSpan],
-                     today: date, lead: int | None) -> set[str]:
+def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
+    """Why the words naming an event do not report it as having happened:
+    any of them in a question, a condition, a plan, a negation or a denial,
+    unless a determiner presupposes it ("if talks on the aid cut advance")."""
+    for offset in offsets:
+        reason = modality_reason(folded, original, offset)
+        if reason and not presupposed(words, offset) and not (
+                reason not in ("denied", "negated") and _ANOTHER_TIME.search(folded)):
+            return reason  # ("if Petro again turned back deportation flights": it happened once)
+    return None
+
+
+def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, words: Words,
+                     dates: list[DateSpan], today: date, lead: int | None, claimed: set[int]) -> dict[str, list[int]]:
     """Mentions and date statements of known events in one sentence; returns
-    the events it names (an event whose date the sentence rules out is not
-    named: the sentence may then propose a candidate)."""
-    named: set[str] = set()
+    the events it names with the offsets of the words that name them (an
+    event whose date the sentence rules out is not named: the sentence may
+    then propose a candidate)."""
+    named: dict[str, list[int]] = {}
     window = timeline.settings.contradiction_window_days
     clauses = _clauses(sentence.text)
     for event in timeline.events:
-        match = _match_event(event, folded, sentence.text)
+        match = _match_event(event, folded, sentence.text, words, dates, timeline.settings.evidence_tolerance_days)
         if match is None:
             continue
-        confidence, offsets = match
+        confidence, offsets, how = match
+        reason = _unhappened(folded, sentence.text, words, offsets)
+        if reason:
+            log.debug("events: %s named but not as having happened (%s): %s", event.id, reason, sentence.text[:120])
+            continue
         start, end = event.interval(today)
         term_clauses = {_clause_of(clauses, o) for o in offsets}
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
                                      or _opens_sentence(d, sentence.text, clauses)
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
-                and not _dates_another_action(d, folded, offsets)]
+                and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
+                and not modality_reason(folded, sentence.text, d.offset)]  # "may travel in December"
         agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
         if near and not agreeing:
             strict = _clauses(sentence.text, strict=True)
@@ -134,7 +160,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
                                         or _opens_sentence(d, sentence.text, clauses)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
-                                        or _date_clause_before(d, sentence.text, clauses, term_clauses))
+                                        or _date_clause_before(d, sentence.text, clauses, term_clauses)
+                                        or _announced_that(d, folded, offsets))
                     and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
@@ -143,21 +170,29 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 if not _offset_from_event(folded, offsets):
                     if len(wrong) == 1 and len(near) == 1:
                         stated = wrong[0]
-                        named.add(event.id)
+                        named[event.id] = offsets
+                        claimed.add(stated.offset)
                         diff.statements.append(StatementHit(
                             event.id, "date", date_value(stated.start), stated.precision, "exact", stated.text,
                             sentence.text, sentence.start, sentence.end, _date_interval(stated)))
                         diff.contradictions.append(ContradictionHit(
                             "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
                             known_source=event.source))
+                        # The sentence does name the event, at another date: a mention, flagged.
+                        diff.mentions.append(MentionHit(
+                            event.id, sentence.text, sentence.start, sentence.end, round(confidence, 2),
+                            sentence.paragraph == lead, f"{how}; states {stated.text!r}, the timeline "
+                                                        f"{event.date_label()}", "date-contradicted"))
                     continue
                 # "… restored Petro's visa, two months after revoking it": the date is the
                 # event's plus an offset, so the event is named, undated.
             # The clause's date belongs to something else (a saying, a speech): the event is named undated.
-        named.add(event.id)
+        named[event.id] = offsets
         if agreeing:
             confidence += 0.1
             best = agreeing[0]
+            claimed.update(d.offset for d in agreeing)
+            how += f"; dated {best.text!r}"
             if best.precision in ("day", "month"):
                 diff.statements.append(StatementHit(
                     event.id, "date", date_value(best.start), best.precision, "exact", best.text,
@@ -165,9 +200,27 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         elif any(d.overlaps(start, end, slack_days=1) for d in dates):
             confidence += 0.05
         diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
-                                        round(min(confidence, 1.0), 2), sentence.paragraph == lead))
+                                        round(min(confidence, 1.0), 2), sentence.paragraph == lead, how))
     return named
 
+
+# "since 1997", "desde 1997", "until 2023": a year bounding a period, not the event's own time.
+_BOUNDING = re.compile(r"^(?:since|until|till|by|as\s+of|desde|hasta)\b", re.I)
+# "The White House announced on Oct. 12 that …": the announcement's date is the announced act's.
+_ANNOUNCED = re.compile(r"\b(?:announc\w+|declar\w+|anunci\w+|proclaim\w+|notif\w+)\s+(?:\w+\s+){0,2}$")
+
+
+def _background_year(span: DateSpan, folded: str) -> bool:
+    return span.precision == "year" and bool(_BOUNDING.match(folded[span.offset:]))
+
+
+def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:
+    """"announced on Oct. 12 that it had decertified …": the date of an
+    announcement holds for what it announces, in the clause after "that"."""
+    end = span.offset + len(span.text)
+    between = folded[end:min(offsets)] if offsets and min(offsets) > end else ""
+    return bool(_ANNOUNCED.search(folded[max(0, span.offset - 40):span.offset])) and bool(
+        re.match(r"\W*(?:that|que)\b", between))
 
 
 # "The Senate voted on Tuesday to summon the minister over the US sanctions": the words between the

@@ -15,7 +15,6 @@ from crawler.facts import (
     intervals_agree,
     nearest_year,
     previous_value,
-    stated_years,
     year_positions,
 )
 from crawler.text import fold
@@ -196,7 +195,7 @@ _PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora
 
 
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
-                     language: str | None = None) -> None:
+                     language: str | None = None, published=None) -> None:
     quantities: list[Quantity] | None = None
     for event in timeline.events:
         for fact in event.facts:
@@ -207,7 +206,11 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 continue
             if fact.context and not any(p.search(folded) for p in fact.context):
                 continue
-            years = stated_years(sentence.text)
+            # A relative year ("last year") counts when it is the fact's year; otherwise it is as
+            # often the survey's publication as the year measured, and says nothing either way.
+            positions = {at: y for at, y in year_positions(sentence.text, published).items()
+                         if at in year_positions(sentence.text) or y == fact.year}
+            years = set(positions.values())
             if fact.year is not None and (fact.year not in years if years else
                                           fact.require_year or _PRESENT.search(folded)):
                 continue  # another year's figure, or today's ("Colombia now has …") for a past year's fact
@@ -221,7 +224,6 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 else:
                     near.append(q)
             if fact.year is not None and years:
-                positions = year_positions(sentence.text)
                 near = [q for q in near if nearest_year(positions, q.start) == fact.year]
             if len({round(q.value, 6) for q in near}) > 1:
                 log.debug("events: %s: several figures near %r, none attached: %s", fact.name,

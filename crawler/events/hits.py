@@ -20,8 +20,10 @@ class MentionHit:
     sentence: str
     start: int
     end: int
-    confidence: float
+    confidence: float  # the score: how surely the sentence names the event (see ``how``)
     in_lead: bool
+    how: str = ""  # what named it: "alias 'decertif*'; dated '15 September'"
+    flag: str | None = None  # "date-contradicted": named, at a date the timeline contradicts
 
 
 @dataclass
@@ -48,6 +50,8 @@ class CandidateHit:
     sentence: str
     start: int
     end: int
+    score: float = 1.0  # how surely this is a new dated action (see ``explanation``)
+    explanation: str = ""  # "actor Petro; action 'expelled' (expel); date '2 December 2025'"
 
 
 @dataclass

@@ -20,6 +20,7 @@ everyday second sense.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,6 +61,9 @@ CONCEPTS: list[set[str]] = [
     {"deport", "expel", "deportar", "expulsar"},
     {"deportee", "deportado", "migrant", "migrante"},
     {"plane", "aircraft", "flight", "avion", "aeronave", "vuelo", "jet"},
+    # a quarrel between governments
+    {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque",
+     "enfrentamiento", "rina"},
 ]
 _CONCEPT_OF: dict[str, list[int]] = {}
 for _index, _members in enumerate(CONCEPTS):
@@ -122,19 +126,38 @@ class Token:
 
 
 class Words:
-    """The tokens of one sentence, each with its folded lemmas."""
+    """The tokens of one sentence, each with its folded lemmas, and an index
+    from every form to the tokens that have it."""
 
-    __slots__ = ("tokens", "_forms")
+    __slots__ = ("tokens", "index", "formset", "sorted_forms", "memo", "_matched")
 
     def __init__(self, text: str) -> None:
-        self.tokens = [Token(m.start(), m.end(), fold(m.group(0)), lemmas_of(m.group(0).lower()))
-                       for m in _TOKEN.finditer(text)]
-        self._forms: set[str] | None = None
+        self.tokens = [Token(m.start(), m.end(), forms[0], forms) for m in _TOKEN.finditer(text)
+                       for forms in (lemmas_of(m.group(0).lower()),)]
+        self.index: dict[str, list[int]] = {}
+        for position, token in enumerate(self.tokens):
+            for form in token.forms:
+                self.index.setdefault(form, []).append(position)
+        self.formset = frozenset(self.index)
+        self.sorted_forms = sorted(self.index)
+        self.memo: dict = {}  # per-sentence lookups (actors) shared by every event
+        self._matched: set[int] | None = None
+
+    def matched(self) -> set[int]:
+        """The ids of the word patterns some token of the sentence matches."""
+        if self._matched is None:
+            ids: set[int] = set()
+            for form in self.index:
+                ids.update(_BY_FORM.get(form, ()))
+                for end in range(3, len(form) + 1):
+                    found = _BY_PREFIX.get(form[:end])
+                    if found:
+                        ids.update(found)
+            self._matched = ids
+        return self._matched
 
     def all_forms(self) -> set[str]:
-        if self._forms is None:
-            self._forms = {f for t in self.tokens for f in t.forms}
-        return self._forms
+        return set(self.index)
 
     def index_at(self, offset: int) -> int:
         """The index of the token at or after ``offset``."""
@@ -144,6 +167,13 @@ class Words:
         return len(self.tokens)
 
 
+# Every word pattern made, by the forms and prefixes it matches: a sentence looks its forms up
+# once (Words.matched) and a phrase with a word no token matches is rejected without a scan.
+_BY_FORM: dict[str, set[int]] = {}
+_BY_PREFIX: dict[str, set[int]] = {}
+_COUNT = [0]
+
+
 @dataclass(frozen=True)
 class WordPattern:
     """One word of a phrase: exact forms, or a prefix (``revo*``), widened
@@ -151,14 +181,53 @@ class WordPattern:
 
     forms: frozenset[str]
     prefix: str | None
+    id: int = -1
+
+    @classmethod
+    def make(cls, forms: frozenset[str], prefix: str | None) -> "WordPattern":
+        _COUNT[0] += 1
+        number = _COUNT[0]
+        for form in forms:
+            _BY_FORM.setdefault(form, set()).add(number)
+        if prefix:
+            _BY_PREFIX.setdefault(prefix, set()).add(number)
+        return cls(forms, prefix, number)
 
     def matches(self, token: Token) -> bool:
         if self.prefix is not None and any(f.startswith(self.prefix) for f in token.forms):
             return True
         return any(f in self.forms for f in token.forms)
 
+    def positions(self, words: Words) -> set[int]:
+        """The indexes of the tokens this word matches."""
+        out: set[int] = set()
+        index = words.index
+        if not self.forms.isdisjoint(words.formset):
+            for form in self.forms & words.formset:
+                out.update(index[form])
+        if self.prefix is not None:
+            forms = words.sorted_forms
+            at = bisect_left(forms, self.prefix)
+            while at < len(forms) and forms[at].startswith(self.prefix):
+                out.update(index[forms[at]])
+                at += 1
+        return out
 
-def word_pattern(word: str, widen: bool = True) -> WordPattern:
+
+def widen_forms(forms: set[str]) -> set[str]:
+    """The forms and every member of the concept classes they belong to."""
+    out = set(forms)
+    for form in forms:
+        for c in _CONCEPT_OF.get(form, ()):
+            out |= CONCEPTS[c]
+    return out
+
+
+def word_pattern(word: str, widen: bool = True, reserved: tuple[str, ...] = ()) -> WordPattern:
+    """A phrase word. Widened to its concept class, except the members the
+    author already pairs differently elsewhere (``reserved``: other term
+    groups' words, '*' for a prefix): ``[sanction*, treasury]`` beside
+    ``[blacklist*, petro]`` keeps "sanctions … Petro" out of the second."""
     wildcard = word.endswith("*")
     word = word.rstrip("*")
     folded = fold(word)
@@ -169,9 +238,11 @@ def word_pattern(word: str, widen: bool = True) -> WordPattern:
         if prefix:
             classes |= {c for member, cs in _CONCEPT_OF.items() if member.startswith(prefix)
                         and len(prefix) >= 4 for c in cs}
+        own = set(forms)
         for c in classes:
-            forms |= CONCEPTS[c]
-    return WordPattern(frozenset(forms), prefix)
+            forms |= {m for m in CONCEPTS[c] if m in own or not any(
+                m.startswith(r[:-1]) if r.endswith("*") else m == r for r in reserved)}
+    return WordPattern.make(frozenset(forms), prefix)
 
 
 @dataclass(frozen=True)
@@ -181,26 +252,29 @@ class LemmaPhrase:
     words: tuple[WordPattern, ...]
 
     @classmethod
-    def of(cls, phrase: str, widen: bool = True) -> "LemmaPhrase | None":
+    def of(cls, phrase: str, widen: bool = True, reserved: tuple[str, ...] = ()) -> "LemmaPhrase | None":
         parts = [p for p in re.split(r"[\s\-]+", phrase.strip()) if p and re.search(r"\w", p)]
         parts = [re.sub(r"[^\w*]", "", p) for p in parts]
         parts = [p for p in parts if p.strip("*")]
         if not parts:
             return None
-        # One-word phrases widen to their concept; longer ones keep their own words (an idiom).
-        return cls(tuple(word_pattern(p, widen and len(parts) == 1) for p in parts))
+        return cls(tuple(word_pattern(p, widen, reserved) for p in parts))
+
+    def find_all(self, words: Words) -> list[int]:
+        """Offsets of the matches."""
+        matched = words.matched()
+        if any(w.id not in matched for w in self.words):
+            return []
+        first = self.words[0].positions(words)
+        if not first:
+            return []
+        rest = [w.positions(words) for w in self.words[1:]]
+        if any(not r for r in rest):
+            return []
+        return [words.tokens[i].start for i in sorted(first)
+                if all(i + 1 + j in r for j, r in enumerate(rest))]
 
     def find(self, words: Words) -> int | None:
         """Offset of the first match, or None."""
-        tokens = words.tokens
-        n = len(self.words)
-        for i in range(len(tokens) - n + 1):
-            if all(self.words[j].matches(tokens[i + j]) for j in range(n)):
-                return tokens[i].start
-        return None
-
-    def find_all(self, words: Words) -> list[int]:
-        tokens = words.tokens
-        n = len(self.words)
-        return [tokens[i].start for i in range(len(tokens) - n + 1)
-                if all(self.words[j].matches(tokens[i + j]) for j in range(n))]
+        hits = self.find_all(words)
+        return hits[0] if hits else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from crawler.events.lemmas import BOTH_SIDES, Words
+from crawler.events.modality import denied
 from crawler.events.timeline import KnownEvent
 from crawler.facts import DateSpan
 
@@ -22,8 +24,9 @@ _DENIAL = re.compile(
 
 
 def _denied(folded: str, offset: int) -> bool:
-    """Whether the words at ``offset`` stand in a report the sentence denies."""
-    return bool(_DENIAL.search(folded[:offset]))
+    """Whether the words at ``offset`` stand in a report the sentence denies
+    (the listed forms, or any denial the general rule reads)."""
+    return bool(_DENIAL.search(folded[:offset])) or denied(folded, offset)
 
 
 
@@ -54,15 +57,104 @@ def _opens_sentence(span: DateSpan, sentence: str, clauses: list[tuple[int, int]
 
 
 
-def _match_event(event: KnownEvent, folded: str, original: str) -> tuple[float, list[int]] | None:
-    """(confidence, offsets of the words that named it) or None."""
-    hits = [m.start() for p in event.alias_patterns for m in p.finditer(folded, original)]
-    if hits:
-        return 0.85, hits
-    if event.term_groups and any(p.search(folded, original) for p in event.actor_patterns):
-        for group in event.term_groups:
-            found = [p.search(folded, original) for p in group]
-            if all(found):
-                return 0.7, [m.start() for m in found]
-    return None
+# "on 23 October, after the sanctions": the words name something before or after the dated act.
+_RELATIVE_TO = {"after", "before", "since", "following", "over", "amid", "tras", "despues", "antes", "desde", "por",
+                "until", "hasta", "ahead", "prior"}
 
+
+def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
+    """The literal needles and the lemma word ids of every alias and term of
+    the event (cached on it): a sentence with none of them cannot name it by
+    words."""
+    cached = getattr(event, "_quick_cache", None)
+    if cached is None:
+        phrases = list(event.alias_patterns) + [p for group in event.term_groups for p in group]
+        needles = tuple(dict.fromkeys(p.needle for p in phrases if p.needle))
+        ids = frozenset(w.id for p in phrases if p.lemma is not None for w in p.lemma.words)
+        cached = (needles, ids)
+        event._quick_cache = cached
+    return cached
+
+
+def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
+                 dates: list[DateSpan] | None = None, tolerance_days: int = 1,
+                 ) -> tuple[float, list[int], str] | None:
+    """(score, offsets of the words that named it, how) or None.
+
+    In order: an alias as written (0.85) or as lemmas (0.8); every term of a
+    group with an actor, as written (0.7) or as lemmas (0.65); the event's
+    own evidence — its exact date (± ``tolerance_days``), one of its actors
+    and a word of its title or terms, all in the sentence (0.55)."""
+    needles, ids = _quick(event)
+    matched = words.matched() if words is not None else set()
+    if not any(n in folded or n in original for n in needles) and ids.isdisjoint(matched) and not (
+            dates and event.precision == "day"):
+        return None  # no word of the event in the sentence, and no date to match its evidence on
+    hits, names = [], []
+    for p in event.alias_patterns:
+        text = original if p.exact_case else folded
+        if p.needle in text:
+            found = [m.start() for m in p.pattern.finditer(text)]
+            if found:
+                hits += found
+                names.append(p.text)
+    if hits:
+        return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
+    if words is not None:
+        for p in event.alias_patterns:
+            if p.lemma is not None and all(w.id in matched for w in p.lemma.words):
+                found = p.lemma.find_all(words)
+                if found:
+                    hits += found
+                    names.append(p.text)
+        if hits:
+            return 0.8, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names) + " (as lemmas)"
+    on_day = [d for d in dates or () if d.precision == "day" and event.precision == "day"
+              and d.overlaps(event.start, event.start, tolerance_days)] if words is not None else []
+    if not event.term_groups and not on_day:
+        return None
+    actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
+    if actor is None and BOTH_SIDES.search(folded):
+        actor = "both sides"
+    if actor is None:
+        return None
+    actor_name = actor if isinstance(actor, str) else actor.name
+    for group in event.term_groups:
+        found = []
+        for p in group:
+            text = original if p.exact_case else folded
+            m = p.pattern.search(text) if p.needle in text else None
+            if m is None:
+                break
+            found.append(m.start())
+        else:
+            return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
+    if words is not None:
+        for group in event.term_groups:
+            found = []
+            for p in group:
+                text = original if p.exact_case else folded
+                m = p.pattern.search(text) if p.needle in text else None
+                if m is not None:
+                    found.append(m.start())
+                    continue
+                if p.lemma is None or any(w.id not in matched for w in p.lemma.words):
+                    break
+                offset = p.lemma.find(words)
+                if offset is None:
+                    break
+                found.append(offset)
+            else:
+                # Read on lemmas, the terms must stand together: one clause ("nothing to stop it, despite
+                # payments" does not stop payments).
+                clauses = _clauses(original)
+                if len({_clause_of(clauses, o) for o in found}) == 1:
+                    return (0.65, found,
+                            f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
+    if on_day and event.title_words:
+        for index, token in enumerate(words.tokens):
+            if not event.title_words.isdisjoint(token.forms) and not any(
+                    t.surface in _RELATIVE_TO for t in words.tokens[max(0, index - 3):index]):
+                return (0.55, [token.start], f"its date {on_day[0].text!r} (±{tolerance_days} d), "
+                                             f"{actor_name} and '{token.surface}'")
+    return None

@@ -34,7 +34,7 @@ import re
 
 from crawler.events.lemmas import Words
 
-_DETERMINERS = {"the", "this", "that", "these", "those", "its", "his", "her", "their", "our", "last", "latest",
+_DETERMINERS = {"the", "this", "these", "those", "its", "his", "her", "their", "our", "last", "latest",
                 "recent", "el", "la", "los", "las", "su", "sus", "este", "esta", "estos", "estas", "ese", "esa",
                 "aquel", "aquella", "del", "al", "s"}  # "s": the possessive "Petro's"
 # Tokens that end a noun phrase going backwards: a verb-ish word or a preposition after the determiner
@@ -47,8 +47,8 @@ _PLANS = re.compile(
     r"\b(?:plan(?:s|ned|ning)?|intend(?:s|ed)?|aim(?:s|ed)?|want(?:s|ed)?|seek(?:s|ing)?|sought|hope(?:s|d)?|"
     r"threat(?:en|ens|ened|ening)|vow(?:s|ed)?|promis(?:e|es|ed)|pledg(?:e|es|ed)|propos(?:e|es|ed)|"
     r"expected|likely|set|poised|ready|about|prepar(?:e|es|ed|ing)|mov(?:e|es|ed)|push(?:es|ed)?|"
-    r"urg(?:e|es|ed)|ask(?:s|ed)?|call(?:s|ed)?\s+on|decid(?:e|es|ed)|agree(?:s|d)?|refus(?:e|es|ed)|"
-    r"fail(?:s|ed)?|tr(?:y|ies|ied)|began|begin|start(?:s|ed)?|need(?:s|ed)?|ha(?:s|ve|d)|going|due|able)"
+    r"urg(?:e|es|ed)|ask(?:s|ed)?|call(?:s|ed)?\s+on|decid(?:e|es|ed)|agree(?:s|d)?|"
+    r"tr(?:y|ies|ied)|need(?:s|ed)?|going|due|able)"
     r"\s+(?:\w+\s+)?to\s+(?:\w+\s+)?$|"
     r"\b(?:consider(?:s|ed|ing)?|weigh(?:s|ed|ing)?|mull(?:s|ed|ing)?|studying|contemplat\w+|"
     r"call(?:s|ed|ing)?\s+for|demand(?:s|ed|ing)?|ask(?:s|ed|ing)?\s+for|talk\w*\s+of|risk(?:s|ed)?|"
@@ -59,6 +59,14 @@ _PLANS = re.compile(
 _NEGATIONS = {"not", "never", "no", "neither", "nor", "nunca", "jamas", "tampoco", "sin", "without", "t"}
 _CONDITIONS = re.compile(r"\b(?:if|unless|whether|should|si|a\s+menos\s+que|en\s+caso\s+de\s+que|siempre\s+que|"
                          r"de\s+lo\s+contrario|otherwise|in\s+case)\b")
+# Words that end the stretch a modal or a negation before the words can govern.
+_BOUNDARIES = {"after", "before", "since", "because", "when", "while", "tras", "despues", "antes", "cuando", "porque",
+               "who", "which", "whose", "que", "that", "as", "amid"}
+# "said it would", "announced that Washington will": a decision announced, not a possibility.
+_ANNOUNCING = re.compile(r"\b(?:said|says|announced|announces|warned|declared|stated|confirmed|wrote|posted|"
+                         r"dijo|anuncio|advirtio|aseguro|afirmo|declaro|confirmo)\b[^.;?]{0,80}?\b"
+                         r"(?:would|will|ll)\s+(?:\w+\s+){0,2}$")
+_SAID = re.compile(r"\b(?:said|says|announced|declared|wrote|posted|dijo|anuncio|declaro|escribio)\b")
 _UNREAL = re.compile(r"\b(?:would\s+have|could\s+have|might\s+have|habria\w*|hubiera\w*|hubiese\w*)\b")
 _CLAUSE_START = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\bbut\b|\bpero\b|\band\b|\by\b")
 _DENIAL_VERB = re.compile(r"\b(?:den(?:y|ies|ied|ying|ial)|reject\w*|dismiss\w*|disput\w*|refut\w*|debunk\w*|"
@@ -116,15 +124,24 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
     before = folded[clause_at:offset]
     if _CONDITIONS.search(before) or _UNREAL.search(folded[:offset]):
         return "a condition or a hypothesis"
-    tokens = re.findall(r"\w+", before)
-    near = tokens[-4:]
+    near: list[str] = []
+    for token in reversed(re.findall(r"\w+", before)):
+        if token in _BOUNDARIES:
+            break
+        near.insert(0, token)
+        if len(near) == 4:
+            break
     for position, token in enumerate(near):
         if token in _MODALS:
             if token == "may" and _month_may(original, clause_at, before):
                 continue
+            if token in ("would", "will", "ll") and _ANNOUNCING.search(folded[max(0, offset - 80):offset]):
+                continue  # "said it would revoke the visa": the announcement of a decision
+            if token == "will" and _SAID.search(folded):
+                continue  # "“… will no longer be made to Colombia,” Trump said": declared
             return "possible, not done"
-        if token in _NEGATIONS and not (token == "no" and position + 1 < len(near) and near[position + 1] in
-                                        ("longer", "more")):
+        if token in _NEGATIONS and not (position + 1 < len(near) and near[position + 1] in
+                                        ("longer", "more", "only", "solo", "sólo")):
             return "negated"
     if _PLANS.search(folded[max(0, offset - 60):offset]):
         return "planned, threatened or considered"

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crawler.events.lemmas import LemmaPhrase, Words, actor_forms, lemmas_of
+from crawler.events.lemmas import LemmaPhrase, Words, actor_forms, lemmas_of, widen_forms
 from crawler.facts import format_date, month_interval, parse_fact_value, relative_tolerance
 from crawler.text import fold
 from newsmon.config import ConfigError, parse_yaml_text, read_yaml_file
@@ -94,6 +94,8 @@ class Settings(_Strict):
     candidate_window_days: int = Field(365, gt=0, description="older dated claims are background, not candidates")
     contradiction_window_days: int = Field(90, gt=0, description="a date further off is another event")
     actors: list[str] = Field(default_factory=list, description="who candidates must involve (plus event actors)")
+    evidence_tolerance_days: int = Field(1, ge=0, description="an event named only by its date, an actor and a "
+                                                             "title word: how far the date may be off")
 
 
 class TimelineFile(_Strict):
@@ -183,12 +185,12 @@ class Phrase:
     text: str = ""
 
     @classmethod
-    def of(cls, phrase: str, widen: bool = True, lemmas: bool = True) -> "Phrase":
+    def of(cls, phrase: str, widen: bool = True, lemmas: bool = True, reserved: tuple[str, ...] = ()) -> "Phrase":
         letters = re.sub(r"[^A-Za-z]", "", phrase)
         acronym = bool(letters) and letters.isupper() and len(letters) <= 5
         text = phrase if acronym else fold(phrase)
         needle = max(re.findall(r"\w+", text.replace("*", " ")) or [""], key=len)
-        lemma = None if acronym or not lemmas else LemmaPhrase.of(phrase, widen)
+        lemma = None if acronym or not lemmas else LemmaPhrase.of(phrase, widen, reserved)
         return cls(_phrase_pattern(phrase, folded=not acronym), acronym, needle, lemma, phrase)
 
     def finditer(self, folded: str, original: str, words: Words | None = None):
@@ -210,7 +212,9 @@ class Phrase:
 @dataclass(frozen=True)
 class Names:
     """An actor: its name and every form that names it (demonyms, Spanish
-    forms), each a :class:`Phrase`."""
+    forms), each a :class:`Phrase` (acronyms keep their case). Lookups are
+    memoised on the sentence's :class:`Words`: every event asks for the same
+    actors."""
 
     name: str
     forms: tuple[Phrase, ...]
@@ -220,14 +224,22 @@ class Names:
         return cls(name, tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name)))
 
     def search(self, folded: str, original: str, words: Words | None = None):
+        if words is not None:
+            memo = words.memo
+            if self.name not in memo:
+                memo[self.name] = self._search(folded, original)
+            return memo[self.name]
+        return self._search(folded, original)
+
+    def _search(self, folded: str, original: str):
         for form in self.forms:
-            found = form.search(folded, original, words)
+            found = form.search(folded, original)
             if found is not None:
                 return found
         return None
 
     def finditer(self, folded: str, original: str, words: Words | None = None):
-        return [m for form in self.forms for m in form.finditer(folded, original, words)]
+        return [m for form in self.forms for m in form.finditer(folded, original)]
 
 
 @dataclass
@@ -361,7 +373,8 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
             [Phrase.of(a) for a in spec.aliases],
-            [[Phrase.of(t) for t in group] for group in spec.terms if group],
+            [[Phrase.of(t, reserved=_reserved(spec.terms, number)) for t in group]
+             for number, group in enumerate(spec.terms) if group],
             [Names.of(a) for a in spec.actors],
             facts,
             _title_words(spec),
@@ -379,6 +392,20 @@ declared turn turns turned answer answers record reach reached ending stop stopp
 plan plans with their para contra sobre desde tras entre""".split())
 
 
+def _reserved(terms: list[list[str]], own: int) -> tuple[str, ...]:
+    """The folded words of the other term groups (lemmas, or 'prefix*')."""
+    out: list[str] = []
+    for number, group in enumerate(terms):
+        if number == own:
+            continue
+        for term in group:
+            for word in term.split():
+                out.append(fold(word) if word.endswith("*") else lemmas_of(word.lower())[-1])
+                if not word.endswith("*"):
+                    out.extend(lemmas_of(word.lower()))
+    return tuple(dict.fromkeys(out))
+
+
 def _title_words(spec: "EventSpec") -> frozenset[str]:
     """The lemmas of the title's and the terms' content words, actors and
     common words left out: what an article must say, beside the event's date
@@ -391,7 +418,7 @@ def _title_words(spec: "EventSpec") -> frozenset[str]:
         if key in _TITLE_STOPWORDS or key in actor_words or len(key) < 4:
             continue
         out.update(f for f in lemmas_of(word.lower()) if len(f) >= 4)
-    return frozenset(out)
+    return frozenset(widen_forms(out))
 
 
 def read_timeline(path: Path) -> Timeline:
