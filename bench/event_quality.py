@@ -107,6 +107,49 @@ def measure(path: Path = DEFAULT) -> dict:
     return {"items": len(data["items"]), "kinds": counts, "errors": errors, "seconds": elapsed}
 
 
+UNRELATED = FIXTURES / "unrelated.yaml"
+OFFTOPIC = REPO / "tests" / "fixtures" / "offtopic"
+
+
+def unrelated_pages() -> list[tuple[str, date]]:
+    """The unrelated news pages: the offtopic fixtures and ``unrelated.yaml``."""
+    pages = [(p.read_text(encoding="utf-8"), date(2025, 11, 1)) for p in sorted(OFFTOPIC.glob("*.txt"))]
+    data = yaml.safe_load(UNRELATED.read_text(encoding="utf-8"))
+    return pages + [(page["text"], _as_date(page["published"])) for page in data["pages"]]
+
+
+def invented(timeline_path: Path = FIXTURES / "timeline.yaml") -> dict:
+    """Candidates (and mentions) the diff proposes on unrelated pages, with no topic gate."""
+    timeline = read_timeline(timeline_path)
+    pages = unrelated_pages()
+    found = []
+    for text, published in pages:
+        diff = diff_text(text, timeline, published, None, None, published)
+        found += [("candidate", c.sentence, c.explanation) for c in diff.candidates]
+        found += [("mention", m.sentence, f"{m.event_id}: {m.how}") for m in diff.mentions]
+    candidates = sum(1 for kind, _s, _e in found if kind == "candidate")
+    return {"pages": len(pages), "candidates": candidates, "per_100": 100 * candidates / len(pages),
+            "found": found}
+
+
+def timing(repeat: int = 5) -> dict:
+    """diff_text's cost per sentence over every labelled and unrelated text (best of ``repeat``)."""
+    from crawler.facts import split_sentences
+
+    timeline = read_timeline(FIXTURES / "timeline.yaml")
+    texts = [(page, published) for page, published in unrelated_pages()]
+    for path in (DEFAULT, HELDOUT, BLIND):
+        texts += [(i["text"], _as_date(i.get("published"))) for i in yaml.safe_load(path.read_text())["items"]]
+    sentences = sum(len(split_sentences(text)) for text, _p in texts)
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for text, published in texts:
+            diff_text(text, timeline, published, None, None, published)
+        best = min(best, time.perf_counter() - started)
+    return {"sentences": sentences, "us_per_sentence": best / sentences * 1e6}
+
+
 def main(argv: list[str]) -> int:
     import argparse
 
@@ -120,6 +163,14 @@ def main(argv: list[str]) -> int:
         if number:
             print()
         report(path)
+    if not parser.parse_args(argv).sets:
+        result = invented()
+        print(f"\nunrelated pages (no topic gate): {result['pages']} pages, {result['candidates']} invented "
+              f"candidates = {result['per_100']:.1f} per 100 pages")
+        for kind, sentence, why in result["found"]:
+            print(f"  {kind}: {sentence[:90]!r}  ({why})")
+        cost = timing()
+        print(f"\ndiff_text: {cost['us_per_sentence']:.0f} µs per sentence ({cost['sentences']} sentences, best of 5)")
     return 0
 
 

@@ -73,6 +73,7 @@ decir afirmar senalar explicar agregar anadir asegurar indicar informar comentar
 insistir reiterar destacar subrayar confirmar negar responder sostener calificar considerar estimar creer
 pensar temer querer recordar publicar escribir ser estar haber tener hacer ir dar ver poder deber seguir
 quedar parecer pasar desmentir conocer saber enterar
+score beat win lose draw tie rally climb slip jump gain trade batter collide
 """.split())
 # Irregular English pasts of action verbs (simplemma gives their lemma; the form says it is a past).
 _IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold
@@ -189,10 +190,13 @@ MIN_SCORE = 0.5
 
 def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timeline: Timeline,
                published: date | None, today: date, is_lede: bool,
-               named: dict[str, list[int]] | None = None, claimed: set[int] | None = None) -> CandidateHit | None:
+               named: dict[str, list[int]] | None = None, claimed: set[int] | None = None,
+               topic: float = 1.0) -> CandidateHit | None:
     """The sentence's candidate, if it reports a new dated action. ``named``:
     the known events it names (offsets of their words); ``claimed``: offsets
-    of the dates those events take."""
+    of the dates those events take; ``topic``: 1 when the sentence names a
+    topic actor (or none are set), 0.9 when only its article does, 0.4 when
+    neither does."""
     named = named or {}
     claimed = claimed or set()
     skip = {o for offsets in named.values() for o in offsets}
@@ -236,7 +240,7 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
         dated = f"undated present-tense lede: the publication month ({start:%Y-%m})"
     else:
         return None
-    score = verb.weight * _DATE_WEIGHT[precision]
+    score = verb.weight * _DATE_WEIGHT[precision] * topic
     if score < MIN_SCORE or (verb.weight < 1.0 and precision != "day"):
         return None
     end = start if precision == "day" else date(start.year, start.month, 28)
@@ -250,8 +254,10 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
         return None
     surface = sentence.text[verb.token.start:verb.token.end]
     explanation = (f"actor {', '.join(actors)}; action {surface!r} ({verb.lemma}, "
-                   f"{'in the action lexicon' if verb.weight >= 1 else 'a past-tense verb'}); {dated}"
-                   + (f"; follows up {', '.join(named)}" if named else ""))
+                   f"{'in the action lexicon' if verb.weight >= 1 else 'a past-tense verb outside the lexicon'}); "
+                   f"{dated}" + (f"; follows up {', '.join(named)}" if named else "")
+                   + ("" if topic == 1.0 else "; its article names the topic" if topic > 0.5 else "")
+                   + f"; score {score:.2f}")
     return CandidateHit(start, precision, _short_title(sentence.text), actors, surface, sentence.text,
                         sentence.start, sentence.end, round(score, 2), explanation)
 

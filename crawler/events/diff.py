@@ -103,12 +103,18 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         named.append(found)
         per_sentence[-1] += (claimed,)
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
+    # A story is this timeline's when it names a known event or a topic actor; elsewhere a watched
+    # actor's dated action ("Trump imposed tariffs on China") is another story's news.
+    topical = [any(n.search(f, s.text, w) for n in timeline.topic_actors)
+               for s, (f, _d, w, _c) in zip(sentences, per_sentence)]
+    article_topical = bool(diff.mentions) or any(topical)
     for index, sentence in enumerate(sentences):
         folded, dates, words, claimed = per_sentence[index]
+        topic = 1.0 if not timeline.topic_actors or topical[index] else 0.9 if article_topical else 0.4
         _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()), language,
                          published)
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
-                               is_lede=index == lede_index, named=named[index], claimed=claimed)
+                               is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
         if candidate:
             diff.candidates.append(candidate)
     _internal_contradictions(diff)
