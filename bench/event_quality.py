@@ -143,10 +143,10 @@ def timing(repeat: int = 5) -> dict:
     sentences = sum(len(split_sentences(text)) for text, _p in texts)
     best = float("inf")
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time: other processes on the machine do not count
         for text, published in texts:
             diff_text(text, timeline, published, None, None, published)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return {"sentences": sentences, "us_per_sentence": best / sentences * 1e6}
 
 

@@ -88,6 +88,9 @@ _AUXILIARIES_PAST = {"had"}  # "had been met in full": background to the news, n
 _PERFECT = {"has", "have", "ha", "han", "hemos"}
 _PASSIVE = {"was", "were", "fue", "fueron", "been"}
 _DIPLOMATS = CONCEPTS[4]
+# The endings a verb form _verb_of reads can have (a cheap test before it).
+_VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido")
+_INFINITIVE = re.compile(r"\b(?:to|podria\w*|va|van|vaya\w*)\s+(?:\w+\s+)?$")
 _OF_EVENT = {"of", "de", "against", "contra", "on", "sobre"}
 # Verbs that, in a short last clause, only say who reported the news: "…, anunció la Casa Blanca."
 _ATTRIBUTION = {"announce", "anunciar", "confirm", "report", "informar"}
@@ -155,7 +158,7 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
     clauses = _clauses(sentence)
     best: _Verb | None = None
     for index, token in enumerate(words.tokens):
-        if token.start in skip:
+        if token.start in skip or not (token.surface.endswith(_VERB_ENDINGS) or token.surface in _IRREGULAR_PAST):
             continue
         verb = _verb_of(words, index, sentence)
         if verb is None:
@@ -165,8 +168,8 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
             continue  # "the decertification announced on 15 September": the event, described
         if _DENIAL.match(folded, token.start):
             continue  # "Petro rejected reports that …": the denial; its dates are the denied report's
-        if modality_reason(folded, sentence, token.start) or re.search(
-                r"\b(?:to|podria\w*|va|van|vaya\w*)\s+(?:\w+\s+)?$", folded[max(0, token.start - 30):token.start]):
+        if modality_reason(folded, sentence, token.start) or _INFINITIVE.search(
+                folded, max(0, token.start - 30), token.start):
             continue
         at = _clause_of(clauses, token.start)
         last_start, last_end = clauses[-1]
@@ -197,6 +200,9 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     of the dates those events take; ``topic``: 1 when the sentence names a
     topic actor (or none are set), 0.9 when only its article does, 0.4 when
     neither does."""
+    actors = [n.name for n in timeline.watch_actors if n.search(folded, sentence.text, words)]
+    if not actors:
+        return None
     named = named or {}
     claimed = claimed or set()
     skip = {o for offsets in named.values() for o in offsets}
@@ -210,9 +216,6 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
         return None  # a follow-up needs a listed action, not the known event's own course ("the row escalated")
     if any(set(verb.token.forms) & e.title_words for e in named_events):
         return None  # the known event told again ("Washington decertified Colombia")
-    actors = [n.name for n in timeline.watch_actors if n.search(folded, sentence.text, words)]
-    if not actors:
-        return None
     window = timedelta(days=timeline.settings.candidate_window_days)
     # The dates of the verb's clause date the action when there are any: "expelled a diplomat
     # in 1998, a precedent Petro cited on Monday" is background, not Monday's news.

@@ -105,12 +105,14 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
     # A story is this timeline's when it names a known event or a topic actor; elsewhere a watched
     # actor's dated action ("Trump imposed tariffs on China") is another story's news.
-    topical = [any(n.search(f, s.text, w) for n in timeline.topic_actors)
+    gated = bool(timeline.topic_actors or timeline.topic_words)
+    topical = [gated and (any(n.search(f, s.text, w) for n in timeline.topic_actors)
+                          or any(p.search(f, s.text, w) for p in timeline.topic_words))
                for s, (f, _d, w, _c) in zip(sentences, per_sentence)]
     article_topical = bool(diff.mentions) or any(topical)
     for index, sentence in enumerate(sentences):
         folded, dates, words, claimed = per_sentence[index]
-        topic = 1.0 if not timeline.topic_actors or topical[index] else 0.9 if article_topical else 0.4
+        topic = 1.0 if not gated or topical[index] else 0.9 if article_topical else 0.4
         _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()), language,
                          published)
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,

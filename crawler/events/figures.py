@@ -197,6 +197,7 @@ _PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
                      language: str | None = None, published=None) -> None:
     quantities: list[Quantity] | None = None
+    written = stated = None
     for event in timeline.events:
         for fact in event.facts:
             if fact.require_event and (event.id not in paragraph_events or _before_event(event, folded, sentence.text)):
@@ -208,8 +209,10 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 continue
             # A relative year ("last year") counts when it is the fact's year; otherwise it is as
             # often the survey's publication as the year measured, and says nothing either way.
-            positions = {at: y for at, y in year_positions(sentence.text, published).items()
-                         if at in year_positions(sentence.text) or y == fact.year}
+            if written is None:
+                written = year_positions(sentence.text)
+                stated = year_positions(sentence.text, published)
+            positions = {at: y for at, y in stated.items() if at in written or y == fact.year}
             years = set(positions.values())
             if fact.year is not None and (fact.year not in years if years else
                                           fact.require_year or _PRESENT.search(folded)):

@@ -117,12 +117,14 @@ def lemmas_of(token: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True)
 class Token:
-    start: int
-    end: int
-    surface: str  # folded
-    forms: tuple[str, ...]  # the surface form and its lemmas, folded
+    """A word of a sentence: offsets, folded surface form, and its forms
+    (the surface form and its lemmas, folded)."""
+
+    __slots__ = ("start", "end", "surface", "forms")
+
+    def __init__(self, start: int, end: int, surface: str, forms: tuple[str, ...]) -> None:
+        self.start, self.end, self.surface, self.forms = start, end, surface, forms
 
 
 class Words:
@@ -250,6 +252,7 @@ class LemmaPhrase:
     """A phrase matched on lemmas: consecutive tokens, each matching its word."""
 
     words: tuple[WordPattern, ...]
+    ids: frozenset[int] = frozenset()  # its words' ids: a sentence that matches them all may hold it
 
     @classmethod
     def of(cls, phrase: str, widen: bool = True, reserved: tuple[str, ...] = ()) -> "LemmaPhrase | None":
@@ -258,12 +261,12 @@ class LemmaPhrase:
         parts = [p for p in parts if p.strip("*")]
         if not parts:
             return None
-        return cls(tuple(word_pattern(p, widen, reserved) for p in parts))
+        patterns = tuple(word_pattern(p, widen, reserved) for p in parts)
+        return cls(patterns, frozenset(w.id for w in patterns))
 
     def find_all(self, words: Words) -> list[int]:
         """Offsets of the matches."""
-        matched = words.matched()
-        if any(w.id not in matched for w in self.words):
+        if not self.ids <= words.matched():
             return []
         first = self.words[0].positions(words)
         if not first:

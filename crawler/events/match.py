@@ -86,9 +86,9 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     own evidence — its exact date (± ``tolerance_days``), one of its actors
     and a word of its title or terms, all in the sentence (0.55)."""
     needles, ids = _quick(event)
-    matched = words.matched() if words is not None else set()
-    if not any(n in folded or n in original for n in needles) and ids.isdisjoint(matched) and not (
-            dates and event.precision == "day"):
+    matched = words.matched() if words is not None else frozenset()
+    if ids.isdisjoint(matched) and not (dates and event.precision == "day") and not any(
+            n in folded or n in original for n in needles):
         return None  # no word of the event in the sentence, and no date to match its evidence on
     hits, names = [], []
     for p in event.alias_patterns:
@@ -102,7 +102,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
     if words is not None:
         for p in event.alias_patterns:
-            if p.lemma is not None and all(w.id in matched for w in p.lemma.words):
+            if p.lemma is not None and p.lemma.ids <= matched:
                 found = p.lemma.find_all(words)
                 if found:
                     hits += found
@@ -138,7 +138,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                 if m is not None:
                     found.append(m.start())
                     continue
-                if p.lemma is None or any(w.id not in matched for w in p.lemma.words):
+                if p.lemma is None or not p.lemma.ids <= matched:
                     break
                 offset = p.lemma.find(words)
                 if offset is None:

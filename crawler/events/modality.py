@@ -79,6 +79,7 @@ _SAYING = re.compile(r"\b(?:claims?|reports?|reported|reporting|allegations?|all
                      r"stor(?:y|ies)|ideas?|notion|assertions?|accusations?|speculation|versions?|accounts?|"
                      r"news|that|afirmacion\w*|version\w*|informe\w*|informacion\w*|rumor\w*|acusacion\w*|"
                      r"noticia\w*|especulacion\w*|idea\w*|que|segun\s+la\s+cual)\b")
+_SAYING_SOON = re.compile(r"\W*(?:\w+\W+){0,5}?(?:" + _SAYING.pattern[2:-2] + r")\b")
 _QUESTION_END = re.compile(r"\?[\"'”’)\]]*\s*$")
 
 
@@ -167,7 +168,7 @@ def denied(folded: str, offset: int) -> bool:
     for cue in (_DENIAL_VERB, _FALSEHOOD):
         for m in cue.finditer(before):
             tail = before[m.end():]
-            if re.match(r"\W*(?:\w+\W+){0,5}?(?:" + _SAYING.pattern[2:-2] + r")\b", tail):
+            if _SAYING_SOON.match(tail):
                 return True
             if cue is _FALSEHOOD and re.match(r"\w*ly\b", before[m.start():]) and len(tail) < 40:
                 return True  # "falsely reported", "wrongly claimed"

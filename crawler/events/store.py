@@ -115,7 +115,7 @@ class EventDiffStage(Stage):
         for m in diff.mentions:
             session.add(EventMention(article_id=article.id, event_id=m.event_id, sentence=m.sentence,
                                      start_offset=m.start, end_offset=m.end, confidence=m.confidence,
-                                     in_lead=m.in_lead))
+                                     in_lead=m.in_lead, how=m.how, date_flag=m.flag))
         statements = []
         for s in diff.statements:
             row = FactStatement(article_id=article.id, event_id=s.event_id, fact=s.fact, value=s.value, unit=s.unit,
@@ -133,7 +133,7 @@ class EventDiffStage(Stage):
         self._article_contradictions(session, article, statements)
         for hit in diff.candidates:
             store_candidate(session, article, hit)
-        mentioned = {m.event_id for m in diff.mentions}
+        mentioned = {m.event_id for m in diff.mentions if m.flag is None}  # as happened, at its date
         if fresh:
             mark_first_reports(session, article.id, mentioned)
         else:
@@ -247,23 +247,26 @@ def drop_stale_disputes(session, article_id: int) -> None:
 def recompute_first_reports(session, event_ids) -> None:
     """first_report = no earlier-published archived article mentions the
     event (articles without a date are placed at their first sighting).
+    Only mentions of the event as happened at its date count: a flagged
+    (date-contradicted) mention is never a first report, and a sentence
+    that only considers, threatens or denies the event is no mention.
     Done in SQL so the cost stays flat as coverage of an event grows."""
     at = func.coalesce(Article.published_at, Article.first_seen)
     session.flush()
     for event_id in event_ids:
         earliest = session.scalar(select(func.min(at)).select_from(EventMention)
                                   .join(Article, Article.id == EventMention.article_id)
-                                  .where(EventMention.event_id == event_id))
-        if earliest is None:
-            continue
+                                  .where(EventMention.event_id == event_id, EventMention.date_flag.is_(None)))
         first_articles = select(Article.id).where(at == earliest)
+        if earliest is None:  # only flagged mentions left: none is a first report
+            first_articles = select(Article.id).where(Article.id.is_(None))
         session.execute(update(EventMention)
                         .where(EventMention.event_id == event_id, EventMention.first_report.is_(True),
                                EventMention.article_id.not_in(first_articles))
                         .values(first_report=False).execution_options(synchronize_session=False))
         session.execute(update(EventMention)
                         .where(EventMention.event_id == event_id, EventMention.first_report.is_not(True),
-                               EventMention.article_id.in_(first_articles))
+                               EventMention.date_flag.is_(None), EventMention.article_id.in_(first_articles))
                         .values(first_report=True).execution_options(synchronize_session=False))
     for obj in list(session.identity_map.values()):  # loaded mentions must re-read the flag
         if isinstance(obj, EventMention):
@@ -287,14 +290,16 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
     rows = session.execute(
         select(EventMention.event_id, earliest_other < own, earliest_other > own)
         .join(Article, Article.id == EventMention.article_id)
-        .where(EventMention.event_id.in_(event_ids), EventMention.article_id != article_id)
+        .where(EventMention.event_id.in_(event_ids), EventMention.article_id != article_id,
+               EventMention.date_flag.is_(None))
         .group_by(EventMention.event_id)).all()
     beaten = {event_id for event_id, other_earlier, _ in rows if other_earlier}
     dethroned = [event_id for event_id, _, own_earlier in rows if own_earlier]
     firsts = sorted(set(event_ids) - beaten)
     if firsts:
         session.execute(update(EventMention)
-                        .where(EventMention.article_id == article_id, EventMention.event_id.in_(firsts))
+                        .where(EventMention.article_id == article_id, EventMention.event_id.in_(firsts),
+                               EventMention.date_flag.is_(None))
                         .values(first_report=True).execution_options(synchronize_session=False))
     if dethroned:
         session.execute(update(EventMention)
@@ -329,12 +334,14 @@ def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandid
             best, best_score = candidate, score
     if best is None or best_score < 0.2:
         best = EventCandidate(date_start=hit.date_start, date_precision=hit.precision, title=hit.title,
-                              actors=hit.actors)
+                              actors=hit.actors, score=hit.score, explanation=hit.explanation)
         session.add(best)
         session.flush()
     else:
         best.actors = list(dict.fromkeys([*(best.actors or []), *hit.actors]))
         best.last_seen = utcnow()
+        if hit.score > (best.score or 0.0):
+            best.score, best.explanation = hit.score, hit.explanation
     exists = session.scalar(select(CandidateSource.id).where(
         CandidateSource.candidate_id == best.id, CandidateSource.article_id == article.id,
         CandidateSource.start_offset == hit.start))

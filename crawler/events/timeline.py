@@ -95,7 +95,9 @@ class Settings(_Strict):
     contradiction_window_days: int = Field(90, gt=0, description="a date further off is another event")
     actors: list[str] = Field(default_factory=list, description="who candidates must involve (plus event actors)")
     topic_actors: list[str] = Field(default_factory=list, description="a candidate's sentence or article must name "
-                                    "one of these (or a known event): what makes a story this timeline's")
+                                    "one of these, a topic word or a known event: what makes a story this timeline's")
+    topic_words: list[str] = Field(default_factory=list, description="words that make a story this timeline's "
+                                   "(trailing * for any ending), like topic_actors")
     evidence_tolerance_days: int = Field(1, ge=0, description="an event named only by its date, an actor and a "
                                                              "title word: how far the date may be off")
 
@@ -301,6 +303,7 @@ class Timeline:
     watch_actors: list[Names] = field(default_factory=list)
     watch_names: list[str] = field(default_factory=list)
     topic_actors: list[Names] = field(default_factory=list)
+    topic_words: list[Phrase] = field(default_factory=list)
 
     def get(self, event_id: str) -> KnownEvent | None:
         return next((e for e in self.events if e.id == event_id), None)
@@ -385,7 +388,8 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
         names.extend(spec.actors)
     names = list(dict.fromkeys(names))
     return Timeline(events, parsed.settings, path, [Names.of(n) for n in names], names,
-                    [Names.of(n) for n in parsed.settings.topic_actors])
+                    [Names.of(n) for n in parsed.settings.topic_actors],
+                    [Phrase.of(w, widen=False) for w in parsed.settings.topic_words])
 
 
 # Words too common in titles to name an event on their own.
