@@ -90,6 +90,10 @@ _PASSIVE = {"was", "were", "fue", "fueron", "been"}
 _DIPLOMATS = CONCEPTS[4]
 # The endings a verb form _verb_of reads can have (a cheap test before it).
 _VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido")
+_MARKET_SENSE = {"end", "close", "open", "finish", "cerrar", "abrir"}
+_MARKET_AFTER = {"higher", "lower", "up", "down", "flat", "unchanged", "mixed", "at", "al", "en", "con"}
+# "Trump has threatened to cut aid": a threat's time is not the article's news day.
+_NOT_DATED_BY_NEWS = {"threaten", "amenazar", "warn", "advertir", "agree", "acordar"}
 _INFINITIVE = re.compile(r"\b(?:to|podria\w*|va|van|vaya\w*)\s+(?:\w+\s+)?$")
 _OF_EVENT = {"of", "de", "against", "contra", "on", "sobre"}
 # Verbs that, in a short last clause, only say who reported the news: "…, anunció la Casa Blanca."
@@ -136,6 +140,8 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
             lemma, present = es, True
     if lemma is None or lemma in _NOT_ACTIONS:
         return None
+    if lemma in _MARKET_SENSE and nxt in _MARKET_AFTER:
+        return None  # "stocks ended higher", "the peso closed at …": a market's day, not an act
     if prev in _DETERMINERS or prev in _AUXILIARIES_PAST or prev == "being" or (
             prev == "been" and index > 1 and tokens[index - 2].surface in _AUXILIARIES_PAST):
         return None  # "the revoked visa", "had been met", "being designated"
@@ -181,6 +187,17 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
     return best
 
 
+# A follow-up names the known event as what it is about or after: "over the sanctions", "after the
+# visa revocation", "contra la descertificación".
+_ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "about", "regarding", "concerning",
+                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese"}
+
+
+def _about(words: Words, offset: int) -> bool:
+    index = words.index_at(offset)
+    return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 4):index])
+
+
 def _short_title(sentence: str, limit: int = 110) -> str:
     if len(sentence) <= limit:
         return sentence
@@ -214,6 +231,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
                                            == _clause_of(_clauses(sentence.text), verb.token.start)
                                            for o in skip)):
         return None  # a follow-up needs a listed action, not the known event's own course ("the row escalated")
+    if named and not any(_about(words, o) for o in skip):
+        return None  # "Petro, whose visa was revoked, visited Paris": the event describes him; no follow-up
     if any(set(verb.token.forms) & e.title_words for e in named_events):
         return None  # the known event told again ("Washington decertified Colombia")
     window = timedelta(days=timeline.settings.candidate_window_days)
@@ -237,7 +256,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
         dated = f"date {chosen.text!r} ({chosen.label()})"
     elif own and not usable:
         return None
-    elif is_lede and published is not None and not dates and verb.present and not named:
+    elif (is_lede and published is not None and not dates and verb.present and not named
+          and verb.lemma not in _NOT_DATED_BY_NEWS):
         # A present-tense lede reports the article's own news: undated, it happened around publication.
         start, precision = date(published.year, published.month, 1), "month"
         dated = f"undated present-tense lede: the publication month ({start:%Y-%m})"

@@ -243,10 +243,20 @@ _ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|conc
 
 def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bool:
     """A date before the event's words with "over/about/por …" between them
-    dates the action about the event, not the event."""
+    dates the action about the event, not the event; so does any date of a
+    sentence that names the event as what another action is against or about
+    ("filed suit against the decertification … on 3 November")."""
     end = span.offset + len(span.text)
     first = min(offsets)
-    return end <= first and bool(_ABOUT_EVENT.search(folded[end:first]))
+    if end <= first and _ABOUT_EVENT.search(folded[end:first]):
+        return True
+    return bool(_OBJECT_OF.search(folded, max(0, first - 40), first))
+
+
+# "… against the decertification", "sobre las sanciones": the event is what another act is about.
+_OBJECT_OF = re.compile(r"\b(?:against|over|about|regarding|concerning|contra|sobre|ante|in\s+response\s+to|"
+                        r"in\s+protest\s+(?:at|over|against)|en\s+respuesta\s+a|en\s+protesta\s+por)\s+"
+                        r"(?:the|its|this|that|el|la|los|las|su|sus|esta|este)\s+(?:[\w'.-]+\s+){0,2}$")
 
 
 def _date_clause_before(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:

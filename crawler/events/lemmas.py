@@ -60,7 +60,7 @@ CONCEPTS: list[set[str]] = [
     # expelling
     {"deport", "expel", "deportar", "expulsar"},
     {"deportee", "deportado", "migrant", "migrante"},
-    {"plane", "aircraft", "flight", "avion", "aeronave", "vuelo", "jet"},
+    {"plane", "aircraft", "avion", "aeronave", "jet"},
     # a quarrel between governments
     {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque",
      "enfrentamiento", "rina"},
