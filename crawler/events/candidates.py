@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 from crawler.events.hits import CandidateHit
 from crawler.events.lemmas import CONCEPTS, Token, Words
-from crawler.events.match import _DENIAL, _clause_of, _clauses, _opens_sentence
+from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
 from crawler.events.modality import modality_reason
 from crawler.events.timeline import Timeline
 from crawler.facts import DateSpan
@@ -54,6 +54,7 @@ file sue vote return restore strip cut end stop break sever expand renew extend 
 release free detain raid intercept sink destroy fire dismiss appoint nominate award grant pause resume open shut
 travel fly host receive invite ratify unveil issue introduce buy sell send hold sink shoot downgrade
 upgrade certify recognise recognize condemn protest boycott fine confiscate offer accept deliver repatriate
+lodge submit summon censure
 anunciar imponer revocar retirar llamar firmar declarar descertificar sancionar suspender expulsar detener
 capturar atacar bombardear lanzar aprobar prohibir deportar rechazar ordenar cancelar congelar reunir visitar
 renunciar amenazar cerrar desplegar convocar reabrir demandar votar devolver regresar restablecer restaurar
@@ -193,9 +194,10 @@ _ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "abo
                 "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese"}
 
 
-def _about(words: Words, offset: int) -> bool:
+def _about(words: Words, offset: int, folded: str = "") -> bool:
     index = words.index_at(offset)
-    return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 4):index])
+    return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 4):index]) or bool(
+        _ABOUT_EVENT.search(folded, max(0, offset - 40), offset))
 
 
 def _short_title(sentence: str, limit: int = 110) -> str:
@@ -231,7 +233,7 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
                                            == _clause_of(_clauses(sentence.text), verb.token.start)
                                            for o in skip)):
         return None  # a follow-up needs a listed action, not the known event's own course ("the row escalated")
-    if named and not any(_about(words, o) for o in skip):
+    if named and not any(_about(words, o, folded) for o in skip):
         return None  # "Petro, whose visa was revoked, visited Paris": the event describes him; no follow-up
     if any(set(verb.token.forms) & e.title_words for e in named_events):
         return None  # the known event told again ("Washington decertified Colombia")
@@ -273,7 +275,7 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
         e_start, e_end = event.interval(today)
         if start - timedelta(days=1) <= e_end and e_start <= end + timedelta(days=1):
             return None
-    if precision == "day" and _facet_of_known_event(timeline, start, folded, sentence.text, words):
+    if _facet_of_known_event(timeline, start, precision, folded, sentence.text, words):
         return None
     surface = sentence.text[verb.token.start:verb.token.end]
     explanation = (f"actor {', '.join(actors)}; action {surface!r} ({verb.lemma}, "
@@ -285,11 +287,20 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
                         sentence.start, sentence.end, round(score, 2), explanation)
 
 
-def _facet_of_known_event(timeline: Timeline, day: date, folded: str, original: str, words: Words) -> bool:
+def _facet_of_known_event(timeline: Timeline, day: date, precision: str, folded: str, original: str,
+                          words: Words) -> bool:
     """A claim dated the very day of a known (single-day) event and naming one
     of its actors is most often that event told in other words ("Trump
     imposed a 25% tariff on Colombian goods on January 26" was the deportation
     stand-off), not a new one. Ongoing ranges and month-precise events are
     too wide for this."""
-    return any(event.precision == "day" and event.start == day
-               and any(p.search(folded, original, words) for p in event.actor_patterns) for event in timeline.events)
+    for event in timeline.events:
+        if event.precision != "day":
+            continue
+        if precision == "day" and event.start != day:
+            continue
+        if precision != "day":
+            continue  # by its month, a claim is the known event only when it names it (match.py)
+        if any(p.search(folded, original, words) for p in event.actor_patterns):
+            return True
+    return False

@@ -31,7 +31,7 @@ from datetime import date
 from crawler.events.candidates import _candidate
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
-from crawler.events.match import _clause_of, _clauses, _denied, _match_event, _opens_sentence
+from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
 from crawler.events.lemmas import Words
 from crawler.events.modality import modality_reason, presupposed
@@ -229,16 +229,6 @@ def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:
     between = folded[end:min(offsets)] if offsets and min(offsets) > end else ""
     return bool(_ANNOUNCED.search(folded[max(0, span.offset - 40):span.offset])) and bool(
         re.match(r"\W*(?:that|que)\b", between))
-
-
-# "The Senate voted on Tuesday to summon the minister over the US sanctions": the words between the
-# date and the event's say the event is what another, dated action is about.
-# So do the verbs of reacting to something: "met on Wednesday to debate the sanctions".
-# ("in over 30 years", "about 40 days": amounts, not what something is about.)
-_ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
-                          r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
-                          r"challenge|question|examine|investigate|analy[sz]e)|"
-                          r"por|sobre|en respuesta a|a causa de|para (?:debatir|discutir|analizar|rechazar|condenar))\b")
 
 
 def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bool:

@@ -14,6 +14,14 @@ _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—")
 # ("Petro said on 2 October that the revocation …") has its own time.
 _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|when|after|before|que|cuando|tras)\b",
                            re.I)
+# "The Senate voted on Tuesday to summon the minister over the US sanctions": the words between a
+# date and the event's say the event is what another, dated action is about. So do the verbs of
+# reacting to something: "met on Wednesday to debate the sanctions", "voted to reject the decertification".
+# ("in over 30 years", "about 40 days": amounts, not what something is about.)
+_ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
+                          r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
+                          r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight)|"
+                          r"por|sobre|en respuesta a|a causa de|para (?:debatir|discutir|analizar|rechazar|condenar|repudiar|impugnar|apelar|revertir|frenar))\b")
 # A report the sentence denies or rejects ("Petro denied that …", "rejected claims that …",
 # "negó que …") is not a statement of fact: neither its figures nor its dates nor its events.
 _DENIAL = re.compile(
@@ -62,6 +70,15 @@ _RELATIVE_TO = {"after", "before", "since", "following", "over", "amid", "tras",
                 "until", "hasta", "ahead", "prior"}
 
 
+def _verb_form(token) -> bool:
+    """A past or participle form of a verb: "sanctioned", "revocó", "retirado"."""
+    surface = token.surface
+    if surface.endswith("ed"):
+        return len(token.forms) > 1 and token.forms[1] != surface
+    return surface.endswith(("ado", "ada", "ados", "adas", "ido", "ida", "o", "aron", "ieron")) and any(
+        f.endswith(("ar", "er", "ir")) and f != surface for f in token.forms[1:])
+
+
 def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
     """The literal needles and the lemma word ids of every alias and term of
     the event (cached on it): a sentence with none of them cannot name it by
@@ -84,7 +101,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     In order: an alias as written (0.85) or as lemmas (0.8); every term of a
     group with an actor, as written (0.7) or as lemmas (0.65); the event's
     own evidence — its exact date (± ``tolerance_days``), one of its actors
-    and a word of its title or terms, all in the sentence (0.55)."""
+    and a word of its title or terms, all in the sentence (0.55; its month
+    instead of its day: 0.5)."""
     needles, ids = _quick(event)
     matched = words.matched() if words is not None else frozenset()
     if ids.isdisjoint(matched) and not (dates and event.precision == "day") and not any(
@@ -109,8 +127,10 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                     names.append(p.text)
         if hits:
             return 0.8, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names) + " (as lemmas)"
-    on_day = [d for d in dates or () if d.precision == "day" and event.precision == "day"
-              and d.overlaps(event.start, event.start, tolerance_days)] if words is not None else []
+    on_day = [d for d in dates or () if d.precision in ("day", "month") and event.precision == "day"
+              and d.overlaps(event.start, event.start, tolerance_days if d.precision == "day" else 0)
+              ] if words is not None else []
+    on_day.sort(key=lambda d: d.precision != "day")  # an exact day first
     if not event.term_groups and not on_day:
         return None
     actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
@@ -152,9 +172,13 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                     return (0.65, found,
                             f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
     if on_day and event.title_words:
+        exact = on_day[0].precision == "day"
         for index, token in enumerate(words.tokens):
+            if not exact and not _verb_form(token):
+                continue  # by its month, only the act itself names it ("was sanctioned in October")
             if not event.title_words.isdisjoint(token.forms) and not any(
                     t.surface in _RELATIVE_TO for t in words.tokens[max(0, index - 3):index]):
-                return (0.55, [token.start], f"its date {on_day[0].text!r} (±{tolerance_days} d), "
-                                             f"{actor_name} and '{token.surface}'")
+                return (0.55 if exact else 0.5, [token.start],
+                        f"its {'date' if exact else 'month'} {on_day[0].text!r}"
+                        f"{f' (±{tolerance_days} d)' if exact else ''}, {actor_name} and '{token.surface}'")
     return None
