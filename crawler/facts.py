@@ -186,7 +186,8 @@ _RELATIVE_PATTERNS = [
     (re.compile(r"\blast\s+year\b|\bel\s+a[ñn]o\s+pasado\b", re.I), "last_year"),
     (re.compile(r"\bthis\s+year\b|\beste\s+a[ñn]o\b", re.I), "this_year"),
     (re.compile(r"\b(?:on|last|this\s+past|el|este|el\s+pasado)\s+(monday|tuesday|wednesday|thursday|friday|"
-                r"saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)\b", re.I), "weekday"),
+                r"saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)\b(?:\s+pasado\b)?",
+                re.I), "weekday"),
     (re.compile(r"\b(?:last|the\s+previous|the\s+past)\s+(?:week|weekend)\b|\b(?:la\s+semana|el\s+fin\s+de\s+semana)\s+"
                 r"pasad[oa]\b|\b(?:la|el)\s+pasad[oa]\s+(?:semana|fin\s+de\s+semana)\b", re.I), "last_week"),
     (re.compile(r"\b(?:earlier|later)\s+this\s+week\b|\bthis\s+week\b|\besta\s+semana\b", re.I), "this_week"),
@@ -372,7 +373,10 @@ def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
         return DateSpan(date(year, 1, 1), date(year, 12, 31), "year", text, at, True)
     if kind == "weekday":
         weekday = WEEKDAYS[fold(m.group(1))]
-        day = published - timedelta(days=(published.weekday() - weekday) % 7)
+        back = (published.weekday() - weekday) % 7
+        if back == 0 and re.search(r"\b(?:last|past|pasado)\b", fold(text)):
+            back = 7  # "last Thursday" written on a Thursday is a week ago
+        day = published - timedelta(days=back)
         return DateSpan(day, day, "day", text, at, True)
     if kind in ("last_week", "this_week"):
         monday = published - timedelta(days=published.weekday())

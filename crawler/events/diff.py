@@ -144,23 +144,30 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     named: dict[str, list[int]] = {}
     window = timeline.settings.contradiction_window_days
     clauses = _clauses(sentence.text)
+    matches = []
     for event in timeline.events:
         match = _match_event(event, folded, sentence.text, words, dates, timeline.settings.evidence_tolerance_days)
         if match is None:
             continue
-        confidence, offsets, how = match
-        reason = _unhappened(folded, sentence.text, words, offsets)
+        reason = _unhappened(folded, sentence.text, words, match[1])
         if reason:
             log.debug("events: %s named but not as having happened (%s): %s", event.id, reason, sentence.text[:120])
             continue
+        matches.append((event, match))
+    for event, (confidence, offsets, how) in matches:
         start, end = event.interval(today)
+        # A date that is another named event's ("the decertification and the visa revocation on 26
+        # September") is not held against this one.
+        others = [e.interval(today) for e, _m in matches if e is not event]
         term_clauses = {_clause_of(clauses, o) for o in offsets}
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
                                      or _opens_sentence(d, sentence.text, clauses)
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
-                and not modality_reason(folded, sentence.text, d.offset)]  # "may travel in December"
+                and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
+                and (d.overlaps(start, end, slack_days=1) or not any(d.overlaps(s, e, slack_days=1)
+                                                                      for s, e in others))]
         agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
         if near and not agreeing:
             strict = _clauses(sentence.text, strict=True)

@@ -135,7 +135,20 @@ def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q:
         return "a programme's share"
     if _other_country(fact, event, text, folded, q):
         return "another country's"
+    if _PER_UNIT.match(folded, q.end):
+        return "a figure per person"
+    measure = _OTHER_MEASURE.search(folded, max(0, q.start - 40), min(len(folded), q.end + 40))
+    if measure and not any(p.search(measure.group(0)) for p in fact.keywords):
+        return f"another measure ({measure.group(0)})"
     return None
+
+
+# "$11 per Colombian", "por habitante": not the total.
+_PER_UNIT = re.compile(r"\s*(?:a|an|per|por|each|cada)\s+(?:capita|cápita|capita|person|head|resident|inhabitant|"
+                       r"citizen|colombian|american|habitante|persona|ciudadano|colombiano)s?\b")
+# "hectares eradicated", "toneladas incautadas": another measure of the same crop or trade than the stock.
+_OTHER_MEASURE = re.compile(r"\b(?:eradicat\w*|erradica\w*|destroy\w*|destruid\w*|seiz\w*|incauta\w*|"
+                            r"fumigat\w*|fumiga\w*|sprayed|substitut\w*|sustitu\w*|replanted|resembrad\w*)\b")
 
 
 def _programme_modifier(text: str, folded: str, keyword: tuple[int, int], q: Quantity,
