@@ -154,3 +154,20 @@ def test_a_watched_actor_in_another_story_proposes_no_candidate():
                 published=date(2025, 4, 3)).candidates == []
     assert read("Trump imposed 34% tariffs on Colombian coffee on April 2.",
                 published=date(2025, 4, 3)).candidates != []
+
+
+@pytest.mark.parametrize("text", [
+    "In 2024, US aid to Colombia amounted to about $11 per Colombian.",
+    "Colombia eradicated 9,000 hectares of coca in 2023.",
+    "En 2023 se erradicaron 9.000 hectáreas de coca en Colombia.",
+])
+def test_a_figure_per_person_or_of_another_measure_is_not_the_fact(text):
+    diff = read(text, published=date(2025, 6, 1), language="es" if text.startswith("En ") else "en")
+    assert diff.statements == [] and diff.contradictions == []
+
+
+def test_last_weekday_written_on_that_weekday_is_a_week_ago():
+    thursday = date(2025, 11, 20)
+    assert [d.start for d in find_dates("last Thursday", thursday)] == [date(2025, 11, 13)]
+    assert [d.start for d in find_dates("el jueves pasado", thursday)] == [date(2025, 11, 13)]
+    assert [d.start for d in find_dates("on Thursday", thursday)] == [thursday]
