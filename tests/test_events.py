@@ -597,6 +597,20 @@ def test_event_diff_regression_on_a_tuning_set(name, floors):
         assert measured["precision"] >= precision and measured["recall"] >= recall, (kind, result["errors"])
 
 
+def test_event_diff_on_the_frozen_blind_set():
+    """blind3.yaml (201 items, 113 Spanish) was written by another engineer without reading the
+    rules and measured ONCE, after all the tuning of issue 13: mentions 0.73 / 0.64, candidates
+    0.65 / 0.39, contradictions 0.72 / 0.51 (docs/events.md). The floors sit just under that
+    measurement; it is the honest figure for new wording, far from the goals (0.9 / 0.85,
+    0.8 / 0.7, 0.9 / 0.85). Tuning on it now makes it a tuning set like the others."""
+    result = _bench().measure(FIXTURES / "blind3.yaml")
+    assert result["items"] >= 200
+    floors = {"mentions": (0.70, 0.60), "candidates": (0.60, 0.35), "contradictions": (0.68, 0.47)}
+    for kind, (precision, recall) in floors.items():
+        measured = result["kinds"][kind]
+        assert measured["precision"] >= precision and measured["recall"] >= recall, (kind, result["errors"])
+
+
 def test_unrelated_pages_invent_almost_no_candidates_without_the_topic_gate():
     """Other stories about watched actors ("Trump imposed tariffs on China") are not this timeline's
     news: the diff, run on every unrelated page, proposes at most 3 candidates per 100."""
