@@ -174,8 +174,8 @@ _ABSOLUTE_PATTERNS = [
     (re.compile(rf"\b{_MONTH_EXACT},?\s+(?:de\s+|del\s+)?{_YEAR}\b", re.I), "m_y"),
     (re.compile(rf"\b{_DAY}\s+(?:de\s+)?{_MONTH_EXACT}(?!\w)", re.I), "d_m"),
     (re.compile(rf"\b{_MONTH_EXACT}\s+{_DAY}\b(?!\s*(?:%|per\b|percent|,\d))", re.I), "m_d"),
-    (re.compile(rf"\b(?:in|since|during|until|by|early|late|mid-?|en|desde|durante|hasta|a\s+finales\s+de|"
-                rf"a\s+principios\s+de|de)\s+{_MONTH_EXACT}(?!\w)", re.I), "m"),
+    (re.compile(rf"(?:\b(?:in|since|during|until|by|early|late|en|desde|durante|hasta|a\s+finales\s+de|"
+                rf"a\s+principios\s+de|a\s+mediados\s+de|de)\s+|\bmid-?\s*){_MONTH_EXACT}(?!\w)", re.I), "m"),
     (re.compile(rf"\b(?:in|since|during|until|as\s+of|by|of|en|desde|durante|hasta|del)\s+(?:FY\s*)?{_YEAR}\b",
                 re.I), "y"),
 ]
@@ -186,15 +186,37 @@ _RELATIVE_PATTERNS = [
     (re.compile(r"\blast\s+year\b|\bel\s+a[ñn]o\s+pasado\b", re.I), "last_year"),
     (re.compile(r"\bthis\s+year\b|\beste\s+a[ñn]o\b", re.I), "this_year"),
     (re.compile(r"\b(?:on|last|this\s+past|el|este|el\s+pasado)\s+(monday|tuesday|wednesday|thursday|friday|"
-                r"saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)\b", re.I), "weekday"),
+                r"saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)\b(?:\s+pasado\b)?",
+                re.I), "weekday"),
+    (re.compile(r"\b(?:last|the\s+previous|the\s+past)\s+(?:week|weekend)\b|\b(?:la\s+semana|el\s+fin\s+de\s+semana)\s+"
+                r"pasad[oa]\b|\b(?:la|el)\s+pasad[oa]\s+(?:semana|fin\s+de\s+semana)\b", re.I), "last_week"),
+    (re.compile(r"\b(?:earlier|later)\s+this\s+week\b|\bthis\s+week\b|\besta\s+semana\b", re.I), "this_week"),
+    (re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+days?\s+ago\b|"
+                r"\bhace\s+(?P<m>\d{1,2}|un|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)\s+d[ií]as?\b", re.I),
+     "days_ago"),
+    (re.compile(r"\b(?:this|last|past)\s+(spring|summer|fall|autumn|winter)\b|"
+                r"\b(?:este|esta|el|la|el\s+pasado|la\s+pasada)\s+(primavera|verano|oto[ñn]o|invierno)"
+                r"(?:\s+pasad[oa])?\b", re.I), "season"),
 ]
+# Dates relative to the last date the article stated: "the following month", "al día siguiente".
+_ANCHORED_PATTERNS = [
+    (re.compile(r"\b(?:the\s+)?(?:following|next)\s+day\b|\b(?:al|el)\s+d[ií]a\s+siguiente\b", re.I), "next_day"),
+    (re.compile(r"\b(?:the\s+)?(?:following|next)\s+month\b|\b(?:al|el)\s+mes\s+siguiente\b", re.I), "next_month"),
+    (re.compile(r"\b(?:the\s+)?(?:following|next)\s+week\b|\b(?:a\s+)?la\s+semana\s+siguiente\b", re.I),
+     "next_week"),
+]
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "un": 1, "uno": 1, "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4,
+                 "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8,
+                 "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10}
+_SEASONS = {"spring": 3, "primavera": 3, "summer": 6, "verano": 6, "fall": 9, "autumn": 9, "otono": 9,
+            "winter": 12, "invierno": 12}
 
 DEFAULT_DATE_ORDER = {"es": "DMY", "en": "MDY"}
 _DIGIT = re.compile(r"\d")
 
 
 def find_dates(text: str, published: date | None = None, date_order: str | None = None,
-               language: str | None = None) -> list[DateSpan]:
+               language: str | None = None, anchor: date | None = None) -> list[DateSpan]:
     """Every date stated in ``text``, resolved to an interval.
 
     ``published`` anchors relative forms and years left out ("January 26" in a
@@ -230,7 +252,24 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
                 if span is not None:
                     taken.append((match.start(), match.end()))
                     found.append(span)
+    if anchor is not None:
+        for pattern, kind in _ANCHORED_PATTERNS:
+            for match in pattern.finditer(text):
+                if free(match.start(), match.end()):
+                    taken.append((match.start(), match.end()))
+                    found.append(_anchored(kind, match, anchor))
     return sorted(found, key=lambda d: d.offset)
+
+
+def _anchored(kind: str, m: re.Match, anchor: date) -> DateSpan:
+    if kind == "next_day":
+        day = anchor + timedelta(days=1)
+        return DateSpan(day, day, "day", m.group(0), m.start(), True)
+    if kind == "next_week":
+        return DateSpan(anchor + timedelta(days=1), anchor + timedelta(days=13), "week", m.group(0), m.start(), True)
+    year, month = (anchor.year + 1, 1) if anchor.month == 12 else (anchor.year, anchor.month + 1)
+    start, end = month_interval(year, month)
+    return DateSpan(start, end, "month", m.group(0), m.start(), True)
 
 
 def _make_day(year: int, month: int, day: int, match: re.Match, relative: bool = False) -> DateSpan | None:
@@ -334,22 +373,80 @@ def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
         return DateSpan(date(year, 1, 1), date(year, 12, 31), "year", text, at, True)
     if kind == "weekday":
         weekday = WEEKDAYS[fold(m.group(1))]
-        day = published - timedelta(days=(published.weekday() - weekday) % 7)
+        back = (published.weekday() - weekday) % 7
+        if back == 0 and re.search(r"\b(?:last|past|pasado)\b", fold(text)):
+            back = 7  # "last Thursday" written on a Thursday is a week ago
+        day = published - timedelta(days=back)
         return DateSpan(day, day, "day", text, at, True)
+    if kind in ("last_week", "this_week"):
+        monday = published - timedelta(days=published.weekday())
+        if kind == "last_week":
+            monday -= timedelta(days=7)
+        return DateSpan(monday, min(monday + timedelta(days=6), published), "week", text, at, True)
+    if kind == "days_ago":
+        count = m.group("n") or m.group("m")
+        count = int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]
+        day = published - timedelta(days=count)
+        return DateSpan(day, day, "day", text, at, True)
+    if kind == "season":
+        word = fold(m.group(1) or m.group(2))
+        first = _SEASONS[word]
+        year = published.year
+        starts = date(year, first, 1)
+        if starts > published or re.search(r"\b(?:last|past|pasad[oa])\b", fold(text)):
+            year -= 1
+        start = date(year, first, 1)
+        end_year, end_month = (year + 1, first + 2 - 12) if first + 2 > 12 else (year, first + 2)
+        return DateSpan(start, month_interval(end_year, end_month)[1], "season", text, at, True)
     return None
 
 
-def stated_years(text: str) -> set[int]:
-    """Four-digit years written in a sentence ("2024", "FY 2012"): what a
-    yearly figure is attached to. Relative years ("last year") are left out on
-    purpose: reports use them for the survey's publication as often as for
-    the year measured."""
-    return set(year_positions(text).values())
+def stated_years(text: str, published: date | None = None) -> set[int]:
+    """The years a sentence states ("2024", "FY 2012", and with a
+    publication date "last year", "el año pasado"): what a yearly figure is
+    attached to."""
+    return set(year_positions(text, published).values())
 
 
-def year_positions(text: str) -> dict[int, int]:
-    """{offset: year} for the four-digit years written in ``text``."""
-    return {m.start(): int(m.group(1)) for m in re.finditer(r"(?<![\d$])((?:19|20)\d\d)(?!\d|[,.]\d)", text)}
+_RELATIVE_YEAR = re.compile(r"\b(?:last|the\s+previous|the\s+past)\s+year\b|\bel\s+a[ñn]o\s+pasado\b|"
+                            r"\b(?P<this>this\s+year|este\s+a[ñn]o)\b", re.I)
+
+
+def year_positions(text: str, published: date | None = None) -> dict[int, int]:
+    """{offset: year} for the years written in ``text`` (relative ones
+    resolved against ``published`` when given)."""
+    out = {m.start(): int(m.group(1)) for m in re.finditer(r"(?<![\d$])((?:19|20)\d\d)(?!\d|[,.]\d)", text)}
+    if published is not None:
+        for m in _RELATIVE_YEAR.finditer(text):
+            out[m.start()] = published.year - (0 if m.group("this") else 1)
+    return out
+
+
+# Text before a sentence that is about the page, not the news: a live blog's timestamp
+# ("Updated November 3, 2025 —", "10:32 a.m. ET —"), a dateline ("BOGOTA, Nov 14 (Reuters) -").
+_METADATA = re.compile(
+    r"^\s*(?:(?:last\s+)?(?:updated|published|posted|modified)(?:\s+on)?|actualizad[oa](?:\s+el)?|publicad[oa](?:\s+el)?|"
+    r"modificad[oa]|[úu]ltima\s+actualizaci[óo]n)\b:?[^—–|\n]{0,80}?(?:\s[-—–|]\s*|[—–|]\s*|$)|"
+    r"^\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*(?:[-—–|]\s*|$)|"
+    r"^\s*[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]{2,}(?:\s+[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]+){0,3}(?:,\s*[^()\n.]{0,40}?)?\s*"
+    r"(?:\((?:Reuters|AP|AFP|EFE|Bloomberg|dpa|DPA|Xinhua|Europa Press|Colprensa|UPI|ANSA)\)\s*)?(?:-|—|–|\.-)\s*",
+    re.I)
+_METADATA_CAPS = re.compile(r"^\s*[A-ZÁÉÍÓÚÑ]{3,}")
+
+
+def metadata_prefix(text: str) -> int:
+    """How many leading characters of a sentence are page metadata (a live
+    blog's timestamp, a dateline), whose dates are not the news's."""
+    m = _METADATA.match(text)
+    if not m:
+        return 0
+    if re.match(r"\s*[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]{2,}", m.group(0)) and not _METADATA_CAPS.match(text):
+        return 0
+    first = m.group(0).split()[0] if m.group(0).split() else ""
+    if first.isupper() or first[:1].isdigit() or re.match(r"(?i)(?:last|updated|published|posted|modified|"
+                                                          r"actualizad|publicad|modificad|[úu]ltima)", first):
+        return m.end()
+    return 0
 
 
 def nearest_year(years: dict[int, int], offset: int) -> int | None:

@@ -254,9 +254,10 @@ def article_report(session, article_id: int) -> dict | None:
     return {
         "article": article,
         "confirmed": [{"event": m.event_id, "title": title, "sentence": m.sentence, "confidence": m.confidence,
-                       "in_lead": m.in_lead, "first_report": m.first_report} for m, title in mentions],
+                       "in_lead": m.in_lead, "first_report": m.first_report, "how": m.how,
+                       "date_flag": m.date_flag} for m, title in mentions],
         "new": [{"candidate": c.id, "date": c.date_start, "precision": c.date_precision, "status": c.status,
-                 "sentence": cs.sentence} for cs, c in candidates],
+                 "sentence": cs.sentence, "score": c.score, "explanation": c.explanation} for cs, c in candidates],
         "contradicted": [_as_seen_from(c, article_id) for c in contradictions],
     }
 
@@ -290,11 +291,19 @@ def cmd_report(args: argparse.Namespace) -> int:
             out.print("not relevant to any topic: no event diff")
         out.print(f"\n[bold]Confirmed[/bold] ({len(report['confirmed'])} mentions of known events)")
         for m in report["confirmed"]:
-            flags = ", ".join(x for x, on in (("lead", m["in_lead"]), ("first report", m["first_report"])) if on)
-            out.print(f"  {m['event']} ({m['confidence']:.2f}{', ' + flags if flags else ''}): {m['sentence']}")
+            flags = ", ".join(x for x, on in (("lead", m["in_lead"]), ("first report", m["first_report"]),
+                                              ("date contradicted", m["date_flag"] == "date-contradicted")) if on)
+            out.print(f"  {m['event']} (score {m['confidence']:.2f}{', ' + flags if flags else ''}): {m['sentence']}",
+                      markup=False, highlight=False)
+            if m["how"]:
+                out.print(f"    read as: {m['how']}", markup=False, highlight=False)
         out.print(f"\n[bold]New[/bold] ({len(report['new'])} dated claims matching no known event)")
         for c in report["new"]:
-            out.print(f"  candidate {c['candidate']} [{c['status']}] {_day(c['date'])}: {c['sentence']}")
+            score = f" (score {c['score']:.2f})" if c["score"] is not None else ""
+            out.print(f"  candidate {c['candidate']} [{c['status']}] {_day(c['date'])}{score}: {c['sentence']}",
+                      markup=False, highlight=False)
+            if c["explanation"]:
+                out.print(f"    read as: {c['explanation']}", markup=False, highlight=False)
         out.print(f"\n[bold]Contradicted[/bold] ({len(report['contradicted'])})")
         for c in report["contradicted"]:
             what = f"{c['event'] + ' ' if c['event'] else ''}{c['fact']}"

@@ -310,12 +310,15 @@ class EventMention(Base):
     sentence: Mapped[str] = mapped_column(Text)
     start_offset: Mapped[int] = mapped_column(Integer)
     end_offset: Mapped[int] = mapped_column(Integer)
-    confidence: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)  # the score: how surely the sentence names the event
     in_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     first_report: Mapped[bool] = mapped_column(Boolean, default=False)
     # When the article reported it (published, else first seen): first reports by one indexed MIN.
     reported_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    how: Mapped[str | None] = mapped_column(Text)  # what named it: "alias 'decertif*'; dated '15 September'"
+    # "date-contradicted": named at a date the timeline contradicts (never a first report)
+    date_flag: Mapped[str | None] = mapped_column(String(30))
 
 
 class EventCandidate(Base):
@@ -330,6 +333,8 @@ class EventCandidate(Base):
     promoted_event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
     first_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    score: Mapped[float | None] = mapped_column(Float)  # its best report's: action × date × topic
+    explanation: Mapped[str | None] = mapped_column(Text)  # "actor Petro; action 'expelled' (expel, …); date …"
 
 
 class CandidateSource(Base):

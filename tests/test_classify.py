@@ -463,3 +463,27 @@ def test_near_on_a_long_article_is_classified(seed_texts):
     """NEAR looks only inside the window, so a 1 MB page does not go quadratic."""
     result = classify_story(seed_texts["002"] * 30)
     assert result.relevant
+
+
+# --- word senses in the shipped topic ----------------------------------------------------
+
+# The US-and-Colombia gate, far enough (20+ words) from the sentence under test for no NEAR to reach it.
+GATE = (" The weather was mild and the streets of the old town were quiet for most of that long and "
+        "uneventful week in late autumn. Washington and Bogota officials met on Monday.")
+
+
+@pytest.mark.parametrize("theme, other_sense, own_sense", [
+    ("diplomacy", "Petro recalled his years as a guerrilla in a long interview.",
+     "Petro recalled his ambassador for consultations."),
+    ("drugs-coca", "Coca-Cola opened a bottling plant near Medellín.",
+     "Coca cultivation rose to a record in Putumayo."),
+    ("migration-deportations", "Two survivors of the strike were repatriated to Ecuador.",
+     "Colombia repatriated 200 migrants on two flights from Texas."),
+    ("us-aid", "Congress approved new U.S. aid for Ukraine.",
+     "Trump cut U.S. aid to Colombia by half."),
+])
+def test_shipped_topic_rules_read_the_word_sense_not_the_word(theme, other_sense, own_sense):
+    """The example topic is also the example of rule-writing (docs/classify.md): a word with an
+    everyday second sense is matched only with what makes it this story's."""
+    assert theme not in {t.name for t in classify_story("Story\n" + other_sense + GATE).themes}
+    assert theme in {t.name for t in classify_story("Story\n" + own_sense + GATE).themes}

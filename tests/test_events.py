@@ -159,8 +159,10 @@ def test_missing_recall_is_a_candidate_until_promoted_then_a_mention(db_url, tmp
         assert len(recall) == 1 and recall[0].date_start == date(2025, 7, 1)
         assert recall[0].date_precision == "month"
         candidate_id = recall[0].id
+        # "the Trump administration considering decertifying Colombia" (July) is not the September
+        # decertification having happened: no mention, so no first report either.
         assert session.scalars(select(EventMention.event_id).where(EventMention.article_id == article_id)).all() \
-            == ["deportation-standoff", "decertification"]
+            == ["deportation-standoff"]
 
     from newsmon.eventscmd import promote_candidate
 
@@ -174,10 +176,14 @@ def test_missing_recall_is_a_candidate_until_promoted_then_a_mention(db_url, tmp
     with session_scope(db_url) as session:
         assert session.get(EventCandidate, candidate_id).status == "promoted"
         assert session.get(Event, event_id).date_start == date(2025, 7, 1)
-        mentions = session.scalars(select(EventMention).where(EventMention.event_id == event_id)).all()
-        assert [m.article_id for m in mentions] == [article_id]
+        mentions = session.scalars(select(EventMention).where(EventMention.event_id == event_id)
+                                   .order_by(EventMention.start_offset)).all()
+        # The promoted terms (recall* + diplomat) read their inflections and near-synonyms too: the
+        # article's second report of the recall ("Petro has recalled his country's ambassador") is found.
+        assert {m.article_id for m in mentions} == {article_id} and len(mentions) == 2
         assert "recalled its top diplomat" in mentions[0].sentence and mentions[0].in_lead
-        assert mentions[0].first_report
+        assert "recalled his country’s ambassador" in mentions[1].sentence
+        assert all(m.first_report for m in mentions)
         open_recall = session.scalars(select(EventCandidate).where(
             EventCandidate.status == "open", EventCandidate.title.contains("top diplomat"))).all()
         assert open_recall == []
@@ -189,6 +195,53 @@ def test_missing_recall_is_a_candidate_until_promoted_then_a_mention(db_url, tmp
         StageRunner(make_config(tmp_path, tmp_path / "events.yaml"), STAGE).process(session, article)
         assert session.scalars(select(EventMention.event_id).where(EventMention.article_id == article.id)).all() \
             == [event_id]
+
+
+def test_mentions_and_contradictions_agree_and_first_reports_are_as_happened(db_url, tmp_path, newsmon):
+    """A sentence that names an event at a wrong date is a flagged mention, so v_contradictions
+    and v_event_mentions never disagree; first reports come only from reports of the event as
+    happened: not from "considering decertifying" (July), not from a contradicted date."""
+    from sqlalchemy import text as sql
+
+    config = make_config(tmp_path, TIMELINE)
+    runner = StageRunner(config, STAGE)
+    texts = [("outlet0", "Washington is considering decertifying Colombia, officials said.", datetime(2025, 7, 10)),
+             ("outlet1", "On September 2, the White House decertified Colombia.", datetime(2025, 9, 3)),
+             ("outlet2", "Washington decertified Colombia on Monday, citing record coca crops.", datetime(2025, 9, 16))]
+    with session_scope(db_url) as session:
+        ids = []
+        for source, text, published in texts:
+            article = add_article(session, source, text, published)
+            runner.process(session, article)
+            ids.append(article.id)
+    with session_scope(db_url) as session:
+        rows = session.execute(sql("SELECT article_id, date_flag, first_report, how FROM v_event_mentions "
+                                   "WHERE event_id = 'decertification' ORDER BY article_id")).all()
+        contradicted = session.execute(sql("SELECT article_id, event_id FROM v_contradictions WHERE kind = 'timeline'")).all()
+    assert [(r[0], r[1], bool(r[2])) for r in rows] == [(ids[1], "date-contradicted", False), (ids[2], None, True)]
+    assert [tuple(r) for r in contradicted] == [(ids[1], "decertification")]
+    assert "alias 'decertif*'" in rows[1][3]
+    report = newsmon("--config", str(tmp_path / "newsmon.yaml"), "report", str(ids[1]), cwd=tmp_path,
+                     env={"NEWSMON_DATABASE_URL": db_url})
+    assert report.returncode == 0, report.stderr
+    assert "date contradicted" in report.stdout and "read as: alias 'decertif*'; states 'September 2'" in report.stdout
+
+
+def test_a_candidate_stores_its_score_and_explanation_and_the_report_shows_them(sqlite_url, tmp_path, newsmon):
+    config = make_config(tmp_path, TIMELINE)
+    with session_scope(sqlite_url) as session:
+        article = add_article(session, "outlet0", "Colombia filed suit against the decertification at the WTO "
+                                                  "on 3 November 2025.", datetime(2025, 11, 4))
+        StageRunner(config, STAGE).process(session, article)
+        article_id = article.id
+        candidate = session.scalars(select(EventCandidate)).one()
+        assert candidate.date_start == date(2025, 11, 3) and candidate.score == 1.0
+        assert "action 'filed' (file" in candidate.explanation
+    report = newsmon("--config", str(tmp_path / "newsmon.yaml"), "report", str(article_id), cwd=tmp_path,
+                     env={"NEWSMON_DATABASE_URL": sqlite_url})
+    assert report.returncode == 0, report.stderr
+    assert "(score 1.00)" in report.stdout and "read as: actor Colombia" in report.stdout
+    assert "follows up decertification" in report.stdout
 
 
 def test_deportation_standoff_by_two_outlets_counts_a_copy_once(db_url, tmp_path, seed_texts):
@@ -512,32 +565,57 @@ def test_denied_repeated_future_and_background_claims_are_not_candidates():
     assert candidates("Colombia expelled two US contractors on 18 November 2025, Petro said.") == ["2025-11-18"]
 
 
-# --- quality on the labelled set ---------------------------------------------------------
+# --- quality: regression floors on the tuning sets; the frozen blind set ------------------
 
 
-def test_event_diff_quality_stays_above_measured_floors():
-    """Floors set just under the measurement (docs/events.md); contradictions
-    must stay precise: a false one costs an analyst's trust."""
+def _bench():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("event_quality", REPO / "bench" / "event_quality.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    result = bench.measure(FIXTURES / "labelled.yaml")
-    kinds = result["kinds"]
-    assert result["items"] >= 40
-    assert kinds["contradictions"]["precision"] >= 0.95, result["errors"]
-    assert kinds["contradictions"]["recall"] >= 0.9, result["errors"]
-    assert kinds["mentions"]["precision"] >= 0.95 and kinds["mentions"]["recall"] >= 0.9, result["errors"]
-    assert kinds["candidates"]["precision"] >= 0.85 and kinds["candidates"]["recall"] >= 0.9, result["errors"]
-    # The held-out set (first measured at contradictions P 0.38, candidates P 0.67) has since
-    # prompted rules, so it guards against regressions; new wording needs a new held-out batch.
-    heldout = bench.measure(FIXTURES / "heldout.yaml")
-    kinds = heldout["kinds"]
-    assert heldout["items"] >= 40
-    assert kinds["contradictions"]["precision"] >= 0.9 and kinds["contradictions"]["recall"] >= 0.8, heldout["errors"]
-    assert kinds["mentions"]["precision"] >= 0.95 and kinds["mentions"]["recall"] >= 0.9, heldout["errors"]
-    assert kinds["candidates"]["precision"] >= 0.8 and kinds["candidates"]["recall"] >= 0.7, heldout["errors"]
+    return bench
+
+
+# (set, {kind: (precision floor, recall floor)}): floors just under the measurement on sets the rules
+# were TUNED on (docs/events.md). They catch a regression; they say nothing about new wording.
+TUNING_FLOORS = [
+    ("labelled.yaml", {"mentions": (0.95, 0.95), "candidates": (0.9, 0.95), "contradictions": (0.95, 0.95)}),
+    ("heldout.yaml", {"mentions": (0.95, 0.95), "candidates": (0.95, 0.95), "contradictions": (0.95, 0.95)}),
+    ("blind.yaml", {"mentions": (0.95, 0.9), "candidates": (0.85, 0.95), "contradictions": (0.95, 0.95)}),
+    ("probe.yaml", {"mentions": (0.95, 0.95), "candidates": (0.95, 0.95), "contradictions": (0.95, 0.95)}),
+]
+
+
+@pytest.mark.parametrize("name, floors", TUNING_FLOORS, ids=[n for n, _ in TUNING_FLOORS])
+def test_event_diff_regression_on_a_tuning_set(name, floors):
+    """Contradictions must stay precise: a false one costs an analyst's trust."""
+    result = _bench().measure(FIXTURES / name)
+    assert result["items"] >= 30
+    for kind, (precision, recall) in floors.items():
+        measured = result["kinds"][kind]
+        assert measured["precision"] >= precision and measured["recall"] >= recall, (kind, result["errors"])
+
+
+def test_event_diff_on_the_frozen_blind_set():
+    """blind3.yaml (201 items, 113 Spanish) was written by another engineer without reading the
+    rules and measured ONCE, after all the tuning of issue 13: mentions 0.73 / 0.64, candidates
+    0.65 / 0.39, contradictions 0.72 / 0.51 (docs/events.md). The floors sit just under that
+    measurement; it is the honest figure for new wording, far from the goals (0.9 / 0.85,
+    0.8 / 0.7, 0.9 / 0.85). Tuning on it now makes it a tuning set like the others."""
+    result = _bench().measure(FIXTURES / "blind3.yaml")
+    assert result["items"] >= 200
+    floors = {"mentions": (0.70, 0.60), "candidates": (0.60, 0.35), "contradictions": (0.68, 0.47)}
+    for kind, (precision, recall) in floors.items():
+        measured = result["kinds"][kind]
+        assert measured["precision"] >= precision and measured["recall"] >= recall, (kind, result["errors"])
+
+
+def test_unrelated_pages_invent_almost_no_candidates_without_the_topic_gate():
+    """Other stories about watched actors ("Trump imposed tariffs on China") are not this timeline's
+    news: the diff, run on every unrelated page, proposes at most 3 candidates per 100."""
+    result = _bench().invented()
+    assert result["pages"] >= 40 and result["per_100"] <= 3.0, result["found"]
 
 
 def test_cli_promote_and_reload_report_user_errors_in_one_line(sqlite_url, tmp_path, seed_texts, newsmon):

@@ -8,7 +8,8 @@ import re
 import yaml
 from sqlalchemy import func, select
 
-from crawler.events.diff import STOPWORDS, VERB_PATTERN
+from crawler.events.candidates import VERB_PATTERN
+from crawler.events.hits import STOPWORDS
 from crawler.facts import format_date
 from crawler.text import fold, words
 from crawler.errors import ConfigError

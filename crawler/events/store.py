@@ -9,7 +9,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
-from crawler.events.diff import CandidateHit, StatementHit, content_words, diff_text, similarity, value_date
+from crawler.events.diff import diff_text
+from crawler.events.hits import CandidateHit, StatementHit, content_words, similarity, value_date
 from crawler.events.timeline import Timeline, load_timeline
 from crawler.facts import bound_interval, find_quantities, month_interval, parse_fact_value
 from crawler.stages import Stage
@@ -126,7 +127,7 @@ class EventDiffStage(Stage):
         for m in diff.mentions:
             session.add(EventMention(article_id=article.id, event_id=m.event_id, sentence=m.sentence,
                                      start_offset=m.start, end_offset=m.end, confidence=m.confidence,
-                                     in_lead=m.in_lead, reported_at=reported_at))
+                                     in_lead=m.in_lead, how=m.how, date_flag=m.flag, reported_at=reported_at))
         statements = []
         for s in diff.statements:
             row = FactStatement(article_id=article.id, event_id=s.event_id, fact=s.fact, value=s.value, unit=s.unit,
@@ -145,7 +146,7 @@ class EventDiffStage(Stage):
         self._article_contradictions(session, article, statements)
         for hit in diff.candidates:
             store_candidate(session, article, hit)
-        mentioned = {m.event_id for m in diff.mentions}
+        mentioned = {m.event_id for m in diff.mentions if m.flag is None}  # as happened, at its date
         if fresh:
             mark_first_reports(session, article.id, mentioned)
         else:
@@ -302,22 +303,25 @@ def drop_stale_disputes(session, article_id: int) -> None:
 def recompute_first_reports(session, event_ids) -> None:
     """first_report = no earlier-published archived article mentions the
     event (articles without a date are placed at their first sighting).
+    Only mentions of the event as happened at its date count: a flagged
+    (date-contradicted) mention is never a first report, and a sentence
+    that only considers, threatens or denies the event is no mention.
     Done in SQL so the cost stays flat as coverage of an event grows."""
     session.flush()
     for event_id in event_ids:
         earliest = session.scalar(select(func.min(EventMention.reported_at))
-                                  .where(EventMention.event_id == event_id))
-        if earliest is None:
-            continue
-        first_articles = select(EventMention.article_id).where(EventMention.event_id == event_id,
-                                                               EventMention.reported_at == earliest)
+                                  .where(EventMention.event_id == event_id, EventMention.date_flag.is_(None)))
+        first_articles = select(EventMention.article_id).where(
+            EventMention.event_id == event_id, EventMention.reported_at == earliest, EventMention.date_flag.is_(None))
+        if earliest is None:  # only flagged mentions left: none is a first report
+            first_articles = select(Article.id).where(Article.id.is_(None))
         session.execute(update(EventMention)
                         .where(EventMention.event_id == event_id, EventMention.first_report.is_(True),
                                EventMention.article_id.not_in(first_articles))
                         .values(first_report=False).execution_options(synchronize_session=False))
         session.execute(update(EventMention)
                         .where(EventMention.event_id == event_id, EventMention.first_report.is_not(True),
-                               EventMention.article_id.in_(first_articles))
+                               EventMention.date_flag.is_(None), EventMention.article_id.in_(first_articles))
                         .values(first_report=True).execution_options(synchronize_session=False))
     for obj in list(session.identity_map.values()):  # loaded mentions must re-read the flag
         if isinstance(obj, EventMention):
@@ -340,7 +344,8 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
     beaten, dethroned = set(), []
     for event_id in sorted(event_ids):  # one indexed MIN per event: (event_id, reported_at)
         earliest_other = session.scalar(select(func.min(EventMention.reported_at)).where(
-            EventMention.event_id == event_id, EventMention.article_id != article_id))
+            EventMention.event_id == event_id, EventMention.article_id != article_id,
+            EventMention.date_flag.is_(None)))
         if earliest_other is None:
             continue
         if earliest_other < own:
@@ -350,7 +355,8 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
     firsts = sorted(set(event_ids) - beaten)
     if firsts:
         session.execute(update(EventMention)
-                        .where(EventMention.article_id == article_id, EventMention.event_id.in_(firsts))
+                        .where(EventMention.article_id == article_id, EventMention.event_id.in_(firsts),
+                               EventMention.date_flag.is_(None))
                         .values(first_report=True).execution_options(synchronize_session=False))
     if dethroned:
         session.execute(update(EventMention)
@@ -411,13 +417,15 @@ def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandid
                 best, best_score = candidate_id, score
     if best is None or best_score < 0.2:
         row = EventCandidate(date_start=hit.date_start, date_precision=hit.precision, title=hit.title,
-                             actors=hit.actors)
+                             actors=hit.actors, score=hit.score, explanation=hit.explanation)
         session.add(row)
         session.flush()
     else:
         row = session.get(EventCandidate, best)
         row.actors = list(dict.fromkeys([*(row.actors or []), *hit.actors]))
         row.last_seen = utcnow()
+        if hit.score > (row.score or 0.0):
+            row.score, row.explanation = hit.score, hit.explanation
     _add_terms(session, row.id, terms, row.date_start)
     exists = session.scalar(select(CandidateSource.id).where(
         CandidateSource.candidate_id == row.id, CandidateSource.article_id == article.id,

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crawler.events.lemmas import LemmaPhrase, Words, actor_forms, lemmas_of, widen_forms
 from crawler.facts import format_date, month_interval, parse_fact_value, relative_tolerance
 from crawler.text import fold
 from crawler.errors import ConfigError, format_validation_error, location, parse_yaml_text, read_yaml_file
@@ -93,6 +94,12 @@ class Settings(_Strict):
     candidate_window_days: int = Field(365, gt=0, description="older dated claims are background, not candidates")
     contradiction_window_days: int = Field(90, gt=0, description="a date further off is another event")
     actors: list[str] = Field(default_factory=list, description="who candidates must involve (plus event actors)")
+    topic_actors: list[str] = Field(default_factory=list, description="a candidate's sentence or article must name "
+                                    "one of these, a topic word or a known event: what makes a story this timeline's")
+    topic_words: list[str] = Field(default_factory=list, description="words that make a story this timeline's "
+                                   "(trailing * for any ending), like topic_actors")
+    evidence_tolerance_days: int = Field(1, ge=0, description="an event named only by its date, an actor and a "
+                                                             "title word: how far the date may be off")
 
 
 class TimelineFile(_Strict):
@@ -149,31 +156,94 @@ def _phrase_pattern(phrase: str, folded: bool = True) -> re.Pattern:
     return re.compile(r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)")
 
 
+class _Hit:
+    """Where a phrase matched on lemmas (the regex match's interface)."""
+
+    __slots__ = ("_start", "_end")
+
+    def __init__(self, start: int, end: int) -> None:
+        self._start, self._end = start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def span(self) -> tuple[int, int]:
+        return self._start, self._end
+
+
 @dataclass(frozen=True)
 class Phrase:
     """A phrase to find in a sentence. Folded (case and accents ignored),
     except short acronyms ('US', 'OFAC'), which must keep their capitals so
-    'US' is not the pronoun 'us'."""
+    'US' is not the pronoun 'us'. When the literal form is absent, the phrase
+    is matched on lemmas (:mod:`crawler.events.lemmas`): "struck" for
+    ``strike*``, "embarcaciones" for ``embarcación``, a term's near-synonyms."""
 
     pattern: re.Pattern
     exact_case: bool
     needle: str  # a literal part every match contains: a cheap test before the regex
+    lemma: LemmaPhrase | None = None
+    text: str = ""
 
     @classmethod
-    def of(cls, phrase: str) -> "Phrase":
+    def of(cls, phrase: str, widen: bool = True, lemmas: bool = True, reserved: tuple[str, ...] = ()) -> "Phrase":
         letters = re.sub(r"[^A-Za-z]", "", phrase)
         acronym = bool(letters) and letters.isupper() and len(letters) <= 5
         text = phrase if acronym else fold(phrase)
         needle = max(re.findall(r"\w+", text.replace("*", " ")) or [""], key=len)
-        return cls(_phrase_pattern(phrase, folded=not acronym), acronym, needle)
+        lemma = None if acronym or not lemmas else LemmaPhrase.of(phrase, widen, reserved)
+        return cls(_phrase_pattern(phrase, folded=not acronym), acronym, needle, lemma, phrase)
 
-    def finditer(self, folded: str, original: str):
+    def finditer(self, folded: str, original: str, words: Words | None = None):
         text = original if self.exact_case else folded
-        return self.pattern.finditer(text) if self.needle in text else iter(())
+        hits = list(self.pattern.finditer(text)) if self.needle in text else []
+        if not hits and words is not None and self.lemma is not None:
+            return [_Hit(o, o + 1) for o in self.lemma.find_all(words)]
+        return hits
 
-    def search(self, folded: str, original: str):
+    def search(self, folded: str, original: str, words: Words | None = None):
         text = original if self.exact_case else folded
-        return self.pattern.search(text) if self.needle in text else None
+        found = self.pattern.search(text) if self.needle in text else None
+        if found is None and words is not None and self.lemma is not None:
+            offset = self.lemma.find(words)
+            return None if offset is None else _Hit(offset, offset + 1)
+        return found
+
+
+@dataclass(frozen=True)
+class Names:
+    """An actor: its name and every form that names it (demonyms, Spanish
+    forms), each a :class:`Phrase` (acronyms keep their case). Lookups are
+    memoised on the sentence's :class:`Words`: every event asks for the same
+    actors."""
+
+    name: str
+    forms: tuple[Phrase, ...]
+
+    @classmethod
+    def of(cls, name: str) -> "Names":
+        return cls(name, tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name)))
+
+    def search(self, folded: str, original: str, words: Words | None = None):
+        if words is not None:
+            memo = words.memo
+            if self.name not in memo:
+                memo[self.name] = self._search(folded, original)
+            return memo[self.name]
+        return self._search(folded, original)
+
+    def _search(self, folded: str, original: str):
+        for form in self.forms:
+            found = form.search(folded, original)
+            if found is not None:
+                return found
+        return None
+
+    def finditer(self, folded: str, original: str, words: Words | None = None):
+        return [m for form in self.forms for m in form.finditer(folded, original)]
 
 
 @dataclass
@@ -212,8 +282,9 @@ class KnownEvent:
     source: str | None
     alias_patterns: list[Phrase]
     term_groups: list[list[Phrase]]
-    actor_patterns: list[Phrase]
+    actor_patterns: list[Names]
     facts: list[KnownFact]
+    title_words: frozenset[str] = frozenset()  # lemmas naming it, for matching on evidence
 
     def interval(self, today: date | None = None) -> tuple[date, date]:
         return self.start, self.end or (today or date.today())
@@ -229,8 +300,10 @@ class Timeline:
     events: list[KnownEvent] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
     path: Path | None = None
-    watch_actors: list[Phrase] = field(default_factory=list)
+    watch_actors: list[Names] = field(default_factory=list)
     watch_names: list[str] = field(default_factory=list)
+    topic_actors: list[Names] = field(default_factory=list)
+    topic_words: list[Phrase] = field(default_factory=list)
 
     def get(self, event_id: str) -> KnownEvent | None:
         return next((e for e in self.events if e.id == event_id), None)
@@ -297,13 +370,54 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
             [Phrase.of(a) for a in spec.aliases],
-            [[Phrase.of(t) for t in group] for group in spec.terms if group],
-            [Phrase.of(a) for a in spec.actors],
+            [[Phrase.of(t, reserved=_reserved(spec.terms, number)) for t in group]
+             for number, group in enumerate(spec.terms) if group],
+            [Names.of(a) for a in spec.actors],
             facts,
+            _title_words(spec),
         ))
         names.extend(spec.actors)
     names = list(dict.fromkeys(names))
-    return Timeline(events, parsed.settings, path, [Phrase.of(n) for n in names], names)
+    return Timeline(events, parsed.settings, path, [Names.of(n) for n in names], names,
+                    [Names.of(n) for n in parsed.settings.topic_actors],
+                    [Phrase.of(w, widen=False) for w in parsed.settings.topic_words])
+
+
+# Words too common in titles to name an event on their own.
+_TITLE_STOPWORDS = set("""the a an and or of to in on at by for with from as after its his her their over into
+us u.s colombia colombian united states washington bogota petro trump announces announce drug war partner would
+could long longer back away home state department speech military family alleged allege call called declare
+declared turn turns turned answer answers record reach reached ending stop stopped against since about new york
+plan plans with their para contra sobre desde tras entre""".split())
+
+
+def _reserved(terms: list[list[str]], own: int) -> tuple[str, ...]:
+    """The folded words of the other term groups (lemmas, or 'prefix*')."""
+    out: list[str] = []
+    for number, group in enumerate(terms):
+        if number == own:
+            continue
+        for term in group:
+            for word in term.split():
+                out.append(fold(word) if word.endswith("*") else lemmas_of(word.lower())[-1])
+                if not word.endswith("*"):
+                    out.extend(lemmas_of(word.lower()))
+    return tuple(dict.fromkeys(out))
+
+
+def _title_words(spec: "EventSpec") -> frozenset[str]:
+    """The lemmas of the title's and the terms' content words, actors and
+    common words left out: what an article must say, beside the event's date
+    and an actor, to be read as naming it without an alias."""
+    actor_words = {w for a in spec.actors for w in fold(a).split()}
+    out: set[str] = set()
+    words = re.findall(r"[^\W\d]{4,}", spec.title) + [w.rstrip("*") for g in spec.terms for t in g for w in t.split()]
+    for word in words:
+        key = fold(word)
+        if key in _TITLE_STOPWORDS or key in actor_words or len(key) < 4:
+            continue
+        out.update(f for f in lemmas_of(word.lower()) if len(f) >= 4)
+    return frozenset(widen_forms(out))
 
 
 def read_timeline(path: Path) -> Timeline:

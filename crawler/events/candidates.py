@@ -1,0 +1,306 @@
+"""Candidates: dated claims of a new action by a watched actor.
+
+A sentence proposes a candidate when it reports an *action* — a verb in a
+past or news-present form, read on lemmas (:mod:`crawler.events.lemmas`) —
+by a watched actor, as having happened (:mod:`crawler.events.modality`),
+dated by its own clause. The action lexicon is open and scored: verbs of
+government action news reports ("revoke", "expel", "vote", "file",
+"return", "cortar", "demandar" …) score 1; any other verb in a past form
+scores 0.5 and needs an exact day; verbs of saying, thinking and being
+("said", "warned", "believed", "was") are never actions. A sentence that
+names a known event may propose a follow-up about it ("Colombia filed suit
+against the decertification on 3 November"), as long as the action is not
+the event's own words and its date is not the event's.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from crawler.events.hits import CandidateHit
+from crawler.events.lemmas import CONCEPTS, Token, Words
+from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
+from crawler.events.modality import modality_reason
+from crawler.events.timeline import Timeline
+from crawler.facts import DateSpan
+from crawler.text import fold
+
+# The verb forms a promoted candidate's terms are taken from (crawler.events.promote).
+_PROMOTE_VERBS = [
+    "announced", "announces", "imposed", "imposes", "revoked", "revokes", "recalled", "recalls", "signed",
+    "signs", "declared", "declares", "decertified", "decertifies", "sanctioned", "suspended", "suspends",
+    "expelled", "expels", "arrested", "killed", "attacked", "struck", "bombed", "launched", "launches",
+    "approved", "approves", "banned", "bans", "deported", "deports", "refused", "refuses", "rejected",
+    "rejects", "ordered", "orders", "cancelled", "canceled", "cancels", "froze", "seized", "met", "meets",
+    "visited", "visits", "designated", "designates", "withdrew", "withdraws", "slashed", "slashes", "raised",
+    "blocked", "blocks", "deployed", "deploys", "telephoned", "reopened", "summoned", "extradited", "captured", "resigned", "resigns", "elected", "agreed", "agrees",
+    "threatened", "threatens", "retaliated", "halted", "halts", "terminated", "closed", "closes", "lifted",
+    "anuncio", "impuso", "revoco", "retiro", "llamo", "firmo", "declaro", "descertifico", "sanciono",
+    "suspendio", "expulso", "detuvo", "capturo", "ataco", "bombardeo", "lanzo", "aprobo", "prohibio",
+    "deporto", "rechazo", "ordeno", "cancelo", "congelo", "reunio", "visito", "renuncio", "amenazo", "cerro",
+    "desplego", "convoco", "reabrio",
+]
+VERB_PATTERN = re.compile(r"(?<!\w)(?:" + "|".join(
+    re.escape(v.rstrip("*")) + (r"\w*" if v.endswith("*") else "") for v in _PROMOTE_VERBS) + r")(?!\w)")
+
+
+
+# Verbs of action in news about governments, English and Spanish lemmas (folded): score 1.
+_ACTIONS = set("""
+announce impose revoke recall sign declare decertify sanction suspend expel arrest kill attack strike bomb launch
+approve ban deport refuse reject order cancel freeze seize meet visit designate withdraw slash raise block deploy
+telephone phone reopen summon extradite capture resign elect agree threaten retaliate halt terminate close lift
+file sue vote return restore strip cut end stop break sever expand renew extend veto pass indict charge convict
+release free detain raid intercept sink destroy fire dismiss appoint nominate award grant pause resume open shut
+travel fly host receive invite ratify unveil issue introduce buy sell send hold sink shoot downgrade
+upgrade certify recognise recognize condemn protest boycott fine confiscate offer accept deliver repatriate
+lodge submit summon censure
+anunciar imponer revocar retirar llamar firmar declarar descertificar sancionar suspender expulsar detener
+capturar atacar bombardear lanzar aprobar prohibir deportar rechazar ordenar cancelar congelar reunir visitar
+renunciar amenazar cerrar desplegar convocar reabrir demandar votar devolver regresar restablecer restaurar
+cortar romper extraditar liberar designar nombrar viajar recibir anular quitar frenar interceptar hundir
+destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer aceptar entregar repatriar
+llegar imponer telefonear
+""".split())
+# Verbs of saying, thinking, being or wanting: never the action of a claim.
+_NOT_ACTIONS = set("""
+say tell add note write argue explain ask describe criticize criticise praise accuse warn urge insist claim
+state report confirm reply respond comment tweet post speak talk reiterate repeat stress emphasize emphasise
+acknowledge admit suggest indicate show reveal estimate calculate predict expect hope believe think fear worry
+want plan remember be have do seem appear become remain continue include involve base concern relate use need
+allow get go come see know find feel look keep let put follow cite quote mean face cause lead allege suspect
+call deny dispute refute label date learn hear brand blame mark tie link compare calculate rise fall grow drop
+decir afirmar senalar explicar agregar anadir asegurar indicar informar comentar criticar acusar advertir
+insistir reiterar destacar subrayar confirmar negar responder sostener calificar considerar estimar creer
+pensar temer querer recordar publicar escribir ser estar haber tener hacer ir dar ver poder deber seguir
+quedar parecer pasar desmentir conocer saber enterar
+score beat win lose draw tie rally climb slip jump gain trade batter collide
+""".split())
+# Irregular English pasts of action verbs (simplemma gives their lemma; the form says it is a past).
+_IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold
+paid took gave began left won lost drew fought overtook forbade rode stole swore threw tore""".split())
+# Participle forms used as adjectives before their noun: not an action.
+_ADJECTIVAL = {"alleged", "suspected", "so", "armed", "united", "based", "related", "concerned", "expected",
+               "proposed", "planned", "detained", "accused", "reported", "estimated", "increased", "limited",
+               "affected", "wanted", "unnamed", "detailed"}
+_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "his", "her", "their", "our", "of", "on",
+                "in", "for", "with", "el", "la", "los", "las", "un", "una", "su", "sus", "de", "del", "al"}
+_AUXILIARIES_PAST = {"had"}  # "had been met in full": background to the news, not the news
+_PERFECT = {"has", "have", "ha", "han", "hemos"}
+_PASSIVE = {"was", "were", "fue", "fueron", "been"}
+_DIPLOMATS = CONCEPTS[4]
+# The endings a verb form _verb_of reads can have (a cheap test before it).
+_VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido")
+_MARKET_SENSE = {"end", "close", "open", "finish", "cerrar", "abrir"}
+_MARKET_AFTER = {"higher", "lower", "up", "down", "flat", "unchanged", "mixed", "at", "al", "en", "con"}
+# "Trump has threatened to cut aid": a threat's time is not the article's news day.
+_NOT_DATED_BY_NEWS = {"threaten", "amenazar", "warn", "advertir", "agree", "acordar"}
+_INFINITIVE = re.compile(r"\b(?:to|podria\w*|va|van|vaya\w*)\s+(?:\w+\s+)?$")
+_OF_EVENT = {"of", "de", "against", "contra", "on", "sobre"}
+# Verbs that, in a short last clause, only say who reported the news: "…, anunció la Casa Blanca."
+_ATTRIBUTION = {"announce", "anunciar", "confirm", "report", "informar"}
+
+
+class _Verb:
+    __slots__ = ("token", "lemma", "weight", "present")
+
+    def __init__(self, token: Token, lemma: str, weight: float, present: bool) -> None:
+        self.token, self.lemma, self.weight, self.present = token, lemma, weight, present
+
+
+def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
+    """The token at ``index`` read as a verb reporting an action, or None."""
+    tokens = words.tokens
+    token = tokens[index]
+    surface = token.surface
+    if len(surface) < 3 or surface in _ADJECTIVAL:
+        return None
+    raw = original[token.start:token.end].lower()
+    lemmas = token.forms[1:] or token.forms
+    prev = tokens[index - 1].surface if index else ""
+    nxt = tokens[index + 1].surface if index + 1 < len(tokens) else ""
+    present = False
+    lemma = None
+    # English: "revoked", "struck", headline "revokes" (a subject before it, an object after it)
+    en = fold(token.forms[1]) if len(token.forms) > 1 else surface
+    if surface.endswith("ed") and en != surface:
+        lemma = en
+    elif surface in _IRREGULAR_PAST:
+        lemma = en if en != surface else surface
+    elif (surface.endswith("s") and en != surface and en in _ACTIONS and prev not in _DETERMINERS
+          and nxt not in ("on", "against", "of", "for", "to", "in", "over", "from", "and", "by", "were", "are")
+          and index > 0 and original[tokens[index - 1].start:tokens[index - 1].start + 1].isupper()):
+        lemma, present = en, True
+    # Spanish: "revocó", "suspendieron", "impuso"
+    if lemma is None:
+        es = next((f for f in lemmas if f.endswith(("ar", "er", "ir")) and f != surface), None)
+        if es and (raw.endswith(("ó", "ió")) or surface.endswith(("aron", "ieron", "yeron"))
+                   or (es in _ACTIONS and surface.endswith(("uso", "uvo", "ujo", "izo")))):
+            lemma = es
+        elif es and prev in _PERFECT and surface.endswith(("ado", "ido")):
+            lemma, present = es, True
+    if lemma is None or lemma in _NOT_ACTIONS:
+        return None
+    if lemma in _MARKET_SENSE and nxt in _MARKET_AFTER:
+        return None  # "stocks ended higher", "the peso closed at …": a market's day, not an act
+    if prev in _DETERMINERS or prev in _AUXILIARIES_PAST or prev == "being" or (
+            prev == "been" and index > 1 and tokens[index - 2].surface in _AUXILIARIES_PAST):
+        return None  # "the revoked visa", "had been met", "being designated"
+    if prev in _PERFECT:
+        present = True
+    if lemma in ("recall", "llamar", "retirar") and not any(
+            any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6]):
+        return None  # "recalled" = remembered, unless a diplomat is recalled
+    weight = 1.0 if lemma in _ACTIONS else 0.5
+    return _Verb(token, lemma, weight, present)
+
+
+def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _Verb | None:
+    """The best action verb reporting something done: not in a denied report
+    ("denied reports that Washington had decertified …"), not possible,
+    planned or conditional ("could meet", "will visit"), not a trailing
+    attribution ("Trump visitará Colombia en marzo, anunció la Casa Blanca":
+    the visit is the news, and it has not happened), not one of the words
+    that name a known event (``skip``)."""
+    clauses = _clauses(sentence)
+    best: _Verb | None = None
+    for index, token in enumerate(words.tokens):
+        if token.start in skip or not (token.surface.endswith(_VERB_ENDINGS) or token.surface in _IRREGULAR_PAST):
+            continue
+        verb = _verb_of(words, index, sentence)
+        if verb is None:
+            continue
+        if index and words.tokens[index - 1].start in skip or (index > 1 and words.tokens[index - 2].start in skip
+                                                                and words.tokens[index - 1].surface in _OF_EVENT):
+            continue  # "the decertification announced on 15 September": the event, described
+        if _DENIAL.match(folded, token.start):
+            continue  # "Petro rejected reports that …": the denial; its dates are the denied report's
+        if modality_reason(folded, sentence, token.start) or _INFINITIVE.search(
+                folded, max(0, token.start - 30), token.start):
+            continue
+        at = _clause_of(clauses, token.start)
+        last_start, last_end = clauses[-1]
+        if (verb.lemma in _ATTRIBUTION and len(clauses) > 1 and at == len(clauses) - 1
+                and len(sentence[last_start:last_end].split()) <= 6):
+            continue
+        if best is None or verb.weight > best.weight:
+            best = verb
+    return best
+
+
+# A follow-up names the known event as what it is about or after: "over the sanctions", "after the
+# visa revocation", "contra la descertificación".
+_ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "about", "regarding", "concerning",
+                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese"}
+
+
+def _about(words: Words, offset: int, folded: str = "") -> bool:
+    index = words.index_at(offset)
+    return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 4):index]) or bool(
+        _ABOUT_EVENT.search(folded, max(0, offset - 40), offset))
+
+
+def _short_title(sentence: str, limit: int = 110) -> str:
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+_DATE_WEIGHT = {"day": 1.0, "month": 0.9}
+MIN_SCORE = 0.5
+
+
+def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timeline: Timeline,
+               published: date | None, today: date, is_lede: bool,
+               named: dict[str, list[int]] | None = None, claimed: set[int] | None = None,
+               topic: float = 1.0) -> CandidateHit | None:
+    """The sentence's candidate, if it reports a new dated action. ``named``:
+    the known events it names (offsets of their words); ``claimed``: offsets
+    of the dates those events take; ``topic``: 1 when the sentence names a
+    topic actor (or none are set), 0.9 when only its article does, 0.4 when
+    neither does."""
+    actors = [n.name for n in timeline.watch_actors if n.search(folded, sentence.text, words)]
+    if not actors:
+        return None
+    named = named or {}
+    claimed = claimed or set()
+    skip = {o for offsets in named.values() for o in offsets}
+    named_events = [e for e in timeline.events if e.id in named]
+    verb = _action_verb(sentence.text, folded, words, skip)
+    if verb is None:
+        return None
+    if named and (verb.weight < 1.0 or any(o < verb.token.start and _clause_of(_clauses(sentence.text), o)
+                                           == _clause_of(_clauses(sentence.text), verb.token.start)
+                                           for o in skip)):
+        return None  # a follow-up needs a listed action, not the known event's own course ("the row escalated")
+    if named and not any(_about(words, o, folded) for o in skip):
+        return None  # "Petro, whose visa was revoked, visited Paris": the event describes him; no follow-up
+    if any(set(verb.token.forms) & e.title_words for e in named_events):
+        return None  # the known event told again ("Washington decertified Colombia")
+    window = timedelta(days=timeline.settings.candidate_window_days)
+    # The dates of the verb's clause date the action when there are any: "expelled a diplomat
+    # in 1998, a precedent Petro cited on Monday" is background, not Monday's news.
+    clauses = _clauses(sentence.text)
+    at = _clause_of(clauses, verb.token.start)
+    own = [d for d in dates if _clause_of(clauses, d.offset) == at]
+    if any(_clause_of(clauses, d.offset) == at for d in own if d.offset in claimed) or any(
+            modality_reason(folded, sentence.text, d.offset) for d in own):
+        return None  # its clause's date is the known event's, or a planned one's ("will take effect on …")
+    own = [d for d in own if d.offset not in claimed]
+    # Another clause's date dates the verb only when it opens the sentence or stands alone.
+    others = [d for d in dates if d.offset not in claimed and (_opens_sentence(d, sentence.text, clauses) or len(
+        sentence.text[slice(*clauses[_clause_of(clauses, d.offset)])].split()) <= len(d.text.split()) + 2)]
+    usable = [d for d in own or others if d.precision in ("day", "month")
+              and today - window <= d.end and d.start <= today + timedelta(days=31)]
+    if usable:
+        chosen = min(usable, key=lambda d: abs(d.offset - verb.token.start))
+        start, precision = chosen.start, chosen.precision
+        dated = f"date {chosen.text!r} ({chosen.label()})"
+    elif own and not usable:
+        return None
+    elif (is_lede and published is not None and not dates and verb.present and not named
+          and verb.lemma not in _NOT_DATED_BY_NEWS):
+        # A present-tense lede reports the article's own news: undated, it happened around publication.
+        start, precision = date(published.year, published.month, 1), "month"
+        dated = f"undated present-tense lede: the publication month ({start:%Y-%m})"
+    else:
+        return None
+    score = verb.weight * _DATE_WEIGHT[precision] * topic
+    if score < MIN_SCORE or (verb.weight < 1.0 and precision != "day"):
+        return None
+    end = start if precision == "day" else date(start.year, start.month, 28)
+    for event in named_events:  # a follow-up must be another action, at another time
+        if event.precision == "range":
+            continue  # an ongoing campaign: actions about it happen while it lasts
+        e_start, e_end = event.interval(today)
+        if start - timedelta(days=1) <= e_end and e_start <= end + timedelta(days=1):
+            return None
+    if _facet_of_known_event(timeline, start, precision, folded, sentence.text, words):
+        return None
+    surface = sentence.text[verb.token.start:verb.token.end]
+    explanation = (f"actor {', '.join(actors)}; action {surface!r} ({verb.lemma}, "
+                   f"{'in the action lexicon' if verb.weight >= 1 else 'a past-tense verb outside the lexicon'}); "
+                   f"{dated}" + (f"; follows up {', '.join(named)}" if named else "")
+                   + ("" if topic == 1.0 else "; its article names the topic" if topic > 0.5 else "")
+                   + f"; score {score:.2f}")
+    return CandidateHit(start, precision, _short_title(sentence.text), actors, surface, sentence.text,
+                        sentence.start, sentence.end, round(score, 2), explanation)
+
+
+def _facet_of_known_event(timeline: Timeline, day: date, precision: str, folded: str, original: str,
+                          words: Words) -> bool:
+    """A claim dated the very day of a known (single-day) event and naming one
+    of its actors is most often that event told in other words ("Trump
+    imposed a 25% tariff on Colombian goods on January 26" was the deportation
+    stand-off), not a new one. Ongoing ranges and month-precise events are
+    too wide for this."""
+    for event in timeline.events:
+        if event.precision != "day":
+            continue
+        if precision == "day" and event.start != day:
+            continue
+        if precision != "day":
+            continue  # by its month, a claim is the known event only when it names it (match.py)
+        if any(p.search(folded, original, words) for p in event.actor_patterns):
+            return True
+    return False

@@ -1,0 +1,283 @@
+"""Words as the event diff compares them: folded lemmas, English and Spanish.
+
+A sentence is read once into :class:`Words` (tokens with their offsets, the
+folded surface form and its lemmas in English and Spanish, from simplemma's
+bundled dictionaries), so "struck" matches ``strike*``, "embarcaciones"
+matches ``embarcación`` and "revocó" matches ``revo*`` without listing every
+inflection in the timeline.
+
+Two small tables of knowledge about the world sit here too, because an actor
+is named in many ways: demonyms and Spanish forms of countries and
+institutions ("Colombian", "colombiano", "estadounidense", "Casa Blanca" for
+"White House"), and a handful of *concept classes* — words news uses
+interchangeably for one action or thing ("halt", "cut", "suspend", "cortar";
+"envoy", "ambassador", "embajador"). A timeline term whose lemma is in a
+class matches the class's other members: ``[recall*, ambassador*]`` also
+reads "summoned their envoys". Classes are kept narrow on purpose: a member
+must be a near-synonym in news about governments, never a word with an
+everyday second sense.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from functools import lru_cache
+
+import simplemma
+
+from crawler.text import fold
+
+_TOKEN = re.compile(r"\w+")
+
+# Words of one meaning for the purpose of naming an event (lemmas, folded).
+CONCEPTS: list[set[str]] = [
+    # taking away a permit or status
+    {"revoke", "rescind", "strip", "cancel", "annul", "withdraw", "pull", "revocar", "cancelar", "anular",
+     "quitar", "retirar"},
+    # stopping money or cooperation
+    {"cut", "halt", "stop", "end", "suspend", "freeze", "slash", "terminate", "axe", "cortar", "suspender",
+     "congelar", "frenar", "recortar", "detener", "eliminar", "fin", "suspension", "congelamiento", "recorte",
+     "corte"},
+    # military force
+    {"strike", "attack", "bomb", "hit", "destroy", "atacar", "bombardear", "destruir", "ataque", "bombardeo"},
+    # small boats
+    {"boat", "vessel", "speedboat", "lancha", "embarcacion", "narcolancha", "bote", "narco-boat", "semisubmarine",
+     "semisumergible"},
+    # diplomats
+    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado"},
+    # calling a diplomat back
+    {"recall", "summon", "llamar", "convocar"},
+    # money sent
+    {"aid", "assistance", "funding", "payment", "ayuda", "asistencia", "pago", "subsidy", "subsidio",
+     "financiacion", "financiamiento", "cooperacion"},
+    # punitive measures
+    {"sanction", "sancionar", "sancion", "blacklist"},
+    # tariffs
+    {"tariff", "arancel", "levy", "duty", "gravamen"},
+    # permits to enter
+    {"visa", "visado"},
+    # expelling
+    {"deport", "expel", "deportar", "expulsar"},
+    {"deportee", "deportado", "migrant", "migrante"},
+    {"plane", "aircraft", "avion", "aeronave", "jet"},
+    # a quarrel between governments
+    {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque",
+     "enfrentamiento", "rina"},
+]
+_CONCEPT_OF: dict[str, list[int]] = {}
+for _index, _members in enumerate(CONCEPTS):
+    for _member in _members:
+        _CONCEPT_OF.setdefault(_member, []).append(_index)
+
+# Countries and institutions: (folded names an actor may be written as, the other forms that name it).
+# Acronyms keep their capitals ("US" is not "us").
+_PLACE_FORMS: list[tuple[set[str], list[str]]] = [
+    ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
+    ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu"},
+     ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
+      "estadounidenses", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
+    ({"white house"}, ["White House", "Casa Blanca"]),
+    ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
+    ({"treasury"}, ["Treasury", "Tesoro", "Departamento del Tesoro"]),
+    ({"pentagon"}, ["Pentagon", "Pentagono", "Department of War", "Department of Defense"]),
+    ({"venezuela"}, ["Venezuelan", "venezolano", "venezolana", "venezolanos", "Caracas"]),
+    ({"ecuador"}, ["Ecuadorian", "ecuatoriano", "ecuatoriana", "Quito"]),
+    ({"mexico"}, ["Mexican", "mexicano", "mexicana"]),
+    ({"colombian president", "colombian leader", "colombia's president", "presidente colombiano",
+      "presidente de colombia"},
+     ["Colombian president", "Colombian leader", "Colombia's president", "presidente colombiano",
+      "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano"]),
+]
+# Plural subjects that name both sides of a bilateral story.
+BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides)\b|"
+                        r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales)\b")
+
+
+def actor_forms(name: str) -> list[str]:
+    """The ways an actor name may be written: itself, plus the demonyms and
+    Spanish forms of the country or institution it names."""
+    key = fold(name).strip()
+    forms = [name]
+    for names, others in _PLACE_FORMS:
+        if key in names:
+            forms += [f for f in others if f not in forms and (f != fold(f) or fold(f) != key)]
+    return list(dict.fromkeys(forms))
+
+
+@lru_cache(maxsize=65536)
+def lemmas_of(token: str) -> tuple[str, ...]:
+    """Folded lemmas of a lowercased token (accents kept: simplemma needs
+    them), English then Spanish, without repeats."""
+    out = [fold(token)]
+    for lang in ("en", "es"):
+        lemma = fold(simplemma.lemmatize(token, lang=lang))
+        if lemma not in out:
+            out.append(lemma)
+    return tuple(out)
+
+
+class Token:
+    """A word of a sentence: offsets, folded surface form, and its forms
+    (the surface form and its lemmas, folded)."""
+
+    __slots__ = ("start", "end", "surface", "forms")
+
+    def __init__(self, start: int, end: int, surface: str, forms: tuple[str, ...]) -> None:
+        self.start, self.end, self.surface, self.forms = start, end, surface, forms
+
+
+class Words:
+    """The tokens of one sentence, each with its folded lemmas, and an index
+    from every form to the tokens that have it."""
+
+    __slots__ = ("tokens", "index", "formset", "sorted_forms", "memo", "_matched")
+
+    def __init__(self, text: str) -> None:
+        self.tokens = [Token(m.start(), m.end(), forms[0], forms) for m in _TOKEN.finditer(text)
+                       for forms in (lemmas_of(m.group(0).lower()),)]
+        self.index: dict[str, list[int]] = {}
+        for position, token in enumerate(self.tokens):
+            for form in token.forms:
+                self.index.setdefault(form, []).append(position)
+        self.formset = frozenset(self.index)
+        self.sorted_forms = sorted(self.index)
+        self.memo: dict = {}  # per-sentence lookups (actors) shared by every event
+        self._matched: set[int] | None = None
+
+    def matched(self) -> set[int]:
+        """The ids of the word patterns some token of the sentence matches."""
+        if self._matched is None:
+            ids: set[int] = set()
+            for form in self.index:
+                ids.update(_BY_FORM.get(form, ()))
+                for end in range(3, len(form) + 1):
+                    found = _BY_PREFIX.get(form[:end])
+                    if found:
+                        ids.update(found)
+            self._matched = ids
+        return self._matched
+
+    def all_forms(self) -> set[str]:
+        return set(self.index)
+
+    def index_at(self, offset: int) -> int:
+        """The index of the token at or after ``offset``."""
+        for index, token in enumerate(self.tokens):
+            if token.end > offset:
+                return index
+        return len(self.tokens)
+
+
+# Every word pattern made, by the forms and prefixes it matches: a sentence looks its forms up
+# once (Words.matched) and a phrase with a word no token matches is rejected without a scan.
+_BY_FORM: dict[str, set[int]] = {}
+_BY_PREFIX: dict[str, set[int]] = {}
+_COUNT = [0]
+
+
+@dataclass(frozen=True)
+class WordPattern:
+    """One word of a phrase: exact forms, or a prefix (``revo*``), widened
+    to its concept class when its lemma belongs to one."""
+
+    forms: frozenset[str]
+    prefix: str | None
+    id: int = -1
+
+    @classmethod
+    def make(cls, forms: frozenset[str], prefix: str | None) -> "WordPattern":
+        _COUNT[0] += 1
+        number = _COUNT[0]
+        for form in forms:
+            _BY_FORM.setdefault(form, set()).add(number)
+        if prefix:
+            _BY_PREFIX.setdefault(prefix, set()).add(number)
+        return cls(forms, prefix, number)
+
+    def matches(self, token: Token) -> bool:
+        if self.prefix is not None and any(f.startswith(self.prefix) for f in token.forms):
+            return True
+        return any(f in self.forms for f in token.forms)
+
+    def positions(self, words: Words) -> set[int]:
+        """The indexes of the tokens this word matches."""
+        out: set[int] = set()
+        index = words.index
+        if not self.forms.isdisjoint(words.formset):
+            for form in self.forms & words.formset:
+                out.update(index[form])
+        if self.prefix is not None:
+            forms = words.sorted_forms
+            at = bisect_left(forms, self.prefix)
+            while at < len(forms) and forms[at].startswith(self.prefix):
+                out.update(index[forms[at]])
+                at += 1
+        return out
+
+
+def widen_forms(forms: set[str]) -> set[str]:
+    """The forms and every member of the concept classes they belong to."""
+    out = set(forms)
+    for form in forms:
+        for c in _CONCEPT_OF.get(form, ()):
+            out |= CONCEPTS[c]
+    return out
+
+
+def word_pattern(word: str, widen: bool = True, reserved: tuple[str, ...] = ()) -> WordPattern:
+    """A phrase word. Widened to its concept class, except the members the
+    author already pairs differently elsewhere (``reserved``: other term
+    groups' words, '*' for a prefix): ``[sanction*, treasury]`` beside
+    ``[blacklist*, petro]`` keeps "sanctions … Petro" out of the second."""
+    wildcard = word.endswith("*")
+    word = word.rstrip("*")
+    folded = fold(word)
+    forms = set(lemmas_of(word.lower()))
+    prefix = folded if wildcard and len(folded) >= 3 else None
+    if widen:
+        classes = {c for f in forms for c in _CONCEPT_OF.get(f, [])}
+        if prefix:
+            classes |= {c for member, cs in _CONCEPT_OF.items() if member.startswith(prefix)
+                        and len(prefix) >= 4 for c in cs}
+        own = set(forms)
+        for c in classes:
+            forms |= {m for m in CONCEPTS[c] if m in own or not any(
+                m.startswith(r[:-1]) if r.endswith("*") else m == r for r in reserved)}
+    return WordPattern.make(frozenset(forms), prefix)
+
+
+@dataclass(frozen=True)
+class LemmaPhrase:
+    """A phrase matched on lemmas: consecutive tokens, each matching its word."""
+
+    words: tuple[WordPattern, ...]
+    ids: frozenset[int] = frozenset()  # its words' ids: a sentence that matches them all may hold it
+
+    @classmethod
+    def of(cls, phrase: str, widen: bool = True, reserved: tuple[str, ...] = ()) -> "LemmaPhrase | None":
+        parts = [p for p in re.split(r"[\s\-]+", phrase.strip()) if p and re.search(r"\w", p)]
+        parts = [re.sub(r"[^\w*]", "", p) for p in parts]
+        parts = [p for p in parts if p.strip("*")]
+        if not parts:
+            return None
+        patterns = tuple(word_pattern(p, widen, reserved) for p in parts)
+        return cls(patterns, frozenset(w.id for w in patterns))
+
+    def find_all(self, words: Words) -> list[int]:
+        """Offsets of the matches."""
+        if not self.ids <= words.matched():
+            return []
+        first = self.words[0].positions(words)
+        if not first:
+            return []
+        rest = [w.positions(words) for w in self.words[1:]]
+        if any(not r for r in rest):
+            return []
+        return [words.tokens[i].start for i in sorted(first)
+                if all(i + 1 + j in r for j, r in enumerate(rest))]
+
+    def find(self, words: Words) -> int | None:
+        """Offset of the first match, or None."""
+        hits = self.find_all(words)
+        return hits[0] if hits else None

@@ -1,0 +1,184 @@
+"""Finding a known event in a sentence, and the clause structure the date
+rules read: pure functions over one sentence."""
+from __future__ import annotations
+
+import re
+
+from crawler.events.lemmas import BOTH_SIDES, Words
+from crawler.events.modality import denied
+from crawler.events.timeline import KnownEvent
+from crawler.facts import DateSpan
+
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—")
+# Stricter clauses for holding a date against an event: a complement clause
+# ("Petro said on 2 October that the revocation …") has its own time.
+_STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|when|after|before|que|cuando|tras)\b",
+                           re.I)
+# "The Senate voted on Tuesday to summon the minister over the US sanctions": the words between a
+# date and the event's say the event is what another, dated action is about. So do the verbs of
+# reacting to something: "met on Wednesday to debate the sanctions", "voted to reject the decertification".
+# ("in over 30 years", "about 40 days": amounts, not what something is about.)
+_ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
+                          r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
+                          r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight)|"
+                          r"por|sobre|en respuesta a|a causa de|para (?:debatir|discutir|analizar|rechazar|condenar|repudiar|impugnar|apelar|revertir|frenar))\b")
+# A report the sentence denies or rejects ("Petro denied that …", "rejected claims that …",
+# "negó que …") is not a statement of fact: neither its figures nor its dates nor its events.
+_DENIAL = re.compile(
+    r"\b(?:den(?:y|ies|ied|ying)|neg(?:o|aron|a|ando)|niega\w*|desminti\w*|desmient\w*)\b(?:\s+\w+){0,3}?\s+(?:that|que)\b|"
+    r"\b(?:reject\w*|dismiss\w*|disput\w*|refut\w*|rechaz\w*|denied|denies|negaron|nego|desminti\w*)\s+"
+    r"(?:the\s+|las\s+|los\s+)?(?:\w+\s+)?(?:claims?|reports?|allegations?|rumou?rs?|suggestions?|versiones|informes|"
+    r"afirmaciones|acusaciones|rumores)\b|\b(?:falsely|wrongly|erroneously|falsamente|erroneamente)\b")
+
+
+def _denied(folded: str, offset: int) -> bool:
+    """Whether the words at ``offset`` stand in a report the sentence denies
+    (the listed forms, or any denial the general rule reads)."""
+    return bool(_DENIAL.search(folded[:offset])) or denied(folded, offset)
+
+
+
+def _clauses(sentence: str, strict: bool = False) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in (_STRICT_BREAK if strict else _CLAUSE_BREAK).finditer(sentence):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(sentence)))
+    return spans
+
+
+def _clause_of(clauses: list[tuple[int, int]], offset: int) -> int:
+    for index, (s, e) in enumerate(clauses):
+        if s <= offset < e or (offset == e and index == len(clauses) - 1):
+            return index
+    return len(clauses) - 1
+
+
+def _opens_sentence(span: DateSpan, sentence: str, clauses: list[tuple[int, int]]) -> bool:
+    """'On January 26, …' / 'El 15 de septiembre, …': a date that opens the
+    sentence on its own dates the whole sentence, not just its first clause."""
+    first_start, first_end = clauses[0]
+    if not (first_start <= span.offset < first_end):
+        return False
+    rest = (sentence[first_start:span.offset] + sentence[span.offset + len(span.text):first_end]).split()
+    return len(rest) <= 2
+
+
+
+# "on 23 October, after the sanctions": the words name something before or after the dated act.
+_RELATIVE_TO = {"after", "before", "since", "following", "over", "amid", "tras", "despues", "antes", "desde", "por",
+                "until", "hasta", "ahead", "prior"}
+
+
+def _verb_form(token) -> bool:
+    """A past or participle form of a verb: "sanctioned", "revocó", "retirado"."""
+    surface = token.surface
+    if surface.endswith("ed"):
+        return len(token.forms) > 1 and token.forms[1] != surface
+    return surface.endswith(("ado", "ada", "ados", "adas", "ido", "ida", "o", "aron", "ieron")) and any(
+        f.endswith(("ar", "er", "ir")) and f != surface for f in token.forms[1:])
+
+
+def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
+    """The literal needles and the lemma word ids of every alias and term of
+    the event (cached on it): a sentence with none of them cannot name it by
+    words."""
+    cached = getattr(event, "_quick_cache", None)
+    if cached is None:
+        phrases = list(event.alias_patterns) + [p for group in event.term_groups for p in group]
+        needles = tuple(dict.fromkeys(p.needle for p in phrases if p.needle))
+        ids = frozenset(w.id for p in phrases if p.lemma is not None for w in p.lemma.words)
+        cached = (needles, ids)
+        event._quick_cache = cached
+    return cached
+
+
+def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
+                 dates: list[DateSpan] | None = None, tolerance_days: int = 1,
+                 ) -> tuple[float, list[int], str] | None:
+    """(score, offsets of the words that named it, how) or None.
+
+    In order: an alias as written (0.85) or as lemmas (0.8); every term of a
+    group with an actor, as written (0.7) or as lemmas (0.65); the event's
+    own evidence — its exact date (± ``tolerance_days``), one of its actors
+    and a word of its title or terms, all in the sentence (0.55; its month
+    instead of its day: 0.5)."""
+    needles, ids = _quick(event)
+    matched = words.matched() if words is not None else frozenset()
+    if ids.isdisjoint(matched) and not (dates and event.precision == "day") and not any(
+            n in folded or n in original for n in needles):
+        return None  # no word of the event in the sentence, and no date to match its evidence on
+    hits, names = [], []
+    for p in event.alias_patterns:
+        text = original if p.exact_case else folded
+        if p.needle in text:
+            found = [m.start() for m in p.pattern.finditer(text)]
+            if found:
+                hits += found
+                names.append(p.text)
+    if hits:
+        return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
+    if words is not None:
+        for p in event.alias_patterns:
+            if p.lemma is not None and p.lemma.ids <= matched:
+                found = p.lemma.find_all(words)
+                if found:
+                    hits += found
+                    names.append(p.text)
+        if hits:
+            return 0.8, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names) + " (as lemmas)"
+    on_day = [d for d in dates or () if d.precision in ("day", "month") and event.precision == "day"
+              and d.overlaps(event.start, event.start, tolerance_days if d.precision == "day" else 0)
+              ] if words is not None else []
+    on_day.sort(key=lambda d: d.precision != "day")  # an exact day first
+    if not event.term_groups and not on_day:
+        return None
+    actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
+    if actor is None and BOTH_SIDES.search(folded):
+        actor = "both sides"
+    if actor is None:
+        return None
+    actor_name = actor if isinstance(actor, str) else actor.name
+    for group in event.term_groups:
+        found = []
+        for p in group:
+            text = original if p.exact_case else folded
+            m = p.pattern.search(text) if p.needle in text else None
+            if m is None:
+                break
+            found.append(m.start())
+        else:
+            return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
+    if words is not None:
+        for group in event.term_groups:
+            found = []
+            for p in group:
+                text = original if p.exact_case else folded
+                m = p.pattern.search(text) if p.needle in text else None
+                if m is not None:
+                    found.append(m.start())
+                    continue
+                if p.lemma is None or not p.lemma.ids <= matched:
+                    break
+                offset = p.lemma.find(words)
+                if offset is None:
+                    break
+                found.append(offset)
+            else:
+                # Read on lemmas, the terms must stand together: one clause ("nothing to stop it, despite
+                # payments" does not stop payments).
+                clauses = _clauses(original)
+                if len({_clause_of(clauses, o) for o in found}) == 1:
+                    return (0.65, found,
+                            f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
+    if on_day and event.title_words:
+        exact = on_day[0].precision == "day"
+        for index, token in enumerate(words.tokens):
+            if not exact and not _verb_form(token):
+                continue  # by its month, only the act itself names it ("was sanctioned in October")
+            if not event.title_words.isdisjoint(token.forms) and not any(
+                    t.surface in _RELATIVE_TO for t in words.tokens[max(0, index - 3):index]):
+                return (0.55 if exact else 0.5, [token.start],
+                        f"its {'date' if exact else 'month'} {on_day[0].text!r}"
+                        f"{f' (±{tolerance_days} d)' if exact else ''}, {actor_name} and '{token.surface}'")
+    return None

@@ -1,0 +1,175 @@
+"""Whether a sentence reports something as having happened.
+
+"Washington revoked Petro's visa" reports the revocation; "Will Washington
+revoke Petro's visa?", "If Washington revoked …", "Washington could revoke
+…", "is considering revoking …", "threatened to revoke …", "did not revoke
+…" and "denied reports that it had revoked …" do not. The event diff asks
+this of the words that name an event (a mention is only a mention of the
+event *having happened*, and only such mentions can be first reports), of a
+candidate's action verb, and of a date held against an event.
+
+The rules are general, not lists of sentences:
+
+* **presupposed**: words after a determiner or a possessive ("the aid cut",
+  "la descertificación", "Petro's visa revocation") name a thing the
+  sentence takes as given, whatever its mood: "if talks on the aid cut
+  advance" still says there was an aid cut. An event named that way has
+  happened as far as the sentence says.
+* **question**: the sentence ends in "?" or the words stand after "¿".
+* **conditional**: "if", "unless", "whether", "si", "en caso de que" earlier
+  in the same clause, or an unreal past ("would have", "habría",
+  "hubiera").
+* **not yet / speculation**: a modal, a plan, a threat, a wish or a study
+  just before the words ("could", "will", "plans to", "threatened to",
+  "is considering", "podría", "amenazó con", "estudia").
+* **negation**: "not", "never", "no", "nunca", "sin" just before the words.
+* **denial**: a denial verb ("deny", "reject", "dismiss", "negar",
+  "desmentir", "rechazar" …) or a word of falsehood ("false", "fabricated",
+  "bulo") followed by words of saying ("claim", "report", "that", "que",
+  "versión" …) before the words: any such combination, not a fixed phrase.
+"""
+from __future__ import annotations
+
+import re
+
+from crawler.events.lemmas import Words
+
+_DETERMINERS = {"the", "this", "these", "those", "its", "his", "her", "their", "our", "last", "latest",
+                "recent", "el", "la", "los", "las", "su", "sus", "este", "esta", "estos", "estas", "ese", "esa",
+                "aquel", "aquella", "del", "al", "s"}  # "s": the possessive "Petro's"
+# Tokens that end a noun phrase going backwards: a verb-ish word or a preposition after the determiner
+# would mean the determiner belongs to something else ("the US will cut aid").
+_MODALS = {"could", "would", "will", "might", "may", "shall", "should", "can", "cannot", "ll", "won", "wouldn",
+           "couldn", "podria", "podrian", "podra", "podran", "puede", "pueden", "deberia", "deberian", "debe",
+           "deben", "habria", "habrian", "hubiera", "hubieran", "seria", "serian", "estaria", "estarian", "ira",
+           "iran"}
+_PLANS = re.compile(
+    r"\b(?:plan(?:s|ned|ning)?|intend(?:s|ed)?|aim(?:s|ed)?|want(?:s|ed)?|seek(?:s|ing)?|sought|hope(?:s|d)?|"
+    r"threat(?:en|ens|ened|ening)|vow(?:s|ed)?|promis(?:e|es|ed)|pledg(?:e|es|ed)|propos(?:e|es|ed)|"
+    r"expected|likely|set|poised|ready|about|prepar(?:e|es|ed|ing)|mov(?:e|es|ed)|push(?:es|ed)?|"
+    r"urg(?:e|es|ed)|ask(?:s|ed)?|call(?:s|ed)?\s+on|decid(?:e|es|ed)|agree(?:s|d)?|"
+    r"tr(?:y|ies|ied)|need(?:s|ed)?|going|due|able)"
+    r"\s+(?:\w+\s+)?to\s+(?:\w+\s+)?$|"
+    r"\b(?:consider(?:s|ed|ing)?|weigh(?:s|ed|ing)?|mull(?:s|ed|ing)?|studying|contemplat\w+|"
+    r"call(?:s|ed|ing)?\s+for|demand(?:s|ed|ing)?|ask(?:s|ed|ing)?\s+for|talk\w*\s+of|risk(?:s|ed)?|"
+    r"threat(?:en|ens|ened)\s+(?:with\s+)?|possible|possibility\s+of|prospect\s+of|"
+    r"planea\w*|pretende\w*|busca\w*|quiere\w*|quisiera|amenaz\w+\s+con|estudia\w*|evalua\w*|consider\w*|"
+    r"propon\w*|propus\w*|pid\w+|pide\w*|exig\w+|analiza\w*|posible|posibilidad\s+de|"
+    r"(?:va|van|iba|iban|voy|vamos)\s+a|tiene\s+previsto|prev[eé]\w*)\s+(?:\w+\s+){0,2}$")
+_NEGATIONS = {"not", "never", "no", "neither", "nor", "nunca", "jamas", "tampoco", "sin", "without", "t"}
+_CONDITIONS = re.compile(r"\b(?:if|unless|whether|should|si|a\s+menos\s+que|en\s+caso\s+de\s+que|siempre\s+que|"
+                         r"de\s+lo\s+contrario|otherwise|in\s+case)\b")
+# Words that end the stretch a modal or a negation before the words can govern.
+_BOUNDARIES = {"after", "before", "since", "because", "when", "while", "tras", "despues", "antes", "cuando", "porque",
+               "who", "which", "whose", "que", "that", "as", "amid"}
+# "said it would", "announced that Washington will": a decision announced, not a possibility.
+_ANNOUNCING = re.compile(r"\b(?:said|says|announced|announces|warned|declared|stated|confirmed|wrote|posted|"
+                         r"dijo|anuncio|advirtio|aseguro|afirmo|declaro|confirmo)\b[^.;?]{0,80}?\b"
+                         r"(?:would|will|ll)\s+(?:\w+\s+){0,2}$")
+_SAID = re.compile(r"\b(?:said|says|announced|declared|wrote|posted|dijo|anuncio|declaro|escribio)\b")
+_UNREAL = re.compile(r"\b(?:would\s+have|could\s+have|might\s+have|habria\w*|hubiera\w*|hubiese\w*)\b")
+_CLAUSE_START = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\bbut\b|\bpero\b|\band\b|\by\b")
+_DENIAL_VERB = re.compile(r"\b(?:den(?:y|ies|ied|ying|ial)|reject\w*|dismiss\w*|disput\w*|refut\w*|debunk\w*|"
+                          r"contradict\w*|neg(?:o|aron|ar|ando|ado|ada)|niega\w*|desminti\w*|desmient\w*|"
+                          r"rechaz\w*|descart\w*|calific\w+\s+de\s+(?:falso|falsa|mentira|bulo))\b")
+_FALSEHOOD = re.compile(r"\b(?:false(?:ly)?|fals[oa]s?|falsamente|fake|fabricat\w*|untrue|baseless|unfounded|"
+                        r"wrong(?:ly)?|erroneous(?:ly)?|erroneamente|bulo\w*|infundad\w*|mentira\w*|inciert\w*|"
+                        r"not\s+true|no\s+es\s+(?:cierto|verdad))\b")
+_SAYING = re.compile(r"\b(?:claims?|reports?|reported|reporting|allegations?|alleged|rumou?rs?|suggestions?|"
+                     r"stor(?:y|ies)|ideas?|notion|assertions?|accusations?|speculation|versions?|accounts?|"
+                     r"news|that|afirmacion\w*|version\w*|informe\w*|informacion\w*|rumor\w*|acusacion\w*|"
+                     r"noticia\w*|especulacion\w*|idea\w*|que|segun\s+la\s+cual)\b")
+_SAYING_SOON = re.compile(r"\W*(?:\w+\W+){0,5}?(?:" + _SAYING.pattern[2:-2] + r")\b")
+_QUESTION_END = re.compile(r"\?[\"'”’)\]]*\s*$")
+
+
+def _clause_start(folded: str, offset: int) -> int:
+    """Where the clause holding ``offset`` begins (after the last comma,
+    semicolon, dash or coordinating conjunction before it)."""
+    last = 0
+    for m in _CLAUSE_START.finditer(folded, 0, offset):
+        last = m.end()
+    return last
+
+
+def presupposed(words: Words, offset: int) -> bool:
+    """A determiner or possessive within the three tokens before ``offset``,
+    with no modal between: "the aid cut", "Washington's decertification",
+    "la revocación de la visa"."""
+    index = words.index_at(offset)
+    for back in range(1, 4):
+        i = index - back
+        if i < 0:
+            return False
+        surface = words.tokens[i].surface
+        if surface in _MODALS or surface in _NEGATIONS:
+            return False
+        if surface in _DETERMINERS:
+            return True
+    return False
+
+
+def not_happened(folded: str, original: str, words: Words, offset: int) -> str | None:
+    """Why the words at ``offset`` do not report something as having
+    happened (question, conditional, not yet, negated, denied), or None."""
+    if presupposed(words, offset):
+        return None
+    return modality_reason(folded, original, offset)
+
+
+def modality_reason(folded: str, original: str, offset: int) -> str | None:
+    """The mood of the words at ``offset``, ignoring presupposition."""
+    if _QUESTION_END.search(original) or "¿" in original[:offset]:
+        return "a question"
+    clause_at = _clause_start(folded, offset)
+    before = folded[clause_at:offset]
+    if _CONDITIONS.search(before) or _UNREAL.search(folded[:offset]):
+        return "a condition or a hypothesis"
+    near: list[str] = []
+    for token in reversed(re.findall(r"\w+", before)):
+        if token in _BOUNDARIES:
+            break
+        near.insert(0, token)
+        if len(near) == 4:
+            break
+    for position, token in enumerate(near):
+        if token in _MODALS:
+            if token == "may" and _month_may(original, clause_at, before):
+                continue
+            if token in ("would", "will", "ll") and _ANNOUNCING.search(folded[max(0, offset - 80):offset]):
+                continue  # "said it would revoke the visa": the announcement of a decision
+            if token == "will" and _SAID.search(folded):
+                continue  # "“… will no longer be made to Colombia,” Trump said": declared
+            return "possible, not done"
+        if token in _NEGATIONS and not (position + 1 < len(near) and near[position + 1] in
+                                        ("longer", "more", "only", "solo", "sólo")):
+            return "negated"
+    if _PLANS.search(folded[max(0, offset - 60):offset]):
+        return "planned, threatened or considered"
+    if denied(folded, offset):
+        return "denied"
+    return None
+
+
+def _month_may(original: str, clause_at: int, before_folded: str) -> bool:
+    """'in May', 'May 5': the month, not the modal."""
+    for m in re.finditer(r"\bMay\b", original[clause_at:clause_at + len(before_folded)]):
+        if m.start() > 0 or re.match(r"May\s+\d", original[clause_at + m.start():]):
+            return True
+    return False
+
+
+def denied(folded: str, offset: int) -> bool:
+    """Whether the words at ``offset`` stand in a report the sentence denies:
+    a denial verb or a word of falsehood, then (within a few words) a word of
+    saying, before them ("rejected as 'fabricated' a claim that …", "negó
+    que …", "it is not true that …", "falsely reported …")."""
+    before = folded[:offset]
+    for cue in (_DENIAL_VERB, _FALSEHOOD):
+        for m in cue.finditer(before):
+            tail = before[m.end():]
+            if _SAYING_SOON.match(tail):
+                return True
+            if cue is _FALSEHOOD and re.match(r"\w*ly\b", before[m.start():]) and len(tail) < 40:
+                return True  # "falsely reported", "wrongly claimed"
+    return False
