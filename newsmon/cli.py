@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "newsmon.demo",
     "newsmon.explain",
     "newsmon.diffcmd",
+    "newsmon.deskcmd",
     "newsmon.eventscmd",
     "newsmon.servicecmd",
 )
