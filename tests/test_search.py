@@ -143,3 +143,39 @@ def test_one_syntax_translated_for_both_backends():
     assert (to_fts5(node), to_tsquery(node)) == ('"descertificacion"', "descertificación")
     with pytest.raises(SearchError):
         compile_query("visa NEAR/2 Petro")
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def test_export_streams_jsonl_and_csv_with_since_and_view(db_url, tmp_path):
+    import csv
+
+    _add_articles(db_url)
+    env = {"NEWSMON_DATABASE_URL": db_url}
+    result = run_newsmon("export", "--format", "jsonl", env=env)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["title"] for r in rows] == [a[3] for a in ARTICLES]
+    assert rows[0]["published_at"].startswith("2025-09-27") and rows[0]["source"] == "wire"
+
+    out = tmp_path / "since.csv"
+    result = run_newsmon("export", "--format", "csv", "--since", "2025-11-01", "--output", str(out), env=env)
+    assert result.returncode == 0 and "exported 3 rows of v_articles" in result.stderr, result.stderr
+    with out.open(newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert [r["title"] for r in table] == [a[3] for a in ARTICLES[2:]]
+    assert table[1]["text"] == ARTICLES[3][4]
+
+    result = run_newsmon("export", "--view", "v_source_health", env=env)
+    health = {r["source"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert health["diario"]["articles"] == 2 and health["wire"]["failed_runs"] == 0
+
+    for args, words in ((["--view", "articles"], "not one of the archive's views"),
+                        (["--view", "v_related_links", "--since", "2025-01-01"], None),
+                        (["--format", "xml"], "invalid choice")):
+        result = run_newsmon("export", *args, env=env)
+        if words is None:
+            assert result.returncode == 0, result.stderr
+        else:
+            assert result.returncode == 2 and words in result.stderr, result.stderr
