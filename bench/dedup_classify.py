@@ -39,7 +39,7 @@ from crawler.stages import StageRunner  # noqa: E402
 from crawler.text import text_hash, words  # noqa: E402
 from newsmon.config import Config, load_config  # noqa: E402
 
-SEEDS = ROOT / "tests" / "fixtures" / "seeds"
+SEEDS = ROOT / "newsmon" / "data" / "seeds"
 SOURCES = 50
 CHUNK = 5000
 
@@ -258,7 +258,7 @@ def main() -> int:
     parser.add_argument("--dir", default="/tmp", help="where the SQLite archives go")
     args = parser.parse_args()
     logging.disable(logging.INFO)
-    config = load_config(str(ROOT / "newsmon.example.yaml"))
+    config = load_config(str(ROOT / "newsmon" / "data" / "newsmon.example.yaml"))
     queries = query_articles(args.queries, min(args.sizes))
     per_size = {}
     archives: dict[int, Timed] = {}

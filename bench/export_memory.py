@@ -36,7 +36,7 @@ QUERIES = ('visa', '"visa revocation"', "tariffs AND coffee NOT sanctions", "dep
 
 def vocabulary() -> list[str]:
     words: list[str] = []
-    for body in sorted((REPO / "tests/fixtures/site/content/bodies").glob("*.txt")):
+    for body in sorted((REPO / "newsmon/data/site/content/bodies").glob("*.txt")):
         words += re.findall(r"\w+", body.read_text(encoding="utf-8"))
     return words
 

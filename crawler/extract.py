@@ -8,7 +8,7 @@ teasers, index pages, and a hard time limit per page.
 Choices made by measurement (``python bench/extract_throughput.py``) on 31
 pages: the 5 seed articles in 3 boilerplate-heavy templates
 (tests/fixtures/html) and the 16 fixture-site articles with expected files
-(tests/fixtures/site/expected); recall = required sentences found, leaks =
+(newsmon/data/site/expected); recall = required sentences found, leaks =
 boilerplate strings found (cookie banners, newsletter boxes, related links,
 comments, author boxes, tickers, footers):
 

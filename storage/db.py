@@ -15,7 +15,19 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+def migrations_dir() -> Path:
+    """Alembic's script folder. Its source is the checkout's top-level
+    ``alembic/`` (with ``alembic.ini``, as the design has it); the wheel ships
+    that folder as the package ``storage.migrations`` (pyproject's
+    package-dir mapping), found here with importlib.resources."""
+    from importlib.resources import files
+
+    installed = Path(str(files("storage").joinpath("migrations")))
+    if (installed / "env.py").is_file():
+        return installed
+    return Path(__file__).resolve().parent.parent / "alembic"  # a checkout (or an editable install)
 
 
 class SchemaError(Exception):
@@ -93,7 +105,7 @@ def _alembic_config(url: str):
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return cfg
 

@@ -63,7 +63,7 @@ def test_database_defaults_beside_config_and_env_overrides(tmp_path, monkeypatch
 
 
 def test_example_config_is_valid_and_monitors_english_and_spanish_outlets():
-    config = read_config(REPO / "newsmon.example.yaml")
+    config = read_config(REPO / "newsmon" / "data" / "newsmon.example.yaml")
     languages = {s.language for s in config.sources}
     assert {"en", "es"} <= languages
     assert len(config.sources) >= 6
