@@ -280,6 +280,8 @@ def print_how_to_query(session, config, run, out) -> None:
     out.print(f"  {command} --config {run.config_path.name} sql \"select * from v_contradictions\" --json",
               markup=False)
     out.print(f"  {command} --config {run.config_path.name} explain 1", markup=False)
+    out.print(f"  {command} --config {run.config_path.name} search '\"visa\" AND Petro' --since 2025-09-01",
+              markup=False)
 
 
 SECTIONS = [

@@ -37,6 +37,12 @@ def render_html(content: DigestContent) -> str:
     return _environment(True).get_template("digest.html.j2").render(c=content)
 
 
+def render_atom_entry(content: DigestContent, entry, edit=None, contradictions=()) -> str:
+    """The HTML body of one story's Atom entry."""
+    return _environment(True).get_template("atom_entry.html.j2").render(
+        c=content, e=entry, edit=edit, contradictions=list(contradictions))
+
+
 def render_markdown(content: DigestContent) -> str:
     return _environment(False).get_template("digest.md.j2").render(c=content)
 
