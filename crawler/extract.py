@@ -966,12 +966,7 @@ def extract_for_source(html: bytes | str, url: str, source, *, hints: Hints | No
     plausible earliest date, numeric date order): the crawl and ``newsmon
     reextract`` must judge a page the same way. ``source`` may be None (a
     source removed from the config since the page was archived)."""
-    earliest = None
-    if source is not None:
-        try:
-            earliest = date.fromisoformat(source.earliest_date)
-        except ValueError:
-            earliest = None
+    earliest = source.earliest_date if source is not None else None  # a date, checked when the config loads
     return extract_article(html, url, hints=hints, fetched_at=fetched_at, timeout=timeout, encoding=encoding,
                            content_type=content_type, earliest=earliest,
                            expected_language=source.language if source is not None else None,
