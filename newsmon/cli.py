@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "newsmon.explain",
     "newsmon.diffcmd",
     "newsmon.deskcmd",
+    "newsmon.trycmd",
     "newsmon.eventscmd",
     "newsmon.servicecmd",
 )

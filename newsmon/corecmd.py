@@ -26,8 +26,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_init)
 
     p = add_command(subparsers, "sources", help="list configured sources with their last crawl",
-                    example="newsmon sources")
+                    example="newsmon sources  (or: newsmon sources import feeds.opml)")
     p.set_defaults(func=cmd_sources)
+    from newsmon.trycmd import register_sources_import
+
+    register_sources_import(p)
 
     p = add_command(subparsers, "stats", help="articles archived per source and day",
                     example="newsmon stats --days 14")
