@@ -6,6 +6,9 @@ PostgreSQL: a generated ``articles.search_vector`` tsvector (English or
 Spanish configuration by the article's language; title weighted A,
 description B, text C) with a GIN index.
 
+A later migration that rebuilds ``articles`` on SQLite (Alembic batch mode
+copies the table) must recreate the three triggers and rebuild the index.
+
 Revision ID: 0005
 Revises: 0002
 """
