@@ -54,7 +54,7 @@ def test_wheel_installed_in_a_fresh_venv_runs_init_and_demo(tmp_path):
                  cwd=work, env=env).stdout.splitlines()
     assert where[0].startswith(str(fresh_site)) and where[1].startswith(str(fresh_site)), where
     # The checkout itself is not importable (the dependencies' site-packages may live inside it).
-    entries = {str(Path(p or ".").resolve()) for p in json.loads(where[2])}
+    entries = {str((work / p).resolve()) for p in json.loads(where[2])}  # "" is the working directory
     assert str(REPO) not in entries, entries
 
     newsmon = str(venv / "bin" / "newsmon")
