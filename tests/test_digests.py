@@ -89,6 +89,8 @@ def config_with(channels: list[dict], tmp_path, **digest) -> object:
     data = {
         "sources": [{"name": "outlet-a", "feeds": ["http://127.0.0.1:1/feed"]},
                     {"name": "outlet-b", "feeds": ["http://127.0.0.1:1/feed"]}],
+        # The themes the archive rows below name (digest filters must name configured ones).
+        "topics": [{"name": "rel", "themes": [{"name": t, "rule": t} for t in ("trade", "sport", "migration")]}],
         "digests": [{"name": "morning", "channels": channels, **digest}],
     }
     return parse_config(data, "test", tmp_path / "newsmon.yaml")
