@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -78,8 +79,18 @@ class Fetcher:
     def __init__(self, config) -> None:
         self.crawl = config.crawl
         self._robots: dict[str, RobotFileParser | None] = {}
+        self._last = 0.0
 
     def _request(self, url: str) -> Page:
+        wait = self._last + self.crawl.download_delay - time.monotonic()  # the crawl's politeness delay
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            return self._fetch(url)
+        finally:
+            self._last = time.monotonic()
+
+    def _fetch(self, url: str) -> Page:
         request = urllib.request.Request(url, headers={"User-Agent": self.crawl.user_agent,
                                                        "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
         try:

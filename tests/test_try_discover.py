@@ -59,7 +59,9 @@ def test_try_explains_a_refusal_and_robots_txt(site, sqlite_url, tmp_path):
 
 
 def test_discover_finds_feeds_and_sitemaps_and_prints_a_declaration(site, tmp_path):
-    result = run_newsmon("discover", f"{site.base_url}/andean-post/", "--name", "andean")
+    fast = tmp_path / "fast.yaml"
+    fast.write_text("crawl: {download_delay: 0}\n", encoding="utf-8")
+    result = run_newsmon("--config", str(fast), "discover", f"{site.base_url}/andean-post/", "--name", "andean")
     assert result.returncode == 0, result.stderr
     [source] = yaml.safe_load(result.stdout)
     assert source["name"] == "andean"
