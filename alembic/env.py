@@ -5,7 +5,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.models import Base
+from storage.models import Base, include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -14,7 +14,8 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -23,7 +24,8 @@ def run_migrations_online() -> None:
     url = os.environ.get("NEWSMON_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
     engine = create_engine(normalize_url(url))
     with engine.begin() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
 

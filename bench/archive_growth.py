@@ -49,7 +49,7 @@ from crawler.dedup import split_sentences  # noqa: E402
 from crawler.stages import StageRunner  # noqa: E402
 from crawler.text import text_hash, words  # noqa: E402
 
-SEEDS = ROOT / "tests" / "fixtures" / "seeds"
+SEEDS = ROOT / "newsmon" / "data" / "seeds"
 EVENT_SETS = [ROOT / "tests" / "fixtures" / "events" / name for name in ("labelled.yaml", "heldout.yaml")]
 SOURCES = 50
 BASE = 1000
@@ -279,7 +279,7 @@ def main() -> int:
     parser.add_argument("--dir", default="/tmp", help="where the SQLite archives go")
     args = parser.parse_args()
     logging.disable(logging.INFO)
-    config_path = str(ROOT / "newsmon.example.yaml")
+    config_path = str(ROOT / "newsmon" / "data" / "newsmon.example.yaml")
     config = load_config(config_path)
     directory = Path(args.dir)
     base = directory / "newsmon-growth-base.db"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -70,6 +70,23 @@ class SectionPage(_Strict):
         return patterns
 
 
+def _plausible_date(value: object) -> date:
+    """A YAML date (``2020-01-01``) or an ISO string ("2020-01-01"); not a
+    time stamp, a number or words, and not in the future."""
+    if isinstance(value, datetime):
+        value = value.date()
+    elif isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date (write it as YYYY-MM-DD, e.g. 2020-01-01)") from None
+    if not isinstance(value, date):
+        raise ValueError(f"{value!r} is not a date (write it as YYYY-MM-DD, e.g. 2020-01-01)")
+    if value > date.today():
+        raise ValueError(f"{value.isoformat()} is in the future: every publication date would be rejected")
+    return value
+
+
 class UpdateCheck(_Strict):
     """When an archived article is fetched again to catch edits."""
 
@@ -91,7 +108,7 @@ class Source(_Strict):
     check_interval_minutes: float = Field(60, gt=0)
     horizon_days: float = Field(7, gt=0, description="sitemap entries older than this are not fetched")
     max_articles_per_run: int = Field(200, gt=0)
-    earliest_date: str = Field("2000-01-01", description="publication dates before this are implausible")
+    earliest_date: date = Field(date(2000, 1, 1), description="publication dates before this are implausible")
     date_order: Literal["DMY", "MDY", "YMD"] | None = Field(None, description="how to read 03/04/2025")
     update_check: UpdateCheck = Field(default_factory=UpdateCheck)
     enabled: bool = True
@@ -107,6 +124,8 @@ class Source(_Strict):
     @classmethod
     def _regexes(cls, patterns: list[str]) -> list[str]:
         return SectionPage._regexes_compile(patterns)
+
+    _earliest = field_validator("earliest_date", mode="before")(_plausible_date)
 
     @model_validator(mode="after")
     def _has_entry_point(self) -> "Source":
@@ -246,6 +265,20 @@ class Config(_Strict):
                 seen.add(item.name)
         return self
 
+    @model_validator(mode="after")
+    def _digest_filters_name_what_exists(self) -> "Config":
+        """A digest filter naming a topic, theme or source that is not configured would match nothing, silently."""
+        known = {"topics": [t.name for t in self.topics],
+                 "themes": list(dict.fromkeys(th.name for t in self.topics for th in t.themes)),
+                 "sources": [s.name for s in self.sources]}
+        for index, digest in enumerate(self.digests):
+            for key, names in known.items():
+                for name in getattr(digest.filter, key):
+                    if name not in names:
+                        raise ValueError(f"digests[{index}].filter.{key}: unknown {key[:-1]} {name!r} "
+                                         f"(configured: {', '.join(names) or 'none'})")
+        return self
+
     @property
     def base_dir(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
@@ -262,6 +295,21 @@ class Config(_Strict):
         known = ", ".join(s.name for s in self.sources) or "none configured"
         raise ConfigError(f"unknown source {name!r} (known: {known})")
 
+    def _beside_config(self, url: str) -> str:
+        """A SQLite URL with a relative path is relative to the config file's folder
+        (like ``events`` and digest files), not to the working directory."""
+        from sqlalchemy.engine import make_url  # the URL grammar, not a hand-written one
+
+        try:
+            parsed = make_url(url)
+        except Exception:
+            return url  # an unparsable URL fails, with its own message, where it is used
+        database = parsed.database
+        if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+                or database.startswith("file:") or Path(database).expanduser().is_absolute():
+            return url
+        return parsed.set(database=str(self.resolve(database).resolve())).render_as_string(hide_password=False)
+
     def effective_database_url(self) -> str:
         """``$NEWSMON_DATABASE_URL``, else the file's ``database_url``, else
         a SQLite file ``newsmon.db`` beside the config."""
@@ -269,7 +317,7 @@ class Config(_Strict):
         if env:
             return env
         if self.database_url:
-            return self.database_url
+            return self._beside_config(self.database_url)
         return f"sqlite:///{(self.base_dir / 'newsmon.db').resolve()}"
 
 

@@ -8,7 +8,7 @@ teasers, index pages, and a hard time limit per page.
 Choices made by measurement (``python bench/extract_throughput.py``) on 31
 pages: the 5 seed articles in 3 boilerplate-heavy templates
 (tests/fixtures/html) and the 16 fixture-site articles with expected files
-(tests/fixtures/site/expected); recall = required sentences found, leaks =
+(newsmon/data/site/expected); recall = required sentences found, leaks =
 boilerplate strings found (cookie banners, newsletter boxes, related links,
 comments, author boxes, tickers, footers):
 
@@ -369,12 +369,7 @@ def extract_for_source(html: bytes | str, url: str, source, *, hints: Hints | No
     plausible earliest date, numeric date order): the crawl and ``newsmon
     reextract`` must judge a page the same way. ``source`` may be None (a
     source removed from the config since the page was archived)."""
-    earliest = None
-    if source is not None:
-        try:
-            earliest = date.fromisoformat(source.earliest_date)
-        except ValueError:
-            earliest = None
+    earliest = source.earliest_date if source is not None else None  # a date, checked when the config loads
     return extract_article(html, url, hints=hints, fetched_at=fetched_at, timeout=timeout, encoding=encoding,
                            content_type=content_type, earliest=earliest,
                            expected_language=source.language if source is not None else None,

@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "newsmon.demo",
     "newsmon.explain",
     "newsmon.diffcmd",
+    "newsmon.deskcmd",
+    "newsmon.trycmd",
     "newsmon.eventscmd",
     "newsmon.servicecmd",
 )

@@ -13,7 +13,6 @@ from pathlib import Path
 from newsmon.cli import add_command
 from newsmon.cli_support import console, fail, get_config, get_db_url, require_archive
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "newsmon.example.yaml"
 
 
 def register(subparsers) -> None:
@@ -27,8 +26,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_init)
 
     p = add_command(subparsers, "sources", help="list configured sources with their last crawl",
-                    example="newsmon sources")
+                    example="newsmon sources  (or: newsmon sources import feeds.opml)")
     p.set_defaults(func=cmd_sources)
+    from newsmon.trycmd import register_sources_import
+
+    register_sources_import(p)
 
     p = add_command(subparsers, "stats", help="articles archived per source and day",
                     example="newsmon stats --days 14")
@@ -52,8 +54,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     named = getattr(args, "config", None)
     if named and not Path(named).exists():
         Path(named).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(EXAMPLE_CONFIG, named)
+        from newsmon.resources import EXAMPLE_CONFIG_NAME, EXAMPLE_EVENTS_NAME, data_path
+
+        shutil.copyfile(data_path(EXAMPLE_CONFIG_NAME), named)
         console().print(f"wrote example config to {named}")
+        events = Path(named).parent / EXAMPLE_EVENTS_NAME  # the example config's 'events:' file
+        if not events.exists():
+            shutil.copyfile(data_path(EXAMPLE_EVENTS_NAME), events)
+            console().print(f"wrote the example known-events timeline to {events}")
     url = get_db_url(args)
     revision = migrate(url)
     console().print(f"archive ready at {_display_url(url)} (schema {revision})")

@@ -164,9 +164,11 @@ class ReextractResult:
 METADATA_FIELDS = ("title", "author", "published_at", "language", "site_name", "description", "tags", "paywalled")
 
 
-def reextract(config, db_url: str, since: date | None = None, stage_names=None) -> ReextractResult:
+def reextract(config, db_url: str, since: date | None = None, stage_names=None,
+              on_progress=None) -> ReextractResult:
     """Re-extract each archived article from its newest version's raw HTML,
-    one transaction per article (article fields, new version, stage rows)."""
+    one transaction per article (article fields, new version, stage rows).
+    ``on_progress(done, total)`` is called after each article."""
     from sqlalchemy import func, select
 
     from crawler.decode import decompress_html
@@ -192,6 +194,8 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None) 
         ids = list(session.scalars(query))
     result = ReextractResult()
     for article_id in ids:
+        if on_progress is not None and result.examined:
+            on_progress(result.examined, len(ids))
         result.examined += 1
         article = None
         try:
@@ -252,8 +256,17 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
     db_url = require_archive(args)
-    result = reextract(config, db_url, since)
     out = console()
+    if out.is_terminal:  # a bar with an ETA on a terminal; nothing in logs, pipes or under the service
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("re-extracting"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
+                      TimeRemainingColumn(), console=out, transient=True) as progress:
+            task = progress.add_task("reextract", total=None)
+            result = reextract(config, db_url, since,
+                               on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    else:
+        result = reextract(config, db_url, since)
     out.print(f"Re-extracted {result.examined} articles: {len(result.text_changed)} with a new text (new version), "
               f"{len(result.metadata_changed)} with changed metadata, {result.unchanged} unchanged, "
               f"{len(result.not_articles)} no longer extractable (kept as they were), {len(result.errors)} failed.")

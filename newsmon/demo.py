@@ -21,7 +21,6 @@ from pathlib import Path
 from newsmon.cli import add_command
 from newsmon.cli_support import console
 
-REPO = Path(__file__).resolve().parent.parent
 CONFIG_NAME = "newsmon-demo.yaml"
 DB_NAME = "newsmon-demo.db"
 
@@ -49,17 +48,19 @@ class DemoRun:
 
 
 def example_sections() -> dict:
-    """Topics, events and digests from the repository's example files, when present."""
+    """Topics, events and digests from the packaged example files."""
     import yaml
 
+    from newsmon.resources import EXAMPLE_CONFIG_NAME, EXAMPLE_EVENTS_NAME, data_path
+
     extra: dict = {}
-    example = REPO / "newsmon.example.yaml"
+    example = data_path(EXAMPLE_CONFIG_NAME)
     if example.exists():
         data = yaml.safe_load(example.read_text(encoding="utf-8")) or {}
         for key in ("topics", "digests"):
             if data.get(key):
                 extra[key] = data[key]
-    events = REPO / "events.example.yaml"
+    events = data_path(EXAMPLE_EVENTS_NAME)
     if events.exists():
         extra["events"] = str(events)
     return extra
@@ -279,6 +280,8 @@ def print_how_to_query(session, config, run, out) -> None:
     out.print(f"  {command} --config {run.config_path.name} sql \"select * from v_contradictions\" --json",
               markup=False)
     out.print(f"  {command} --config {run.config_path.name} explain 1", markup=False)
+    out.print(f"  {command} --config {run.config_path.name} search '\"visa\" AND Petro' --since 2025-09-01",
+              markup=False)
 
 
 SECTIONS = [

@@ -15,8 +15,8 @@ wild (see :data:`BAD_CASES`). Every request is recorded, so tests can count
 what a crawler fetched (and what it politely did not).
 
 The content (article metadata, bodies, templates, expected extraction
-results) lives in ``tests/fixtures/site/``; the five seed articles are read
-from ``tests/fixtures/seeds/`` so there is one copy of them.
+results) is package data in ``newsmon/data/site/``; the five seed articles are
+read from ``newsmon/data/seeds/`` (the tests use them too: one copy).
 """
 from __future__ import annotations
 
@@ -41,8 +41,10 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-SITE_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "site"
-SEEDS_DIR = SITE_DIR.parent / "seeds"
+from newsmon.resources import data_path
+
+SITE_DIR = data_path("site")
+SEEDS_DIR = data_path("seeds")
 EXPECTED_DIR = SITE_DIR / "expected"
 
 # Sitemap and feed dates are absolute (2025), so sources look far back.

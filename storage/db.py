@@ -15,7 +15,19 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+def migrations_dir() -> Path:
+    """Alembic's script folder. Its source is the checkout's top-level
+    ``alembic/`` (with ``alembic.ini``, as the design has it); the wheel ships
+    that folder as the package ``storage.migrations`` (pyproject's
+    package-dir mapping), found here with importlib.resources."""
+    from importlib.resources import files
+
+    installed = Path(str(files("storage").joinpath("migrations")))
+    if (installed / "env.py").is_file():
+        return installed
+    return Path(__file__).resolve().parent.parent / "alembic"  # a checkout (or an editable install)
 
 
 class SchemaError(Exception):
@@ -93,7 +105,7 @@ def _alembic_config(url: str):
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return cfg
 
@@ -115,7 +127,7 @@ def current_revision(url: str) -> str | None:
 # The newest migration in alembic/versions (a test keeps the two equal). Knowing
 # it here lets the common case — an archive already current — be checked with
 # one SELECT, without importing alembic (mako, pygments: ~11 MiB in the daemon).
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 
 def _stamped_revision(url: str) -> str | None:

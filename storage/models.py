@@ -35,6 +35,24 @@ class Base(DeclarativeBase):
     pass
 
 
+# Full-text search lives outside the ORM (migration 0005): SQLite's FTS5 table
+# ``articles_fts`` (and its shadow tables) and PostgreSQL's generated column
+# ``articles.search_vector`` with its GIN index. Schema comparison skips them.
+SEARCH_TABLE_PREFIX = "articles_fts"
+SEARCH_COLUMN = "search_vector"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter: the search objects are not the models' business."""
+    if type_ == "table" and reflected and compare_to is None and (name or "").startswith(SEARCH_TABLE_PREFIX):
+        return False
+    if type_ == "column" and name == SEARCH_COLUMN and compare_to is None:
+        return False
+    if type_ == "index" and name == "ix_articles_search_vector":
+        return False
+    return True
+
+
 # --- core: sources, crawl runs, fetch log, articles --------------------------------
 
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SEEDS = FIXTURES / "seeds"
+SEEDS = Path(__file__).resolve().parent.parent / "newsmon" / "data" / "seeds"  # package data, one copy
 PG_BIN_CANDIDATES = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14", "13")]
 
 

@@ -15,7 +15,8 @@ def test_init_creates_every_table_and_view_and_is_idempotent(empty_db_url):
         assert table in tables
     views = set(inspector.get_view_names())
     assert {"v_articles", "v_duplicates", "v_article_themes", "v_event_mentions",
-            "v_event_candidates", "v_contradictions"} <= views
+            "v_event_candidates", "v_contradictions", "v_related_links", "v_candidate_sources",
+            "v_source_health"} <= views
 
 
 def test_archive_stamped_by_newer_schema_is_refused(empty_db_url):
@@ -43,11 +44,11 @@ def test_migrations_create_exactly_what_the_models_declare(empty_db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from storage.models import Base
+    from storage.models import Base, include_object
 
     migrate(empty_db_url)
     with get_engine(empty_db_url).connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        context = MigrationContext.configure(conn, opts={"compare_type": False, "include_object": include_object})
         differences = [d for d in compare_metadata(context, Base.metadata)
                        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "apscheduler_jobs")]
     assert differences == []

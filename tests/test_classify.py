@@ -116,7 +116,7 @@ def test_spanish_story_matches_spanish_terms_without_accents_in_the_rules():
 
 
 def test_example_config_ships_the_same_topic_as_the_fixture():
-    example = read_config(REPO / "newsmon.example.yaml")
+    example = read_config(REPO / "newsmon" / "data" / "newsmon.example.yaml")
     assert [t.model_dump() for t in example.topics] == [t.model_dump() for t in topics_config().topics]
     assert {t.name for t in example.topics[0].themes} == ALL_THEMES
 

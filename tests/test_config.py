@@ -63,7 +63,7 @@ def test_database_defaults_beside_config_and_env_overrides(tmp_path, monkeypatch
 
 
 def test_example_config_is_valid_and_monitors_english_and_spanish_outlets():
-    config = read_config(REPO / "newsmon.example.yaml")
+    config = read_config(REPO / "newsmon" / "data" / "newsmon.example.yaml")
     languages = {s.language for s in config.sources}
     assert {"en", "es"} <= languages
     assert len(config.sources) >= 6
@@ -82,3 +82,47 @@ def test_bad_topic_rule_is_a_config_error_naming_the_rule(tmp_path):
     assert result.returncode == 2
     assert str(path) in result.stderr and "'visas'" in result.stderr and "visa AND" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+DIGEST = ("digests:\n  - name: d\n    channels: [{type: markdown, path: d.md}]\n    filter: {%s}\n"
+          "topics:\n  - name: rel\n    themes: [{name: trade, rule: tariffs}]\n")
+
+
+@pytest.mark.parametrize("body, expected", [
+    (GOOD_SOURCE + "    earliest_date: yesterday-ish\n",
+     "sources[0].earliest_date: 'yesterday-ish' is not a date (write it as YYYY-MM-DD"),
+    (GOOD_SOURCE + "    earliest_date: 20200101\n", "sources[0].earliest_date: 20200101 is not a date"),
+    (GOOD_SOURCE + "    earliest_date: 2999-01-01\n", "sources[0].earliest_date: 2999-01-01 is in the future"),
+    (GOOD_SOURCE + DIGEST % "topics: [rell]", "digests[0].filter.topics: unknown topic 'rell' (configured: rel)"),
+    (GOOD_SOURCE + DIGEST % "themes: [trades]", "digests[0].filter.themes: unknown theme 'trades' (configured: trade)"),
+    (GOOD_SOURCE + DIGEST % "sources: [b]", "digests[0].filter.sources: unknown source 'b' (configured: a)"),
+])
+def test_dates_and_digest_filters_are_checked_on_load(tmp_path, body, expected):
+    path = write(tmp_path, body)
+    result = run_newsmon("--config", str(path), "sources")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert expected in result.stderr, result.stderr
+
+
+def test_earliest_date_as_yaml_date_or_string(tmp_path):
+    from datetime import date
+
+    for value in ("2020-01-01", '"2020-01-01"'):
+        config = read_config(write(tmp_path, GOOD_SOURCE + f"    earliest_date: {value}\n"))
+        assert config.sources[0].earliest_date == date(2020, 1, 1)
+    config = read_config(write(tmp_path, GOOD_SOURCE + DIGEST % "topics: [rel], themes: [trade], sources: [a]"))
+    assert config.digests[0].filter.themes == ["trade"]
+
+
+def test_relative_sqlite_url_is_beside_the_config_not_the_working_directory(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "newsmon.yaml").write_text("database_url: sqlite:///data/archive.db\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_newsmon("--config", str(conf / "newsmon.yaml"), "init", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert (conf / "data" / "archive.db").exists()
+    assert list(elsewhere.iterdir()) == []
+    absolute = read_config(write(tmp_path, f"database_url: sqlite:///{tmp_path}/abs.db\n"))
+    assert absolute.effective_database_url() == f"sqlite:///{tmp_path}/abs.db"

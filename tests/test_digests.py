@@ -8,7 +8,7 @@ import hmac
 import http.server
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 
 import feedparser
@@ -23,6 +23,7 @@ from storage.db import session_scope
 from storage.models import (
     Article,
     ArticleTopic,
+    ArticleVersion,
     CandidateSource,
     Contradiction,
     CrawlRun,
@@ -88,6 +89,8 @@ def config_with(channels: list[dict], tmp_path, **digest) -> object:
     data = {
         "sources": [{"name": "outlet-a", "feeds": ["http://127.0.0.1:1/feed"]},
                     {"name": "outlet-b", "feeds": ["http://127.0.0.1:1/feed"]}],
+        # The themes the archive rows below name (digest filters must name configured ones).
+        "topics": [{"name": "rel", "themes": [{"name": t, "rule": t} for t in ("trade", "sport", "migration")]}],
         "digests": [{"name": "morning", "channels": channels, **digest}],
     }
     return parse_config(data, "test", tmp_path / "newsmon.yaml")
@@ -187,7 +190,7 @@ def test_email_digest_arrives_with_plain_and_html_parts_and_escaped_title(sqlite
     assert "fourth sentence" not in plain
     assert "<script>" not in html
     assert "Talks &lt;script&gt;alert(1)&lt;/script&gt; resume" in html
-    assert "<h2>diplomacy</h2>" in html
+    assert ">diplomacy</h2>" in html
 
 
 def test_email_to_a_closed_smtp_port_stays_pending_and_is_sent_next_run(sqlite_archive, smtp_inbox, tmp_path):
@@ -223,22 +226,73 @@ def test_webhook_retries_a_500_with_the_same_delivery_id_and_a_valid_signature(s
     assert payload_titles(json.loads(webhook.requests[-1][1])) == ["Ceasefire talks"]
 
 
-def test_atom_feed_file_is_valid_and_keeps_the_newest_entries(sqlite_archive, tmp_path, monkeypatch):
-    monkeypatch.setattr(channels_module, "ATOM_KEEP_ENTRIES", 2)
-    config = config_with([{"type": "atom", "path": "out/digest.xml"}], tmp_path)
-    titles = ["Story one", "Story two", "Story three"]
-    keys = []
-    for title in titles:
+def test_atom_feed_has_one_entry_per_story_stable_across_digests(sqlite_archive, tmp_path, monkeypatch):
+    monkeypatch.setattr(channels_module, "ATOM_KEEP_ENTRIES", 3)
+    config = config_with([{"type": "atom", "path": "out/digest.xml"}], tmp_path, timezone="America/Bogota")
+    first = add_article("https://a.example/one?utm_source=newsletter&id=7", source="outlet-a", title="Story one",
+                        text="The first story. It has two sentences.", seen_minutes_ago=30)
+    add_article("https://b.example/copy?fbclid=xyz", source="outlet-b", title="Story one (copy)", cluster_of=first,
+                seen_minutes_ago=20)
+    add_article("https://a.example/two", source="outlet-a", title="Story two", seen_minutes_ago=10)
+    run_digest(config, sqlite_archive, "morning")
+    for title in ("Story three", "Story four"):
         add_article(f"https://a.example/{title}", source="outlet-a", title=title)
-        keys.append(run_digest(config, sqlite_archive, "morning")[0].delivery_key)
+        run_digest(config, sqlite_archive, "morning")
 
-    parsed = feedparser.parse(str(tmp_path / "out" / "digest.xml"))
+    path = tmp_path / "out" / "digest.xml"
+    parsed = feedparser.parse(str(path))
 
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.feed.title == "newsmon digest morning"
-    assert [e.id for e in parsed.entries] == [f"urn:newsmon:delivery:{keys[2]}", f"urn:newsmon:delivery:{keys[1]}"]
-    assert "Story three" in parsed.entries[0].content[0].value
-    assert "Story one" not in parsed.entries[1].content[0].value
+    # One entry per story (the copy folded in), newest first, the oldest dropped at the limit of 3.
+    assert [e.title for e in parsed.entries] == ["Story four", "Story three", "Story two"]
+    assert [e.id for e in parsed.entries][2].startswith("urn:newsmon:article:")
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~_umask()
+
+    # Rendered alone, the first story's entry has a canonical link and the copy as 'also reported by'.
+    monkeypatch.setattr(channels_module, "ATOM_KEEP_ENTRIES", 10)
+    single = tmp_path / "single.xml"
+    from newsmon.digests.content import build_content
+
+    with session_scope(sqlite_archive) as session:
+        ids = list(session.scalars(select(Article.id).order_by(Article.id)))
+        content = build_content(session, config, config.digests[0], ids, "k1", "atom:0")
+    channels_module.write_atom(single, content)
+    entries = {e.title: e for e in feedparser.parse(str(single)).entries}
+    assert set(entries) == {"Story one", "Story two", "Story three", "Story four"}
+    one = entries["Story one"]
+    assert one.id == f"urn:newsmon:article:{first}"
+    assert one.link == "https://a.example/one?id=7"
+    assert "also reported by" in one.content[0].value.lower() and "https://b.example/copy" in one.content[0].value
+    assert "fbclid" not in one.content[0].value and "utm_" not in single.read_text()
+    assert " America/Bogota" in one.content[0].value
+
+    # A new version of the story updates its entry in place: same id, newer <updated>.
+    before = one.updated_parsed
+    with session_scope(sqlite_archive) as session:
+        article = session.get(Article, first)
+        for number, text in ((1, "The first story. It has two sentences."),
+                             (2, "The first story. It now has a corrected second sentence.")):
+            session.add(ArticleVersion(article_id=first, version=number, raw_html=b"", text=text, title=article.title,
+                                       text_hash=str(number), fetched_at=utcnow() + timedelta(minutes=number)))
+    with session_scope(sqlite_archive) as session:
+        content = build_content(session, config, config.digests[0], [], "k2", None)
+    assert [e.title for e in content.edits] == ["Story one"]
+    assert content.edits[0].removed == ["It has two sentences."]
+    assert content.edits[0].added == ["It now has a corrected second sentence."]
+    channels_module.write_atom(single, content)
+    entries = {e.title: e for e in feedparser.parse(str(single)).entries}
+    assert len(entries) == 4 and entries["Story one"].id == f"urn:newsmon:article:{first}"
+    assert entries["Story one"].updated_parsed > before
+    assert "corrected second sentence" in entries["Story one"].content[0].value
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_markdown_and_html_files_show_a_script_title_as_text(sqlite_archive, tmp_path):
@@ -463,3 +517,38 @@ def test_two_senders_at_once_never_put_one_article_in_two_deliveries(archive, we
         by_id.setdefault(headers["x-newsmon-delivery"], set()).update(payload_titles(json.loads(body)))
     titles = [t for ts in by_id.values() for t in ts]
     assert len(titles) == len(set(titles)) == 20
+
+
+def test_digest_text_words_contradictions_like_report_in_the_digests_timezone(sqlite_archive, tmp_path):
+    from newsmon.digests.render import render_html, render_markdown, render_text
+
+    aid = add_article("https://a.example/visa?utm_campaign=x", source="outlet-a", title="Visa story")
+    other = add_article("https://b.example/visa", source="outlet-b", title="Other visa story")
+    with session_scope(sqlite_archive) as session:
+        session.get(Article, aid).published_at = datetime(2025, 9, 26, 20, 30)  # 15:30 in Bogotá
+        session.add(Event(id="visa", title="US revokes Petro's visa"))
+        session.flush()
+        session.add_all([
+            Contradiction(article_id=aid, event_id="visa", fact="date", kind="internal", stated_value="26 September 2025",
+                          known_value="17 Octobr 2025", sentence="It said 26 September 2025.",
+                          other_sentence="It said 17 Octobr 2025."),
+            Contradiction(article_id=aid, event_id="visa", fact="date", kind="timeline", stated_value="2025-10-17",
+                          known_value="2025-09-26", sentence="On 17 October…", known_source="State Department"),
+            Contradiction(article_id=aid, event_id="visa", fact="date", kind="article", stated_value="2025-10-17",
+                          known_value="2025-09-26", sentence="On 17 October…", other_article_id=other,
+                          other_sentence="On 26 September…"),
+        ])
+    config = config_with([{"type": "markdown", "path": "x.md"}], tmp_path, timezone="America/Bogota")
+
+    [preview] = run_digest(config, sqlite_archive, "morning", dry_run=True)
+    text, html, markdown = (render(preview.content) for render in (render_text, render_html, render_markdown))
+
+    assert "outlet-a states both 26 September 2025 and 17 Octobr 2025 in one article" in text
+    assert "known: 17 Octobr 2025" not in text and "known:" not in markdown
+    assert "outlet-a states 2025-10-17, the timeline says 2025-09-26 (State Department)" in text
+    assert "outlet-a states 2025-10-17, outlet-b says 2025-09-26" in text
+    assert "It said 17 Octobr 2025." in text and "On 26 September…" in html
+    assert "2025-09-26 15:30" in text and "America/Bogota" in preview.content.title
+    assert "https://a.example/visa" in text and "utm_campaign" not in text + html + markdown
+    assert "Delivery" not in text and "Delivery" not in html  # a preview has no delivery yet
+    assert 'style="' in html and "<h2 style=" in html and "<style" not in html  # inline styles for mail clients

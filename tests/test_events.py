@@ -35,7 +35,7 @@ from storage.models import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "events.example.yaml"
+EXAMPLE = REPO / "newsmon" / "data" / "events.example.yaml"
 TIMELINE = FIXTURES / "timeline.yaml"  # the test timeline: a pinned copy of the example
 NO_RECALL = FIXTURES / "timeline_no_recall.yaml"  # the same without the July 2025 recall of ambassadors
 STAGE = ["crawler.events.store.EventDiffStage"]

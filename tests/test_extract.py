@@ -18,6 +18,7 @@ from crawler.decode import compress_html, decode_html, decompress_html
 from crawler.extract import extract_article
 from crawler.extracted import ExtractionTimeout, Hints, NotArticle
 from crawler.text import normalize_text
+from newsmon.localsite import EXPECTED_DIR
 
 HTML = Path(__file__).parent / "fixtures" / "html"
 sys.path.insert(0, str(HTML))
@@ -353,7 +354,7 @@ def _site_extract(site_pages, path, **kwargs):
 
 
 def _expected_site_articles():
-    expected = sorted((Path(__file__).parent / "fixtures" / "site" / "expected").glob("*/*.json"))
+    expected = sorted(EXPECTED_DIR.glob("*/*.json"))
     return [pytest.param(json.loads(p.read_text(encoding="utf-8")), id=f"{p.parent.name}/{p.stem}") for p in expected]
 
 
@@ -373,7 +374,7 @@ def test_fixture_site_edition_two_of_an_article_is_extracted_with_its_correction
     from newsmon.localsite import LocalNewsSite
 
     path = "/andean-post/2025/11/19/us-halts-aid-payments-to-colombia"
-    expected = json.loads((Path(__file__).parent / "fixtures" / "site" / "expected" / "andean-post" /
+    expected = json.loads((EXPECTED_DIR / "andean-post" /
                            "us-halts-aid-payments-to-colombia.json").read_text(encoding="utf-8"))
     with LocalNewsSite(edition=2) as site:
         body = urllib.request.urlopen(site.base_url + path, timeout=10).read()

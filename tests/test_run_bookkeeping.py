@@ -148,7 +148,7 @@ def test_page_that_failed_to_archive_is_filed_next_run_although_its_feed_answers
         (run,) = assert_counts_match_the_fetch_log(session)
         assert run.status == "ok" and run.errors == len(listed) and run.new_articles == 0
 
-    shutil.copy(REPO / "events.example.yaml", events)
+    shutil.copy(REPO / "newsmon" / "data" / "events.example.yaml", events)
     site.reset_log()
     crawl(config)
     assert site.count("/el-observador/atom.xml", status=304) == 1  # the feed says nothing changed …

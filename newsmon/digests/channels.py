@@ -2,9 +2,9 @@
 Markdown or HTML file.
 
 Every sender takes the delivery key and uses it as the message's identity
-(email Message-ID, webhook ``X-Newsmon-Delivery``, Atom entry id, file
-rewritten in place), so a resend after a crash is recognisable as the same
-delivery. A failure raises :class:`DeliveryError` with a reason worded for the
+(email Message-ID, webhook ``X-Newsmon-Delivery``, file rewritten in place;
+Atom entries are per story, with the article's id), so a resend after a crash
+is recognisable as the same delivery. A failure raises :class:`DeliveryError` with a reason worded for the
 log; the caller keeps the delivery pending and retries it later.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from datetime import timezone
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from newsmon.digests.render import render_html, render_markdown, render_text, to
 log = logging.getLogger("newsmon.digests")
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-ATOM_KEEP_ENTRIES = 50
+ATOM_KEEP_ENTRIES = 200  # stories kept in an Atom feed file
 WEBHOOK_TIMEOUT = 30.0
 WEBHOOK_BACKOFF = 0.5  # seconds before the first retry, doubled each time
 SMTP_TIMEOUT = 30.0
@@ -144,11 +144,27 @@ def send_webhook(channel: WebhookChannel, content: DigestContent) -> None:
 # --- files ------------------------------------------------------------------------
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (other threads may be writing files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # no /proc: the classic read-by-setting, restored at once
+    os.umask(mask)
+    return mask
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one."""
+    """Readers see the old file or the new one, never half of one. The file
+    gets the mode a plain open() would give it (0666 minus the umask; mkstemp's
+    0600 would keep a web server from serving the Atom feed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -159,47 +175,110 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _atom_time(content: DigestContent) -> str:
-    return content.generated_at.replace(tzinfo=timezone.utc, microsecond=0).isoformat()
+def _utc(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).replace(microsecond=0)
+
+
+def _old_atom_entries(path: Path, digest: str) -> list[dict]:
+    """The entries already in the feed file, as plain fields (kept verbatim)."""
+    if not path.exists():
+        return []
+    q = lambda tag: f"{{{ATOM_NS}}}{tag}"  # noqa: E731
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        log.warning("digest %s: %s is not valid XML (%s): starting the feed afresh", digest, path, exc)
+        return []
+    out = []
+    for node in root.findall(q("entry")):
+        try:
+            updated = datetime.fromisoformat(node.findtext(q("updated")) or "")
+        except ValueError:
+            continue
+        published = node.findtext(q("published"))
+        content = node.find(q("content"))
+        link = node.find(q("link"))
+        out.append({"id": node.findtext(q("id")), "title": node.findtext(q("title")) or "",
+                    "link": link.get("href") if link is not None else None, "updated": updated,
+                    "published": datetime.fromisoformat(published) if published else None,
+                    "author": node.findtext(f"{q('author')}/{q('name')}"),
+                    "summary": node.findtext(q("summary")),
+                    "content": content.text if content is not None else None})
+    return out
+
+
+def atom_entries(content: DigestContent) -> list[dict]:
+    """One entry per story (copies folded into it), per edited article and per
+    story followed up; the id is the article's, so a story keeps one entry
+    across digests and an edit or follow-up updates it."""
+    from newsmon.digests.render import render_atom_entry
+
+    by_article: dict[int, list] = {}
+    for item in content.contradictions:
+        by_article.setdefault(item.article_id, []).append(item)
+    entries: dict[str, dict] = {}
+
+    def add(entry, updated: datetime, edit=None) -> None:
+        entries[f"urn:newsmon:article:{entry.article_id}"] = {
+            "id": f"urn:newsmon:article:{entry.article_id}", "title": entry.title, "link": entry.url,
+            "updated": _utc(updated), "published": _utc(entry.published_at or entry.first_seen),
+            "author": entry.source, "summary": entry.snippet or None,
+            "content": render_atom_entry(content, entry, edit, by_article.get(entry.article_id, ())),
+        }
+
+    for entry in content.entries:
+        add(entry, entry.updated_at or entry.first_seen)
+    for entry in content.followups:
+        add(entry, content.generated_at)
+    for edit in content.edits:
+        from newsmon.digests.content import Entry
+
+        story = Entry(article_id=edit.article_id, title=edit.title, source=edit.source, url=edit.url,
+                      published_at=None, first_seen=edit.edited_at, snippet="")
+        add(story, edit.edited_at, edit)
+    return list(entries.values())
 
 
 def write_atom(path: Path, content: DigestContent, keep: int | None = None) -> None:
-    """Add this delivery as one entry to the Atom feed at ``path`` (created if
-    missing), newest first, keeping the last ``keep`` entries. The entry id is
-    the delivery key, so writing the same delivery twice replaces it."""
+    """Merge this delivery's stories into the Atom feed at ``path`` (created if
+    missing): newest first by <updated>, the last ``keep`` entries kept.
+    Rewriting the same delivery gives the same entries (ids are per article)."""
+    from feedgen.feed import FeedGenerator
+
     keep = ATOM_KEEP_ENTRIES if keep is None else keep
-    ET.register_namespace("", ATOM_NS)
-    q = lambda tag: f"{{{ATOM_NS}}}{tag}"  # noqa: E731
-    entry_id = f"urn:newsmon:delivery:{content.delivery_key}"
-    old_entries = []
-    if path.exists():
-        try:
-            old_entries = ET.parse(path).getroot().findall(q("entry"))
-        except ET.ParseError as exc:
-            log.warning("digest %s: %s is not valid XML (%s): starting the feed afresh", content.digest, path, exc)
-    feed = ET.Element(q("feed"))
-    ET.SubElement(feed, q("title")).text = f"newsmon digest {content.digest}"
-    ET.SubElement(feed, q("id")).text = f"urn:newsmon:digest:{content.digest}"
-    ET.SubElement(feed, q("updated")).text = _atom_time(content)
-    ET.SubElement(ET.SubElement(feed, q("author")), q("name")).text = "newsmon"
-    ET.SubElement(feed, q("generator"), version=__version__).text = "newsmon"
-    entry = ET.SubElement(feed, q("entry"))
-    ET.SubElement(entry, q("title")).text = content.title
-    ET.SubElement(entry, q("id")).text = entry_id
-    ET.SubElement(entry, q("updated")).text = _atom_time(content)
-    for e in content.entries[:1]:
-        ET.SubElement(entry, q("link"), href=e.url)
-    ET.SubElement(entry, q("summary")).text = "; ".join(e.title for e in content.entries[:10]) or "no new articles"
-    ET.SubElement(entry, q("content"), type="html").text = render_html(content)
-    kept = [old for old in old_entries if old.findtext(q("id")) != entry_id][: max(keep - 1, 0)]
-    feed.extend(kept)
-    _write_atomically(path, ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+    new = atom_entries(content)
+    fresh = {e["id"] for e in new}
+    merged = new + [old for old in _old_atom_entries(path, content.digest) if old["id"] not in fresh]
+    merged.sort(key=lambda e: e["updated"], reverse=True)
+    feed = FeedGenerator()
+    feed.id(f"urn:newsmon:digest:{content.digest}")
+    feed.title(f"newsmon digest {content.digest}")
+    feed.author({"name": "newsmon"})
+    feed.generator("newsmon", version=__version__)
+    feed.updated(max([_utc(content.generated_at)] + [e["updated"] for e in merged]))
+    for item in merged[:keep]:
+        entry = feed.add_entry(order="append")
+        entry.id(item["id"])
+        entry.title(item["title"])
+        entry.updated(item["updated"])
+        if item.get("link"):
+            entry.link(href=item["link"])
+        if item.get("published"):
+            entry.published(item["published"])
+        if item.get("author"):
+            entry.author({"name": item["author"]})
+        if item.get("summary"):
+            entry.summary(item["summary"])
+        if item.get("content"):
+            entry.content(item["content"], type="html")
+    _write_atomically(path, feed.atom_str(pretty=True))
 
 
 def file_path(config: Config, channel: FileChannel, content: DigestContent) -> Path:
-    """The channel's path, relative to the config file; ``{date}`` and
-    ``{digest}`` in it give one file per day or per digest."""
-    raw = channel.path.replace("{date}", content.generated_at.strftime("%Y-%m-%d")).replace("{digest}", content.digest)
+    """The channel's path, relative to the config file; ``{date}`` (the day in
+    the digest's time zone) and ``{digest}`` in it give one file per day or per digest."""
+    day = content.local(content.generated_at).strftime("%Y-%m-%d")
+    raw = channel.path.replace("{date}", day).replace("{digest}", content.digest)
     return config.resolve(raw)
 
 

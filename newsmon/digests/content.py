@@ -9,23 +9,30 @@ Two questions live here:
   flight is neither skipped nor repeated;
 * what to say about them (``build_content``): entries grouped by theme and
   known event, copies collapsed under the cluster's first-seen article, then
-  new event candidates and contradictions found in those articles, then the
-  sources that are failing.
+  edits of earlier stories (changed sentences), new event candidates and
+  contradictions found in those articles, then the sources that are failing.
+
+Links are canonical (``crawler.urls``: no tracking parameters); times are
+shown in the digest's ``timezone`` (stored times are UTC).
 """
 from __future__ import annotations
 
+import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from crawler.config import Config, Digest
+from crawler.urls import canonicalize_url
 from storage.models import (
     Article,
     ArticleTopic,
+    ArticleVersion,
     CandidateSource,
     Contradiction,
     CrawlRun,
@@ -44,6 +51,8 @@ FIRST_DELIVERY_LOOKBACK = timedelta(days=7)
 SNIPPET_SENTENCES = 3
 SNIPPET_MAX_CHARS = 420
 NO_THEME = "Other articles"
+PREVIEW_KEY = "(new)"  # the delivery key of a dry run (no delivery row yet)
+EDIT_SENTENCES = 3  # changed sentences shown per edited article
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]?\s+(?=[\"'“«(¿¡]?[A-ZÁÉÍÓÚÑÜ0-9])")
 
@@ -62,6 +71,7 @@ class Entry:
     also_reported: list[tuple[str, str]] = field(default_factory=list)  # (outlet, url)
     themes: list[str] = field(default_factory=list)
     event: str | None = None
+    updated_at: datetime | None = None  # when its newest version was fetched (Atom's <updated>)
 
 
 @dataclass
@@ -90,7 +100,7 @@ class CandidateItem:
 
 @dataclass
 class ContradictionItem:
-    kind: str
+    kind: str  # timeline | internal | article
     fact: str
     stated_value: str
     known_value: str
@@ -99,6 +109,36 @@ class ContradictionItem:
     title: str
     url: str
     event: str | None
+    article_id: int | None = None
+    other_sentence: str | None = None
+    known_source: str | None = None  # the timeline's source for the known value
+    other_source: str | None = None  # kind 'article': the outlet that says otherwise
+    other_url: str | None = None
+
+    @property
+    def wording(self) -> str:
+        """What disagrees with what, worded as ``newsmon report`` words it."""
+        if self.kind == "timeline":
+            source = f" ({self.known_source})" if self.known_source else ""
+            return f"{self.source} states {self.stated_value}, the timeline says {self.known_value}{source}"
+        if self.kind == "internal":
+            return f"{self.source} states both {self.stated_value} and {self.known_value} in one article"
+        other = self.other_source or "another article"
+        return f"{self.source} states {self.stated_value}, {other} says {self.known_value}"
+
+
+@dataclass
+class EditItem:
+    """An article archived earlier whose text changed (a new version) since the last delivery."""
+
+    article_id: int
+    title: str
+    source: str
+    url: str
+    version: int
+    edited_at: datetime
+    removed: list[str] = field(default_factory=list)  # sentences of the previous version no longer there
+    added: list[str] = field(default_factory=list)  # sentences new in this version
 
 
 @dataclass
@@ -121,6 +161,25 @@ class DigestContent:
     failing_sources: list[FailingSource] = field(default_factory=list)
     article_ids: list[int] = field(default_factory=list)
     new_failures: bool = False  # a source started failing since the last delivery
+    edits: list[EditItem] = field(default_factory=list)
+    timezone: str = "UTC"
+
+    def local(self, moment: datetime | None) -> datetime | None:
+        """A stored (naive UTC) time in the digest's time zone."""
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(ZoneInfo(self.timezone))
+
+    def when(self, moment: datetime | None) -> str:
+        """``2025-11-20 09:20 America/Bogota``-style, for the templates."""
+        local = self.local(moment)
+        return f"{local:%Y-%m-%d %H:%M}" if local else ""
+
+    @property
+    def is_preview(self) -> bool:
+        return self.delivery_key == PREVIEW_KEY
 
     @property
     def entries(self) -> list[Entry]:
@@ -134,7 +193,7 @@ class DigestContent:
 
     @property
     def title(self) -> str:
-        return f"newsmon digest {self.digest}: {len(self.entries)} stories ({self.generated_at:%Y-%m-%d %H:%M} UTC)"
+        return f"newsmon digest {self.digest}: {len(self.entries)} stories ({self.when(self.generated_at)} {self.timezone})"
 
 
 # --- which articles -----------------------------------------------------------------
@@ -256,11 +315,20 @@ def _heads_sent_earlier(session: Session, heads: set[int], digest: str, channel:
 
 def _entry(article: Article, source: str, themes: dict, events: dict) -> Entry:
     return Entry(
-        article_id=article.id, title=article.title or article.url, source=source, url=article.url,
-        published_at=article.published_at, first_seen=article.first_seen,
+        article_id=article.id, title=article.title or article.url, source=source,
+        url=canonicalize_url(article.url), published_at=article.published_at, first_seen=article.first_seen,
         snippet=snippet(article.text, article.description), themes=list(themes.get(article.id, [])),
         event=events.get(article.id),
     )
+
+
+def _newest_versions(session: Session, ids: list[int]) -> dict[int, datetime]:
+    out: dict[int, datetime] = {}
+    for chunk in _chunks(ids):
+        out.update(session.execute(select(ArticleVersion.article_id, func.max(ArticleVersion.fetched_at))
+                                   .where(ArticleVersion.article_id.in_(chunk))
+                                   .group_by(ArticleVersion.article_id)).all())
+    return out
 
 
 def _entries(session: Session, ids: list[int], digest: Digest,
@@ -281,6 +349,7 @@ def _entries(session: Session, ids: list[int], digest: Digest,
     by_cluster: dict[int, Entry] = {}
     entries: list[Entry] = []
     followups: list[Entry] = []
+    newest = _newest_versions(session, ids + sorted(earlier))
     for article, source in rows:
         key = article.cluster_id or article.id
         head = by_cluster.get(key)
@@ -289,16 +358,19 @@ def _entries(session: Session, ids: list[int], digest: Digest,
                 select(Article, Source.name).join(Source, Source.id == Article.source_id).where(Article.id == key)
             ).one()
             head = by_cluster[key] = _entry(first, first_source, {}, {})
+            head.updated_at = newest.get(first.id, first.first_seen)
             followups.append(head)
         if head is not None:
-            if (source, article.url) not in head.also_reported:
-                head.also_reported.append((source, article.url))
+            link = (source, canonicalize_url(article.url))
+            if link not in head.also_reported:
+                head.also_reported.append(link)
             for theme in themes.get(article.id, []):
                 if theme not in head.themes:
                     head.themes.append(theme)
             head.event = head.event or events.get(article.id)
             continue
         entry = by_cluster[key] = _entry(article, source, themes, events)
+        entry.updated_at = newest.get(article.id, article.first_seen)
         entries.append(entry)
     return entries, followups
 
@@ -342,20 +414,71 @@ def _candidates(session: Session, ids: list[int]) -> list[CandidateItem]:
 
 
 def _contradictions(session: Session, ids: list[int]) -> list[ContradictionItem]:
+    other, other_source = aliased(Article), aliased(Source)
     out = []
     for chunk in _chunks(ids):
         rows = session.execute(
-            select(Contradiction, Article.title, Article.url, Source.name, Event.title)
+            select(Contradiction, Article.title, Article.url, Source.name, Event.title, other.url, other_source.name)
             .join(Article, Article.id == Contradiction.article_id)
             .join(Source, Source.id == Article.source_id)
             .outerjoin(Event, Event.id == Contradiction.event_id)
+            .outerjoin(other, other.id == Contradiction.other_article_id)
+            .outerjoin(other_source, other_source.id == other.source_id)
             .where(Contradiction.article_id.in_(chunk))
             .order_by(Contradiction.id)
         ).all()
-        for c, title, url, source, event in rows:
-            out.append(ContradictionItem(kind=c.kind, fact=c.fact, stated_value=c.stated_value,
-                                         known_value=c.known_value, sentence=c.sentence, source=source,
-                                         title=title or url, url=url, event=event))
+        for c, title, url, source, event, other_url, other_name in rows:
+            out.append(ContradictionItem(
+                kind=c.kind, fact=c.fact, stated_value=c.stated_value, known_value=c.known_value,
+                sentence=c.sentence, source=source, title=title or url, url=canonicalize_url(url), event=event,
+                article_id=c.article_id, other_sentence=c.other_sentence, known_source=c.known_source,
+                other_source=other_name, other_url=canonicalize_url(other_url) if other_url else None))
+    return out
+
+
+def _sentences(text: str | None) -> list[str]:
+    body = " ".join((text or "").split())
+    return [s for s in _SENTENCE_END.split(body) if s] if body else []
+
+
+def changed_sentences(old: str | None, new: str | None) -> tuple[list[str], list[str]]:
+    """(removed, added): sentences of the old text not in the new one, and the reverse, in order."""
+    before, after = _sentences(old), _sentences(new)
+    removed, added = [], []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            removed += before[i1:i2]
+        if tag in ("replace", "insert"):
+            added += after[j1:j2]
+    return removed, added
+
+
+def _edits(session: Session, digest: Digest, since: datetime, exclude: list[int]) -> list[EditItem]:
+    """Articles matching the digest's filter with a new version fetched since ``since``
+    (articles new in this delivery are shown whole, not as edits)."""
+    newest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
+              .where(ArticleVersion.version > 1, ArticleVersion.fetched_at >= since)
+              .group_by(ArticleVersion.article_id).subquery())
+    rows = session.execute(
+        select(Article, Source.name, newest.c.version)
+        .join(newest, newest.c.article_id == Article.id)
+        .join(Source, Source.id == Article.source_id)
+        .where(*_filter_conditions(digest), Article.id.not_in(exclude or [-1]))
+        .order_by(Article.id)
+    ).all()
+    out = []
+    for article, source, version in rows:
+        pair = {v.version: v for v in session.scalars(select(ArticleVersion).where(
+            ArticleVersion.article_id == article.id, ArticleVersion.version.in_((version - 1, version))))}
+        if version - 1 not in pair or version not in pair:
+            continue
+        removed, added = changed_sentences(pair[version - 1].text, pair[version].text)
+        if not removed and not added and pair[version - 1].title == pair[version].title:
+            continue
+        out.append(EditItem(article_id=article.id, title=article.title or article.url, source=source,
+                            url=canonicalize_url(article.url), version=version,
+                            edited_at=pair[version].fetched_at,
+                            removed=removed[:EDIT_SENTENCES], added=added[:EDIT_SENTENCES]))
     return out
 
 
@@ -406,6 +529,7 @@ def build_content(session: Session, config: Config, digest: Digest, article_ids:
     entries, followups = _entries(session, article_ids, digest, channel)
     failing = failing_sources(session, config)
     since = last_delivered_at(session, digest.name, channel) if channel else None
+    edits = _edits(session, digest, since or now - FIRST_DELIVERY_LOOKBACK, article_ids)
     return DigestContent(
         digest=digest.name, delivery_key=delivery_key, generated_at=now,
         sections=_sections(entries, digest), followups=followups,
@@ -413,10 +537,12 @@ def build_content(session: Session, config: Config, digest: Digest, article_ids:
         contradictions=_contradictions(session, article_ids) if digest.filter.include_contradictions else [],
         failing_sources=failing, article_ids=list(article_ids),
         new_failures=any(since is None or f.since > since for f in failing),
+        edits=edits, timezone=digest.timezone,
     )
 
 
 __all__ = [
-    "DigestContent", "Entry", "Section", "EventGroup", "CandidateItem", "ContradictionItem", "FailingSource",
+    "DigestContent", "Entry", "Section", "EventGroup", "CandidateItem", "ContradictionItem", "EditItem",
+    "FailingSource", "changed_sentences",
     "uncovered_article_ids", "build_content", "failing_sources", "failure_streak", "snippet",
 ]

@@ -10,13 +10,11 @@ import dataclasses
 import re
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from newsmon.digests.content import DigestContent
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
 
@@ -27,7 +25,7 @@ def markdown_escape(text: object) -> str:
 
 @lru_cache(maxsize=2)
 def _environment(autoescape: bool) -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=autoescape,
+    env = Environment(loader=PackageLoader("newsmon.digests", "templates"), autoescape=autoescape,
                       undefined=StrictUndefined, keep_trailing_newline=True,
                       # HTML ignores whitespace: drop the lines block tags leave behind.
                       trim_blocks=autoescape, lstrip_blocks=autoescape)
@@ -37,6 +35,12 @@ def _environment(autoescape: bool) -> Environment:
 
 def render_html(content: DigestContent) -> str:
     return _environment(True).get_template("digest.html.j2").render(c=content)
+
+
+def render_atom_entry(content: DigestContent, entry, edit=None, contradictions=()) -> str:
+    """The HTML body of one story's Atom entry."""
+    return _environment(True).get_template("atom_entry.html.j2").render(
+        c=content, e=entry, edit=edit, contradictions=list(contradictions))
 
 
 def render_markdown(content: DigestContent) -> str:
