@@ -63,11 +63,10 @@ class SectionPage(_Strict):
     @field_validator("allow", "deny")
     @classmethod
     def _regexes_compile(cls, patterns: list[str]) -> list[str]:
+        from crawler.patterns import config_regex  # the regex module, run with a time limit
+
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+            config_regex(pattern)
         return patterns
 
 
@@ -86,6 +85,10 @@ class Source(_Strict):
     sitemaps: list[str] = Field(default_factory=list)
     sections: list[SectionPage] = Field(default_factory=list)
     allowed_domains: list[str] = Field(default_factory=list)
+    allowed_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list, description="ports requests may use (default: 80, 443 and the entry points' ports)")
+    allow_private_addresses: bool = Field(False, description="may connect to loopback/private addresses "
+                                                             "(a local test site; never for outlets)")
     url_allow: list[str] = Field(default_factory=list, description="article URLs must match one of these regexes")
     url_deny: list[str] = Field(default_factory=list, description="article URLs matching any of these are skipped")
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")

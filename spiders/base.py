@@ -27,8 +27,11 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from sqlalchemy import or_, select
 
+from crawler import netguard
 from crawler.extract import Hints
 from crawler.items import ArticleItem
+from crawler.netguard import source_policy
+from crawler.patterns import REGEX_TIMEOUT, config_regex
 from crawler.runner import RunLog
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
@@ -38,6 +41,45 @@ from storage.db import session_scope
 from storage.models import Article, ArticleVersion, utcnow
 
 log = logging.getLogger("newsmon.crawl")
+
+MAX_SITEMAP_DEPTH = 5  # sitemap indexes within indexes: deeper ones are not followed
+MAX_LIST_URLS_PER_RUN = 100_000  # links and child sitemaps a run looks at, all lists together
+
+
+@dataclass
+class Ignored:
+    """Links of one list that were left out, reported once for the list
+    (a sitemap of 200k offsite URLs is one line, not 200k)."""
+
+    offsite: int = 0
+    first_offsite: str | None = None
+    not_http: int = 0
+    not_allowed: int = 0
+    denied: int = 0
+    too_deep: int = 0
+    capped: int = 0
+
+    def over_cap(self, room: int) -> bool:
+        if room > 0:
+            return False
+        self.capped += 1
+        return True
+
+    def note(self) -> str:
+        parts = []
+        if self.offsite:
+            parts.append(f"{self.offsite} offsite links left out (first: {self.first_offsite})")
+        if self.not_http:
+            parts.append(f"{self.not_http} non-http(s) links left out")
+        if self.not_allowed:
+            parts.append(f"{self.not_allowed} not matching url_allow")
+        if self.denied:
+            parts.append(f"{self.denied} matching url_deny")
+        if self.too_deep:
+            parts.append(f"{self.too_deep} child sitemaps deeper than {MAX_SITEMAP_DEPTH} levels not followed")
+        if self.capped:
+            parts.append(f"the run's limit of {MAX_LIST_URLS_PER_RUN} listed URLs reached: the rest waits")
+        return "".join("; " + p for p in parts)
 
 
 @dataclass
@@ -79,11 +121,17 @@ def declared_charset(content_type: str | None) -> str | None:
 
 def failure_reason(failure) -> tuple[str, str, int | None]:
     """(outcome, reason, HTTP status) for a failed request, in words a user reads."""
-    from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError
+    from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, DownloadTimeoutError
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError as TxTimeout
 
     exc = failure.value
+    if isinstance(exc, netguard.Refused):
+        return "refused", str(exc), None
+    if isinstance(exc, (DNSLookupError, CannotResolveHostError)):
+        refusal = netguard.connect_refusal(host_of(failure.request.url))
+        if refusal:
+            return "refused", refusal, None
     if isinstance(exc, HttpError):
         status = exc.response.status
         return "error", f"HTTP {status}", status
@@ -128,11 +176,15 @@ class NewsSpider(scrapy.Spider):
         crawler.settings.setdict(settings_from_config(config), priority="spider")
         spider.db_url = db_url or config.effective_database_url()
         spider.runlog = RunLog(spider.db_url, spider.source.name)
-        spider.allowed_hosts = {h.lower() for h in spider.source.allowed_domains} or {
-            host_of(u) for u in spider.entry_urls()}
+        spider.net_policy = source_policy(spider.source, spider.entry_urls())
+        netguard.POLICY.register(spider.net_policy)
+        spider.allowed_hosts = spider.net_policy.hosts
         spider.allowed_domains = sorted(spider.allowed_hosts)
-        spider.url_allow = [re.compile(p) for p in spider.source.url_allow]
-        spider.url_deny = [re.compile(p) for p in spider.source.url_deny]
+        spider.url_allow = [config_regex(p) for p in spider.source.url_allow]
+        spider.url_deny = [config_regex(p) for p in spider.source.url_deny]
+        spider.ignored = Ignored()
+        spider.listed = 0  # links and child sitemaps considered this run (MAX_LIST_URLS_PER_RUN)
+        spider.slow_patterns: set[str] = set()
         spider.queued: set[str] = set()
         spider.budget = spider.source.max_articles_per_run
         spider.states: dict[str, EntryState] = {}
@@ -201,6 +253,7 @@ class NewsSpider(scrapy.Spider):
             self.runlog.fetch(response.url, kind, "unchanged", status=response.status, size=len(response.body),
                               duration_ms=duration, reason="same content as at the last check")
             return
+        self.ignored = Ignored()
         try:
             links, children, note = self.parse_list(response, kind)
         except ListError as exc:
@@ -211,17 +264,32 @@ class NewsSpider(scrapy.Spider):
                               duration_ms=duration, reason=exc.reason)
             return
         state.new_validators, state.new_hash = validators, body_hash
+        depth = response.meta.get("depth_in_index", 0)
+        requests = []
+        for child in children:
+            if self.ignored.over_cap(MAX_LIST_URLS_PER_RUN - self.listed):
+                state.complete = False
+                break
+            self.listed += 1
+            if depth + 1 > MAX_SITEMAP_DEPTH:
+                self.ignored.too_deep += 1
+                continue
+            request = self.entry_request(child, "sitemap", depth_in_index=depth + 1)
+            if request is not None:
+                requests.append(request)
+        for link in links:
+            if self.ignored.over_cap(MAX_LIST_URLS_PER_RUN - self.listed):
+                state.complete = False
+                break
+            self.listed += 1
+            request = self.article_request(link, entry, kind)
+            if request is not None:
+                requests.append(request)
+        note = note + self.ignored.note()
         self.runlog.fetch(response.url, kind, "parsed", status=response.status, size=len(response.body),
                           duration_ms=duration, reason=note)
         log.info("%s: %s %s: %s", self.source.name, kind, response.url, note)
-        for child in children:
-            request = self.entry_request(child, "sitemap")
-            if request is not None:
-                yield request
-        for link in links:
-            request = self.article_request(link, entry, kind)
-            if request is not None:
-                yield request
+        yield from requests
 
     def parse_list(self, response, kind: str) -> tuple[list[Link], list[str], str]:
         """(article links, child sitemaps, a note for the fetch log); raises ListError."""
@@ -232,7 +300,15 @@ class NewsSpider(scrapy.Spider):
         if kind == "sitemap":
             return lists.parse_sitemap(response, self.horizon(), self.host_allowed, self.record_offsite)
         section = self.source.sections[response.meta["section"]]
-        return lists.parse_section(response, section)
+        allow = [config_regex(p) for p in section.allow]
+        deny = [config_regex(p) for p in section.deny]
+
+        def keep(url: str) -> bool:
+            if allow and not any(self.pattern_says(p, url, "allow", False) for p in allow):
+                return False
+            return not any(self.pattern_says(p, url, "deny", True) for p in deny)
+
+        return lists.parse_section(response, section, keep)
 
     def horizon(self) -> datetime:
         return utcnow() - timedelta(days=self.source.horizon_days)
@@ -248,25 +324,47 @@ class NewsSpider(scrapy.Spider):
         return any(host == allowed or host.endswith("." + allowed) for allowed in self.allowed_hosts)
 
     def record_offsite(self, url: str, kind: str) -> None:
-        reason = f"offsite: {host_of(url) or url} is not among the source's allowed domains"
-        log.info("%s: not fetching %s: %s", self.source.name, url, reason)
-        self.runlog.fetch(url, kind, "skipped", reason=reason)
+        """A link to another host: counted, reported once per list (see :class:`Ignored`)."""
+        self.ignored.offsite += 1
+        self.ignored.first_offsite = self.ignored.first_offsite or (host_of(url) or url[:200])
+
+    def pattern_says(self, pattern, url: str, key: str, on_timeout: bool) -> bool:
+        """``pattern.search(url)`` within the regex time limit; a pattern that
+        runs out of time counts as ``on_timeout`` (url_allow: no, url_deny: yes)
+        and is reported once per run."""
+        if pattern.pattern in self.slow_patterns:
+            return on_timeout  # it ran out of time once this run: not again for every URL
+        try:
+            return pattern.search(url, timeout=REGEX_TIMEOUT) is not None
+        except TimeoutError:
+            if pattern.pattern not in self.slow_patterns:
+                self.slow_patterns.add(pattern.pattern)
+                log.warning("%s: %s pattern %r ran longer than %.2f s on %s: treated as %s", self.source.name,
+                            key, pattern.pattern, REGEX_TIMEOUT, url[:200], "matching" if on_timeout else "not matching")
+            return on_timeout
 
     def article_request(self, link: Link, entry: str, kind: str) -> scrapy.Request | None:
         """The request for an article link, or None when it is filtered, queued
         already, archived and not due for a check, or over the run's budget."""
         url = link.url.split("#", 1)[0]
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme not in ("http", "https"):
+            self.ignored.not_http += 1
             return None
         canonical = canonicalize_url(url)
         if not self.host_allowed(canonical):
             self.record_offsite(url, "article")
             return None
-        if self.url_allow and not any(p.search(canonical) for p in self.url_allow):
+        if self.url_allow and not any(self.pattern_says(p, canonical, "url_allow", False) for p in self.url_allow):
             log.debug("%s: %s does not match url_allow", self.source.name, url)
+            self.ignored.not_allowed += 1
             return None
-        if any(p.search(canonical) for p in self.url_deny):
+        if any(self.pattern_says(p, canonical, "url_deny", True) for p in self.url_deny):
             log.debug("%s: %s matches url_deny", self.source.name, url)
+            self.ignored.denied += 1
             return None
         if canonical in self.queued:
             return None
@@ -356,18 +454,18 @@ class NewsSpider(scrapy.Spider):
         outcome, reason, status = failure_reason(failure)
         if status is not None:
             self.runlog.count("fetched")
-        if outcome == "error":
+        if outcome in ("error", "refused"):
             self.runlog.count("errors")
         entry = request.meta.get("entry")
         state = self.states.get(entry)
         if state is not None:
             if kind == "article":
                 # Retry the list next time unless the page is gone for good.
-                if status not in (404, 410) and outcome == "error":
+                if status not in (404, 410) and outcome in ("error", "refused"):
                     state.complete = False
             else:
                 self.entry_failed(state, reason)
-        level = logging.WARNING if outcome == "error" else logging.INFO
+        level = logging.WARNING if outcome in ("error", "refused") else logging.INFO
         log.log(level, "%s: %s %s: %s", self.source.name, kind, (request.meta.get("redirect_urls") or [request.url])[0],
                 reason)
         url = (request.meta.get("redirect_urls") or [request.url])[0]  # the link as listed, not the last hop
