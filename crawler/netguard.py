@@ -112,7 +112,8 @@ class SourcePolicy:
             if address is not None:
                 problem = address_problem(address)
                 if problem:
-                    return f"{host}: {problem} (the source is not marked allow_private_addresses)"
+                    where = "" if host == address else f"{host}: "
+                    return f"{where}{problem} (the source is not marked allow_private_addresses)"
         return None
 
 
@@ -193,7 +194,7 @@ class NetGuardMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_request(self, request):
+    async def process_request(self, request):
         spider = self.crawler.spider
         policy: SourcePolicy | None = getattr(spider, "net_policy", None)
         if policy is None:
@@ -205,4 +206,19 @@ class NetGuardMiddleware:
         if problem:
             via = f"redirect to {request.url}: " if request.meta.get("redirect_urls") else ""
             raise Refused(f"refused: {via}{problem}")
+        host = urlsplit(request.url).hostname or ""
+        if not policy.allow_private and literal_address(host) is None:
+            # Resolve now (through the guarded resolver and its cache) so a refusal is
+            # one clear reason here rather than a failed robots.txt fetch first; the
+            # connection itself is checked again when it is made.
+            from scrapy.utils.defer import maybe_deferred_to_future
+            from twisted.internet import reactor
+
+            try:
+                await maybe_deferred_to_future(reactor.resolve(host))
+            except DNSLookupError:
+                refusal = connect_refusal(host)
+                if refusal:
+                    raise Refused(refusal) from None
+                # an unknown name: let the download fail with Scrapy's own DNS error
         return None
