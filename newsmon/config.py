@@ -184,6 +184,13 @@ class EmailChannel(_Strict):
     username_env: str = "NEWSMON_SMTP_USER"
     password_env: str = "NEWSMON_SMTP_PASSWORD"
 
+    @model_validator(mode="after")
+    def _no_login_in_cleartext(self) -> "EmailChannel":
+        if self.security == "none" and os.environ.get(self.username_env):
+            raise ValueError(f"security: 'none' with a login (${self.username_env} is set) would send the "
+                             "password in cleartext: use starttls or ssl, or unset it")
+        return self
+
 
 class WebhookChannel(_Strict):
     type: Literal["webhook"]

@@ -217,8 +217,9 @@ def test_webhook_retries_a_500_with_the_same_delivery_id_and_a_valid_signature(s
     assert len(webhook.requests) == 2
     ids = {headers["x-newsmon-delivery"] for headers, _ in webhook.requests}
     assert ids == {result.delivery_key}
-    for headers, body in webhook.requests:
-        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    for headers, body in webhook.requests:  # signed over "<timestamp>.<body>" (docs/security.md)
+        signed = headers["x-newsmon-timestamp"].encode() + b"." + body
+        expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["x-newsmon-signature"], expected)
     assert payload_titles(json.loads(webhook.requests[-1][1])) == ["Ceasefire talks"]
 
