@@ -37,7 +37,8 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No inf/nan: every number has an upper bound, so a typo cannot hang or overflow a run.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 HttpUrl = Annotated[str, Field(min_length=1)]
@@ -73,8 +74,9 @@ class SectionPage(_Strict):
 class UpdateCheck(_Strict):
     """When an archived article is fetched again to catch edits."""
 
-    max_age_hours: float = Field(48, ge=0, description="re-check articles first seen less than this long ago")
-    every_hours: float = Field(6, gt=0, description="at most this often")
+    max_age_hours: float = Field(48, ge=0, le=24 * 366,
+                                 description="re-check articles first seen less than this long ago")
+    every_hours: float = Field(6, gt=0, le=24 * 366, description="at most this often")
 
 
 class Source(_Strict):
@@ -92,9 +94,9 @@ class Source(_Strict):
     url_allow: list[str] = Field(default_factory=list, description="article URLs must match one of these regexes")
     url_deny: list[str] = Field(default_factory=list, description="article URLs matching any of these are skipped")
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")
-    check_interval_minutes: float = Field(60, gt=0)
-    horizon_days: float = Field(7, gt=0, description="sitemap entries older than this are not fetched")
-    max_articles_per_run: int = Field(200, gt=0)
+    check_interval_minutes: float = Field(60, gt=0, le=60 * 24 * 31)
+    horizon_days: float = Field(7, gt=0, le=36500, description="sitemap entries older than this are not fetched")
+    max_articles_per_run: int = Field(200, gt=0, le=100_000)
     earliest_date: str = Field("2000-01-01", description="publication dates before this are implausible")
     date_order: Literal["DMY", "MDY", "YMD"] | None = Field(None, description="how to read 03/04/2025")
     update_check: UpdateCheck = Field(default_factory=UpdateCheck)
@@ -124,27 +126,29 @@ class Crawl(_Strict):
 
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon; news monitoring)"
     obey_robots_txt: bool = True
-    download_delay: float = Field(0.5, ge=0)
-    concurrent_requests: int = Field(16, gt=0)
-    concurrent_requests_per_domain: int = Field(4, gt=0)
+    download_delay: float = Field(0.5, ge=0, le=600)
+    concurrent_requests: int = Field(16, gt=0, le=512)
+    concurrent_requests_per_domain: int = Field(4, gt=0, le=64)
     autothrottle: bool = True
-    download_timeout: float = Field(30, gt=0)
-    max_response_bytes: int = Field(10 * 1024 * 1024, gt=0)
-    retry_times: int = Field(2, ge=0)
-    extraction_timeout: float = Field(10, gt=0, description="seconds per page before it is skipped")
-    feed_failure_limit: int = Field(3, gt=0, description="consecutive failures before a feed is marked failing")
-    feed_retry_hours: float = Field(6, gt=0, description="how long a failing feed rests before the next try")
+    download_timeout: float = Field(30, gt=0, le=600)
+    max_response_bytes: int = Field(10 * 1024 * 1024, gt=0, le=1024 ** 3)
+    retry_times: int = Field(2, ge=0, le=10)
+    extraction_timeout: float = Field(10, gt=0, le=600, description="seconds per page before it is skipped")
+    feed_failure_limit: int = Field(3, gt=0, le=1000,
+                                    description="consecutive failures before a feed is marked failing")
+    feed_retry_hours: float = Field(6, gt=0, le=24 * 366,
+                                    description="how long a failing feed rests before the next try")
 
 
 class Theme(_Strict):
     name: str
     rule: str = Field(min_length=1)
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(1.0, gt=0, le=1000)
 
 
 class Topic(_Strict):
     name: str
-    threshold: float = Field(1.0, ge=0, description="relevance below this flags the article not relevant")
+    threshold: float = Field(1.0, ge=0, le=1e6, description="relevance below this flags the article not relevant")
     keep_irrelevant_text: bool = True
     require: str | None = Field(None, description="a rule the article must satisfy before its themes count")
     themes: list[Theme] = Field(default_factory=list)
@@ -153,22 +157,23 @@ class Topic(_Strict):
 class Dedup(_Strict):
     """Duplicate detection settings; docs/dedup.md shows the measurements behind the defaults."""
 
-    shingle_size: int = Field(5, ge=1, description="words per shingle")
-    num_perm: int = Field(128, ge=16, description="MinHash permutations")
+    shingle_size: int = Field(5, ge=1, le=50, description="words per shingle")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations")
     copy_threshold: float = Field(0.9, gt=0, le=1, description="estimated Jaccard for a copy")
     near_duplicate_threshold: float = Field(0.6, gt=0, le=1, description="estimated Jaccard for a near-duplicate")
     related_threshold: float = Field(0.1, gt=0, le=1,
                                      description="share of the shorter text's sentences found in the other "
                                                  "(a rewrite of another outlet's story)")
-    min_words: int = Field(30, ge=1, description="shorter texts (stubs, teasers) are never matched")
-    boilerplate_articles: int = Field(2, ge=1, description="a sentence seen in this many earlier articles "
-                                                           "of the same source is boilerplate, ignored")
+    min_words: int = Field(30, ge=1, le=100_000, description="shorter texts (stubs, teasers) are never matched")
+    boilerplate_articles: int = Field(2, ge=1, le=1_000_000,
+                                      description="a sentence seen in this many earlier articles "
+                                                  "of the same source is boilerplate, ignored")
 
 
 class DigestFilter(_Strict):
     topics: list[str] = Field(default_factory=list)
     themes: list[str] = Field(default_factory=list)
-    min_relevance: float = 0.0
+    min_relevance: float = Field(0.0, ge=0, le=1e6)
     sources: list[str] = Field(default_factory=list)
     include_candidates: bool = True
     include_contradictions: bool = True
@@ -179,7 +184,7 @@ class EmailChannel(_Strict):
     to: list[str] = Field(min_length=1)
     sender: str = "newsmon@localhost"
     smtp_host: str = "localhost"
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"] = "starttls"
     username_env: str = "NEWSMON_SMTP_USER"
     password_env: str = "NEWSMON_SMTP_PASSWORD"
@@ -196,7 +201,7 @@ class WebhookChannel(_Strict):
     type: Literal["webhook"]
     url: str
     secret_env: str = "NEWSMON_WEBHOOK_SECRET"
-    retries: int = Field(3, ge=0)
+    retries: int = Field(3, ge=0, le=10)
 
     _url = field_validator("url")(_check_http_url)
 
@@ -249,6 +254,18 @@ class Config(_Strict):
                 if item.name in seen:
                     raise ValueError(f"{label}[{index}].name: duplicate name {item.name!r}")
                 seen.add(item.name)
+        return self
+
+    @model_validator(mode="after")
+    def _digest_filters_name_what_exists(self) -> "Config":
+        known = {"topics": {t.name for t in self.topics}, "themes": {th.name for t in self.topics for th in t.themes},
+                 "sources": {s.name for s in self.sources}}
+        for index, digest in enumerate(self.digests):
+            for key, names in known.items():
+                unknown = [n for n in getattr(digest.filter, key) if n not in names]
+                if unknown:
+                    raise ValueError(f"digests[{index}].filter.{key}: unknown {key[:-1]} {unknown[0]!r} "
+                                     f"(known: {', '.join(sorted(names)) or 'none configured'})")
         return self
 
     @property
@@ -311,6 +328,8 @@ def parse_config(data: object, origin: str = "<config>", path: Path | None = Non
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, origin)) from None
     config.path = path
+    if config.events:
+        _check_events_file(config, origin)
     if config.topics:
         from crawler.classify import validate_topics  # the rule parser lives with the matcher
 
@@ -319,6 +338,19 @@ def parse_config(data: object, origin: str = "<config>", path: Path | None = Non
         except ConfigError as exc:
             raise ConfigError(f"{origin}: topics: {exc}") from None
     return config
+
+
+def _check_events_file(config: Config, origin: str) -> None:
+    """The timeline exists and is a YAML list of events (its events are
+    validated in full when a crawl or an events command loads it)."""
+    path = config.resolve(config.events)
+    if not path.is_file():
+        raise ConfigError(f"{origin}: events: {path} " + ("is a directory, not a timeline file" if path.is_dir()
+                                                           else "does not exist"))
+    data = read_yaml_file(path, "events file")
+    events = data.get("events") if isinstance(data, dict) else data
+    if not isinstance(events, list):
+        raise ConfigError(f"{origin}: events: {path}: expected a list of events (or a mapping with 'events:')")
 
 
 def read_yaml_file(path: Path, what: str = "config file") -> object:

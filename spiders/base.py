@@ -139,6 +139,11 @@ def failure_reason(failure) -> tuple[str, str, int | None]:
         text = str(exc) or type(exc).__name__
         if "robots.txt" in text:
             return "skipped", "robots.txt", None
+        if "during decompression" in text or "DOWNLOAD_MAXSIZE" in text:
+            # a decompression bomb (or just a huge compressed page): an error, not a polite skip
+            limit = re.search(r"DOWNLOAD_MAXSIZE \((\d+) B\)", text)
+            return "error", ("too large after decompression: over the "
+                             f"{limit.group(1) if limit else 'max_response_bytes'} byte limit"), None
         if "redirect" in text.lower():
             return "error", f"redirect loop ({text})", None
         if "offsite" in text.lower():
@@ -339,8 +344,9 @@ class NewsSpider(scrapy.Spider):
         except TimeoutError:
             if pattern.pattern not in self.slow_patterns:
                 self.slow_patterns.add(pattern.pattern)
-                log.warning("%s: %s pattern %r ran longer than %.2f s on %s: treated as %s", self.source.name,
-                            key, pattern.pattern, REGEX_TIMEOUT, url[:200], "matching" if on_timeout else "not matching")
+                log.warning("%s: %s pattern %r ran longer than %.2f s on %s: treated as %s for the rest of the run",
+                            self.source.name, key, pattern.pattern, REGEX_TIMEOUT, url[:200],
+                            "matching" if on_timeout else "not matching")
             return on_timeout
 
     def article_request(self, link: Link, entry: str, kind: str) -> scrapy.Request | None:
@@ -484,8 +490,11 @@ class NewsSpider(scrapy.Spider):
         elif entries and not fetched and failed:
             status, message = "failed", "; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]
         else:
-            status = "ok"
+            # 'partial': the run finished but some pages or lists failed (errors > 0)
+            status = "partial" if failed or self.runlog.counts.errors else "ok"
             message = ("; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]) or None
+            if message is None and status == "partial":
+                message = f"{self.runlog.counts.errors} pages failed (see fetches)"
         self.runlog.finish(status, message)
         c = self.runlog.counts
         log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "

@@ -84,11 +84,12 @@ def sqlite_archive(sqlite_url):
     return sqlite_url
 
 
-def config_with(channels: list[dict], tmp_path, **digest) -> object:
+def config_with(channels: list[dict], tmp_path, topics: list | None = None, **digest) -> object:
     data = {
         "sources": [{"name": "outlet-a", "feeds": ["http://127.0.0.1:1/feed"]},
                     {"name": "outlet-b", "feeds": ["http://127.0.0.1:1/feed"]}],
         "digests": [{"name": "morning", "channels": channels, **digest}],
+        "topics": topics or [],
     }
     return parse_config(data, "test", tmp_path / "newsmon.yaml")
 
@@ -302,7 +303,9 @@ def test_filter_keeps_only_the_digests_themes_and_sources(sqlite_archive, webhoo
     add_article("https://a.example/3", source="outlet-a", title="Sport in A", topic="rel", theme="sport")
     add_article("https://a.example/4", source="outlet-a", title="Irrelevant in A", relevant=False)
     config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path,
-                         filter={"themes": ["trade"], "sources": ["outlet-a"]})
+                         filter={"themes": ["trade"], "sources": ["outlet-a"]},
+                         topics=[{"name": "rel", "themes": [{"name": "trade", "rule": "trade"},
+                                                            {"name": "sport", "rule": "sport"}]}])
 
     run_digest(config, sqlite_archive, "morning")
 
