@@ -94,12 +94,20 @@ def rss(*links: str, titles: list[str] | None = None) -> bytes:
             f"<link>http://example.invalid/</link><description>x</description>{items}</channel></rss>").encode()
 
 
+WORDS = ("aid trade security coffee border envoy tariff embassy minister congress coca police court "
+         "harbour election budget farmers exports visa talks summit treaty navy rivers highway").split()
+
+
 def article_html(title: str, paragraphs: int = 8) -> bytes:
-    text = " ".join(["Colombia and the United States discussed aid, trade and security cooperation "
-                     "in a long meeting in Bogota this week, officials said."] * 3)
-    body = "".join(f"<p>{text} Paragraph {i}.</p>" for i in range(paragraphs))
-    return (f"<!DOCTYPE html><html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-            f"{body}</article></body></html>").encode()
+    """An article page whose text differs from any other title's (so dedup keeps them apart)."""
+    import random
+    from html import escape
+
+    rng = random.Random(title)
+    body = "".join("<p>" + " ".join(rng.choice(WORDS) for _ in range(40)).capitalize() + ".</p>"
+                   for _ in range(paragraphs))
+    return (f"<!DOCTYPE html><html><head><title>{escape(title)}</title></head><body><article>"
+            f"<h1>{escape(title)}</h1>{body}</article></body></html>").encode()
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:
