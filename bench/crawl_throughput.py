@@ -236,8 +236,8 @@ def write_config(directory: Path, base_url: str, count: int) -> Path:
     config = {
         "database_url": f"sqlite:///{directory / 'archive.db'}",
         "crawl": {"download_delay": 0, "autothrottle": False, "retry_times": 1, "download_timeout": 10},
-        "sources": [{"name": "bench", "feeds": [base_url + FEED_PATH], "allowed_domains": ["127.0.0.1"], "allow_private_addresses": True,
-                     "horizon_days": 3650, "max_articles_per_run": count + 10}],
+        "sources": [{"name": "bench", "feeds": [base_url + FEED_PATH], "allowed_domains": ["127.0.0.1"],
+                     "allow_private_addresses": True, "horizon_days": 3650, "max_articles_per_run": count + 10}],
         **example_sections(),
     }
     path = directory / "newsmon.yaml"
