@@ -261,7 +261,10 @@ class NewsSpider(scrapy.Spider):
         self.ignored = Ignored()
         try:
             links, children, note = self.parse_list(response, kind)
-        except ListError as exc:
+        except Exception as exc:  # ListError, or a hostile list tripping a parser: never the spider
+            if not isinstance(exc, ListError):
+                log.debug("%s: %s %s could not be read", self.source.name, kind, response.url, exc_info=True)
+                exc = ListError(f"unreadable {kind} ({type(exc).__name__}: {exc})"[:500])
             self.entry_failed(state, exc.reason)
             self.runlog.count("errors")
             log.warning("%s: %s %s: %s", self.source.name, kind, response.url, exc.reason)

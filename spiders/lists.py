@@ -58,9 +58,11 @@ def parse_feed(response, source_name: str) -> tuple[list[Link], list[str], str]:
         problem = " ".join(problem.split())
     if problem and not links:
         raise ListError(f"malformed feed, no usable entries ({problem})")
-    if not parsed.version and not links:
-        raise ListError("not a feed (no RSS or Atom document found)")
-    note = f"{len(links)} entries ({parsed.version or 'unknown format'})"
+    version = parsed.get("version")  # absent altogether for an empty body
+    if not version and not links:
+        raise ListError("not a feed (no RSS or Atom document found)" if response.body.strip()
+                        else "empty response (no feed)")
+    note = f"{len(links)} entries ({version or 'unknown format'})"
     if problem:
         note += f"; repaired: {problem}"
         log.info("%s: feed %s needed repair (%s); using its %d entries", source_name, response.url, problem,

@@ -17,6 +17,7 @@ class Reply:
     body: bytes = b""
     headers: dict = field(default_factory=dict)
     trickle: float = 0.0  # seconds between body bytes (slowloris)
+    endless: bool = False  # chunked, never ending (until the client hangs up)
 
 
 class HostileServer:
@@ -52,6 +53,13 @@ class HostileServer:
                     headers = {"Content-Type": "text/html; charset=utf-8", **reply.headers}
                     for name, value in headers.items():
                         self.send_header(name, value)
+                    if reply.endless:
+                        self.send_header("Transfer-Encoding", "chunked")
+                        self.end_headers()
+                        chunk = b"<p>" + b"more " * 13000 + b"</p>"
+                        while not server._stop.is_set():
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        return
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
                     if reply.trickle:

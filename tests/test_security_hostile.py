@@ -41,6 +41,18 @@ LOLS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
 XXE = '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
+MALFORMED = {
+    "truncated": b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>x</ti',
+    "garbage": bytes(range(256)) * 20,
+    "html": b"<!DOCTYPE html><html><body><h1>Not a feed</h1></body></html>",
+    "empty": b"",
+    "bad-utf8": b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>\xff\xfe</title>'
+                b"<item><title>\xc3\x28</title><link>/ok/fine-story</link></item></channel></rss>",
+    "deep": b'<?xml version="1.0"?><rss version="2.0"><channel>' + b"<x>" * 5000 + b"</x>" * 5000 + b"</channel></rss>",
+    "huge-attr": b'<?xml version="1.0"?><rss version="2.0"><channel><item a="' + b"a" * 500_000 + b'"/></channel></rss>',
+}
+
+
 def urlset(*locs: str, doctype: str = "") -> bytes:
     entries = "".join(f"<url><loc>{loc}</loc></url>" for loc in locs)
     return (f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
@@ -91,6 +103,12 @@ def hostile():
             "/xxe/sitemap.xml": Reply(body=urlset("&xxe;", f"{base}/ok/sitemap-story", doctype=XXE), headers=XML),
             "/lol/sitemap.xml": Reply(body=urlset("&lol9;", doctype=LOLS), headers=XML),
             "/ok/sitemap-story": Reply(body=article_html("Story listed in an XXE sitemap")),
+            # survived: endless and trickling pages
+            "/long/feed.xml": Reply(body=rss(f"{base}/endless", f"{base}/slowloris"), headers=RSS),
+            "/endless": Reply(endless=True),
+            "/slowloris": Reply(body=article_html("Slow")[:400], trickle=0.5),
+            # survived: malformed feeds
+            **{f"/malformed/{name}.xml": Reply(body=body, headers=RSS) for name, body in MALFORMED.items()},
             # survived: XSS and CR/LF in a title
             "/evil/feed.xml": Reply(body=rss(f"{base}/ok/evil-title", titles=[EVIL_TITLE + "\r\nBcc: x@y"]),
                                     headers=RSS),
@@ -125,6 +143,8 @@ def test_hostile_sources_end_bounded_with_their_reasons_logged(hostile, sqlite_u
         source("xxe", base, feeds=[f"{base}/xxe/feed.xml", f"{base}/lol/feed.xml"],
                sitemaps=[f"{base}/xxe/sitemap.xml", f"{base}/lol/sitemap.xml"]),
         source("evil", base, feeds=[f"{base}/evil/feed.xml"]),
+        source("long", base, feeds=[f"{base}/long/feed.xml"]),
+        source("malformed", base, feeds=[f"{base}/malformed/{name}.xml" for name in MALFORMED]),
     ]
     digest = {"name": "desk", "channels": [{"type": "markdown", "path": "out/d.md"},
                                            {"type": "html", "path": "out/d.html"},
@@ -172,6 +192,19 @@ def test_hostile_sources_end_bounded_with_their_reasons_logged(hostile, sqlite_u
         everything += " ".join(session.scalars(select(Article.text)))
         assert "root:" not in everything and "lollollol" not in everything
         assert not [p for p in hostile.requests if "passwd" in p or "lollol" in p]
+
+        # endless and trickling pages end at the size limit and the timeout
+        rows = {r.url.removeprefix(base): r for r in fetches(session, "long")}
+        assert rows["/endless"].outcome == "error" and "too large" in rows["/endless"].reason
+        assert rows["/slowloris"].outcome == "error" and "timeout" in rows["/slowloris"].reason
+
+        # malformed feeds: each one row with a reason, parsed (repaired) or an error
+        rows = {r.url.removeprefix(base): r for r in fetches(session, "malformed") if r.kind == "feed"}
+        assert set(rows) == {f"/malformed/{name}.xml" for name in MALFORMED}
+        for row in rows.values():
+            assert row.outcome in ("parsed", "error") and row.reason, (row.url, row.outcome, row.reason)
+        assert rows["/malformed/garbage.xml"].outcome == "error"
+        assert rows["/malformed/empty.xml"].reason == "empty response (no feed)"  # was an AttributeError
 
         # XSS / CR-LF in a title: stored as text
         evil = session.scalar(select(Article).join(Source).where(Source.name == "evil"))
