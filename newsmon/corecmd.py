@@ -14,6 +14,7 @@ from newsmon.cli import add_command
 from newsmon.cli_support import console, fail, get_config, get_db_url, require_archive
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "newsmon.example.yaml"
+EXAMPLE_EVENTS = EXAMPLE_CONFIG.with_name("events.example.yaml")  # the example config's `events:`
 
 
 def register(subparsers) -> None:
@@ -61,6 +62,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         Path(named).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(EXAMPLE_CONFIG, named)
         console().print(f"wrote example config to {named}")
+        events = Path(named).parent / EXAMPLE_EVENTS.name
+        if not events.exists():  # the config names it, and it must exist (checked at load)
+            shutil.copyfile(EXAMPLE_EVENTS, events)
+            console().print(f"wrote example events timeline to {events}")
     url = get_db_url(args)
     revision = migrate(url)
     console().print(f"archive ready at {_display_url(url)} (schema {revision})")

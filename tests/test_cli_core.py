@@ -59,6 +59,7 @@ def test_init_writes_the_example_config_where_asked(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "us-colombia" in target.read_text() or "colombia" in target.read_text()
     assert (tmp_path / "conf" / "newsmon.db").exists()
+    assert (tmp_path / "conf" / "events.example.yaml").exists()  # the config names it
     listed = run_newsmon("--config", str(target), "sources", cwd=tmp_path)
     assert listed.returncode == 0 and "el-espectador" in listed.stdout
 
