@@ -36,6 +36,24 @@ class ConfigError(Exception):
     """A configuration problem, worded for the user (exit status 2)."""
 
 
+# Regexes from the config run on hostile input (URLs from any page): compiled by the
+# `regex` module and always matched with a time limit (see NewsSpider.pattern_says).
+REGEX_TIMEOUT = 0.25  # seconds one match may take
+MAX_PATTERN_LENGTH = 2000
+
+
+def config_regex(pattern: str):
+    """Compile a config pattern (a ``regex.Pattern``); ValueError worded for the user."""
+    import regex
+
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"regular expression longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        return regex.compile(pattern)
+    except (regex.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"invalid regular expression {pattern[:200]!r}: {exc}") from None
+
+
 class _Strict(BaseModel):
     # No inf/nan: every number has an upper bound, so a typo cannot hang or overflow a run.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -64,8 +82,6 @@ class SectionPage(_Strict):
     @field_validator("allow", "deny")
     @classmethod
     def _regexes_compile(cls, patterns: list[str]) -> list[str]:
-        from crawler.patterns import config_regex  # the regex module, run with a time limit
-
         for pattern in patterns:
             config_regex(pattern)
         return patterns

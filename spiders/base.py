@@ -31,11 +31,10 @@ from crawler import netguard
 from crawler.extract import Hints
 from crawler.items import ArticleItem
 from crawler.netguard import source_policy
-from crawler.patterns import REGEX_TIMEOUT, config_regex
 from crawler.runner import RunLog
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
-from newsmon.config import Config, load_config
+from newsmon.config import REGEX_TIMEOUT, Config, config_regex, load_config
 from spiders.entrypoints import EntryState, load_state, save_states
 from storage.db import session_scope
 from storage.models import Article, ArticleVersion, utcnow

@@ -79,15 +79,15 @@ def test_config_that_would_break_a_run_is_refused_at_load_with_one_line(tmp_path
     assert "\n" not in message and len(message) < 700, message[:300]
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("dedup:\n  num_perm: 100000000\n", "dedup.num_perm"),
-    (rule_config(NESTED), "the rule is longer than 20000 characters"),
-    ("events: missing.yaml\n", "missing.yaml does not exist"),
+@pytest.mark.parametrize("body, expected, commands", [
+    ("dedup:\n  num_perm: 100000000\n", "dedup.num_perm", (["init"], ["crawl"], ["sql", "select 1"])),
+    (rule_config(NESTED), "the rule is longer than 20000 characters", (["init"],)),
+    ("events: missing.yaml\n", "missing.yaml does not exist", (["init"],)),
 ])
-def test_init_and_every_command_fail_fast_with_exit_2(tmp_path, body, expected):
+def test_init_and_every_command_fail_fast_with_exit_2(tmp_path, body, expected, commands):
     path = write(tmp_path, body)
     env = {"NEWSMON_DATABASE_URL": f"sqlite:///{tmp_path / 'archive.db'}"}
-    for command in (["init"], ["crawl"]):
+    for command in commands:
         result = run_newsmon("--config", str(path), *command, cwd=tmp_path, env=env)
         assert result.returncode == 2, (command, result.stderr[-2000:])
         [line] = result.stderr.strip().splitlines()
