@@ -216,9 +216,9 @@ class NetGuardMiddleware:
 
             try:
                 await maybe_deferred_to_future(reactor.resolve(host))
-            except DNSLookupError:
+            except Exception:  # noqa: BLE001 - refused, unknown or slow: the download decides the rest
                 refusal = connect_refusal(host)
                 if refusal:
                     raise Refused(refusal) from None
-                # an unknown name: let the download fail with Scrapy's own DNS error
+                # an unknown name or a DNS timeout: let the download fail with Scrapy's own error
         return None

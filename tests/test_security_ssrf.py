@@ -130,3 +130,22 @@ def test_a_local_source_is_refused_every_redirect_and_link_off_its_host_and_port
         assert titles == ["Bogota and Washington agree on aid"]
     logged = [line for line in result.stderr.splitlines() if "newsmon.crawl" in line and "refused" in line]
     assert len(logged) == 6, result.stderr[-3000:]
+
+
+def test_the_address_is_checked_at_connect_time_even_without_the_request_checks(servers, sqlite_url, tmp_path):
+    """With the middleware switched off, only the resolver stands between a request and a loopback
+    address: the address actually connected to is checked, so DNS rebinding cannot slip past."""
+    site, _, _ = servers
+    site.routes["/feed.xml"] = Reply(body=rss(site.base_url + "/story"), headers={"Content-Type": "application/rss+xml"})
+    sources = [{"name": "literal", "feeds": [site.base_url + "/feed.xml"]},
+               {"name": "by-name", "feeds": [f"http://localhost:{site.port}/feed.xml"]}]
+    config = write_config(tmp_path, sqlite_url, sources)
+    result = crawl(config, "--set", 'DOWNLOADER_MIDDLEWARES={"crawler.netguard.NetGuardMiddleware": null}',
+                   "--set", "ROBOTSTXT_OBEY=False")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert site.requests == []
+    with session_scope(sqlite_url) as session:
+        [literal] = fetches(session, "literal")
+        assert literal.outcome == "refused" and "127.0.0.1 resolves to 127.0.0.1: a loopback address" in literal.reason
+        [by_name] = fetches(session, "by-name")
+        assert by_name.outcome == "refused" and "localhost resolves to 127.0.0.1" in by_name.reason
