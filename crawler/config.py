@@ -35,8 +35,27 @@ ENV_CONFIG = "NEWSMON_CONFIG"
 ENV_DATABASE_URL = "NEWSMON_DATABASE_URL"
 
 
+# Regexes from the config run on hostile input (URLs from any page): compiled by the
+# `regex` module and always matched with a time limit (see NewsSpider.pattern_says).
+REGEX_TIMEOUT = 0.25  # seconds one match may take
+MAX_PATTERN_LENGTH = 2000
+
+
+def config_regex(pattern: str):
+    """Compile a config pattern (a ``regex.Pattern``); ValueError worded for the user."""
+    import regex
+
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"regular expression longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        return regex.compile(pattern)
+    except (regex.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"invalid regular expression {pattern[:200]!r}: {exc}") from None
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No inf/nan: every number has an upper bound, so a typo cannot hang or overflow a run.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 HttpUrl = Annotated[str, Field(min_length=1)]
@@ -63,10 +82,7 @@ class SectionPage(_Strict):
     @classmethod
     def _regexes_compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+            config_regex(pattern)
         return patterns
 
 
@@ -90,8 +106,9 @@ def _plausible_date(value: object) -> date:
 class UpdateCheck(_Strict):
     """When an archived article is fetched again to catch edits."""
 
-    max_age_hours: float = Field(48, ge=0, description="re-check articles first seen less than this long ago")
-    every_hours: float = Field(6, gt=0, description="at most this often")
+    max_age_hours: float = Field(48, ge=0, le=24 * 366,
+                                 description="re-check articles first seen less than this long ago")
+    every_hours: float = Field(6, gt=0, le=24 * 366, description="at most this often")
 
 
 class Source(_Strict):
@@ -102,12 +119,16 @@ class Source(_Strict):
     sitemaps: list[str] = Field(default_factory=list)
     sections: list[SectionPage] = Field(default_factory=list)
     allowed_domains: list[str] = Field(default_factory=list)
+    allowed_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list, description="ports requests may use (default: 80, 443 and the entry points' ports)")
+    allow_private_addresses: bool = Field(False, description="may connect to loopback/private addresses "
+                                                             "(a local test site; never for outlets)")
     url_allow: list[str] = Field(default_factory=list, description="article URLs must match one of these regexes")
     url_deny: list[str] = Field(default_factory=list, description="article URLs matching any of these are skipped")
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")
-    check_interval_minutes: float = Field(60, gt=0)
-    horizon_days: float = Field(7, gt=0, description="sitemap entries older than this are not fetched")
-    max_articles_per_run: int = Field(200, gt=0)
+    check_interval_minutes: float = Field(60, gt=0, le=60 * 24 * 31)
+    horizon_days: float = Field(7, gt=0, le=36500, description="sitemap entries older than this are not fetched")
+    max_articles_per_run: int = Field(200, gt=0, le=100_000)
     earliest_date: date = Field(date(2000, 1, 1), description="publication dates before this are implausible")
     date_order: Literal["DMY", "MDY", "YMD"] | None = Field(None, description="how to read 03/04/2025")
     update_check: UpdateCheck = Field(default_factory=UpdateCheck)
@@ -139,18 +160,20 @@ class Crawl(_Strict):
 
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon; news monitoring)"
     obey_robots_txt: bool = True
-    download_delay: float = Field(0.5, ge=0)
-    concurrent_requests: int = Field(16, gt=0)
-    concurrent_requests_per_domain: int = Field(4, gt=0)
+    download_delay: float = Field(0.5, ge=0, le=600)
+    concurrent_requests: int = Field(16, gt=0, le=512)
+    concurrent_requests_per_domain: int = Field(4, gt=0, le=64)
     autothrottle: bool = True
-    download_timeout: float = Field(30, gt=0)
-    max_response_bytes: int = Field(10 * 1024 * 1024, gt=0)
-    retry_times: int = Field(2, ge=0)
-    extraction_timeout: float = Field(10, gt=0, description="seconds per page before it is skipped")
+    download_timeout: float = Field(30, gt=0, le=600)
+    max_response_bytes: int = Field(10 * 1024 * 1024, gt=0, le=1024 ** 3)
+    retry_times: int = Field(2, ge=0, le=10)
+    extraction_timeout: float = Field(10, gt=0, le=600, description="seconds per page before it is skipped")
     analysis_workers: int | None = Field(None, ge=0, le=64, description=(
         "worker processes for extraction and text analysis per crawl process; 0 = inline, unset = one per core"))
-    feed_failure_limit: int = Field(3, gt=0, description="consecutive failures before a feed is marked failing")
-    feed_retry_hours: float = Field(6, gt=0, description="how long a failing feed rests before the next try")
+    feed_failure_limit: int = Field(3, gt=0, le=1000,
+                                    description="consecutive failures before a feed is marked failing")
+    feed_retry_hours: float = Field(6, gt=0, le=24 * 366,
+                                    description="how long a failing feed rests before the next try")
     # RFC 9309 §2.4: a cached robots.txt should not be used for more than 24 hours.
     robots_txt_ttl_minutes: float = Field(60, ge=0, le=1440,
                                           description="how long later crawl processes reuse a host's robots.txt "
@@ -162,12 +185,12 @@ class Crawl(_Strict):
 class Theme(_Strict):
     name: str
     rule: str = Field(min_length=1)
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(1.0, gt=0, le=1000)
 
 
 class Topic(_Strict):
     name: str
-    threshold: float = Field(1.0, ge=0, description="relevance below this flags the article not relevant")
+    threshold: float = Field(1.0, ge=0, le=1e6, description="relevance below this flags the article not relevant")
     keep_irrelevant_text: bool = True
     require: str | None = Field(None, description="a rule the article must satisfy before its themes count")
     themes: list[Theme] = Field(default_factory=list)
@@ -176,22 +199,23 @@ class Topic(_Strict):
 class Dedup(_Strict):
     """Duplicate detection settings; docs/dedup.md shows the measurements behind the defaults."""
 
-    shingle_size: int = Field(5, ge=1, description="words per shingle")
-    num_perm: int = Field(128, ge=16, description="MinHash permutations")
+    shingle_size: int = Field(5, ge=1, le=50, description="words per shingle")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations")
     copy_threshold: float = Field(0.9, gt=0, le=1, description="estimated Jaccard for a copy")
     near_duplicate_threshold: float = Field(0.6, gt=0, le=1, description="estimated Jaccard for a near-duplicate")
     related_threshold: float = Field(0.1, gt=0, le=1,
                                      description="share of the shorter text's sentences found in the other "
                                                  "(a rewrite of another outlet's story)")
-    min_words: int = Field(30, ge=1, description="shorter texts (stubs, teasers) are never matched")
-    boilerplate_articles: int = Field(2, ge=1, description="a sentence seen in this many earlier articles "
-                                                           "of the same source is boilerplate, ignored")
+    min_words: int = Field(30, ge=1, le=100_000, description="shorter texts (stubs, teasers) are never matched")
+    boilerplate_articles: int = Field(2, ge=1, le=1_000_000,
+                                      description="a sentence seen in this many earlier articles "
+                                                  "of the same source is boilerplate, ignored")
 
 
 class DigestFilter(_Strict):
     topics: list[str] = Field(default_factory=list)
     themes: list[str] = Field(default_factory=list)
-    min_relevance: float = 0.0
+    min_relevance: float = Field(0.0, ge=0, le=1e6)
     sources: list[str] = Field(default_factory=list)
     include_candidates: bool = True
     include_contradictions: bool = True
@@ -202,17 +226,24 @@ class EmailChannel(_Strict):
     to: list[str] = Field(min_length=1)
     sender: str = "newsmon@localhost"
     smtp_host: str = "localhost"
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"] = "starttls"
     username_env: str = "NEWSMON_SMTP_USER"
     password_env: str = "NEWSMON_SMTP_PASSWORD"
+
+    @model_validator(mode="after")
+    def _no_login_in_cleartext(self) -> "EmailChannel":
+        if self.security == "none" and os.environ.get(self.username_env):
+            raise ValueError(f"security: 'none' with a login (${self.username_env} is set) would send the "
+                             "password in cleartext: use starttls or ssl, or unset it")
+        return self
 
 
 class WebhookChannel(_Strict):
     type: Literal["webhook"]
     url: str
     secret_env: str = "NEWSMON_WEBHOOK_SECRET"
-    retries: int = Field(3, ge=0)
+    retries: int = Field(3, ge=0, le=10)
 
     _url = field_validator("url")(_check_http_url)
 
@@ -336,12 +367,27 @@ def parse_config(data: object, origin: str = "<config>", path: Path | None = Non
         # Discriminated unions add the tag to the path: drop it for readability.
         raise ConfigError(format_validation_error(exc, origin, drop=lambda part, loc: part in _CHANNEL_TAGS)) from None
     config.path = path
+    if config.events:
+        _check_events_file(config, origin)
     if config.topics:
         try:
             validate_topics(config.topics)
         except ConfigError as exc:
             raise ConfigError(f"{origin}: topics: {exc}") from None
     return config
+
+
+def _check_events_file(config: Config, origin: str) -> None:
+    """The timeline exists and is a YAML list of events (its events are
+    validated in full when a crawl or an events command loads it)."""
+    path = config.resolve(config.events)
+    if not path.is_file():
+        raise ConfigError(f"{origin}: events: {path} " + ("is a directory, not a timeline file" if path.is_dir()
+                                                           else "does not exist"))
+    data = read_yaml_file(path, "events file")
+    events = data.get("events") if isinstance(data, dict) else data
+    if not isinstance(events, list):
+        raise ConfigError(f"{origin}: events: {path}: expected a list of events (or a mapping with 'events:')")
 
 
 def read_config(path: Path) -> Config:

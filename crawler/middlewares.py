@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import task
+
+from crawler.netguard import connect_refusal
 
 log = logging.getLogger(__name__)
 
@@ -59,4 +62,6 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(self, request, exception):
         if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
             return None
+        if connect_refusal(urlsplit(request.url).hostname):
+            return None  # the SSRF guard refused the address: asking again changes nothing
         return await self._delayed(self._retry(request, exception))

@@ -22,6 +22,12 @@ MIN_PREFIX = 3  # letters required before a trailing wildcard
 _WORD = re.compile(r"\w+")
 _OPERATORS = ("AND", "OR", "NOT", "NEAR")
 _NEAR_FIELD = re.compile(r"near_(\d+)")
+# Limits that keep a rule from exhausting the parser (recursion) or the matcher.
+MAX_RULE_CHARS = 20_000
+MAX_RULE_TOKENS = 2_000
+MAX_RULE_DEPTH = 32  # nested parentheses
+MAX_NEAR = 50  # NEAR operators in one rule
+MAX_NEAR_DISTANCE = 1_000  # words
 
 
 # --- parsed rules ----------------------------------------------------------------------
@@ -95,16 +101,30 @@ def _check_and_rewrite(rule: str) -> str:
     rule = rule.translate(str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'}))
     if not rule.strip():
         raise RuleError("the rule is empty")
+    if len(rule) > MAX_RULE_CHARS:
+        raise RuleError(f"the rule is longer than {MAX_RULE_CHARS} characters")
     if rule.count('"') % 2:
         raise RuleError("unbalanced quotes: a '\"' is never closed")
     tokens = re.findall(r'"[^"]*"(?:~\d+)?|\(|\)|[^\s()"]+', rule)
     tokens = [{"&&": "AND", "||": "OR"}.get(t, t) for t in tokens]
+    if len(tokens) > MAX_RULE_TOKENS:
+        raise RuleError(f"the rule has more than {MAX_RULE_TOKENS} terms and operators: split it into themes")
+    nears = [t for t in tokens if t.startswith("NEAR/")]
+    if len(nears) > MAX_NEAR:
+        raise RuleError(f"more than {MAX_NEAR} NEAR operators in one rule")
+    for near in nears:
+        digits = near[len("NEAR/"):]
+        if digits.isdigit() and (len(digits) > 6 or int(digits) > MAX_NEAR_DISTANCE):
+            raise RuleError(f"{near[:20]}{'…' if len(near) > 20 else ''}: the distance must be at most "
+                            f"{MAX_NEAR_DISTANCE} words")
     depth = 0
     for index, token in enumerate(tokens):
         previous = tokens[index - 1] if index else None
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         if token == "(":
             depth += 1
+            if depth > MAX_RULE_DEPTH:
+                raise RuleError(f"parentheses nested more than {MAX_RULE_DEPTH} deep")
             if following == ")":
                 raise RuleError("empty group '()'")
         elif token == ")":
@@ -140,6 +160,8 @@ def _check_word(token: str, previous: str | None, following: str | None) -> None
             raise RuleError(f"dangling operator {token}: nothing to combine {side} it")
         return
     if token == "NOT":
+        if following == "NOT" or (following or "").startswith("-"):
+            raise RuleError("NOT NOT: a double negation cancels out; remove both")
         if not _starts_operand(following):
             raise RuleError("dangling operator NOT: nothing to negate after it")
         return
@@ -265,9 +287,11 @@ def parse_rule(rule: str) -> Rule:
     rewritten = _check_and_rewrite(rule)
     try:
         tree = _luqum_parser.parse(rewritten)
+        node = _convert(tree)
     except ParseError as exc:
         raise RuleError(f"syntax error: {str(exc).removeprefix('Syntax error in input : ')}") from None
-    node = _convert(tree)
+    except RecursionError:  # a shape the limits above did not foresee: still one readable line
+        raise RuleError("the rule is nested too deeply to parse: split it into themes") from None
     if not node.positive:
         raise RuleError("NOT can only narrow a rule: every alternative needs a term that is not negated")
     return node
@@ -282,7 +306,8 @@ def parse_named(topic: str, theme: str, rule: str) -> Rule:
         return parse_rule(rule)
     except RuleError as exc:
         where = "require rule" if theme == "require" else f"theme {theme!r}"
-        raise ConfigError(f"topic {topic!r}, {where}: rule {rule!r}: {exc}") from None
+        shown = rule if len(rule) <= 200 else rule[:200] + "…"
+        raise ConfigError(f"topic {topic!r}, {where}: rule {shown!r}: {exc}") from None
 
 
 def validate_topics(topics) -> None:

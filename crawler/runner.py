@@ -33,7 +33,7 @@ def crawl_settings(config: "Config", overrides: dict | None = None):
 
 
 def run_crawl(config: "Config", source_names: list[str], *, db_url: str | None = None,
-              overrides: dict | None = None,
+              overrides: dict | None = None, stop_grace: float = 30.0,
               on_tick: Callable[[list[RunLog]], None] | None = None) -> list[RunSummary]:
     """Crawl the named sources (concurrently, one spider each) in this process
     and return one summary per source. ``on_tick`` is called about twice a
@@ -61,7 +61,23 @@ def run_crawl(config: "Config", source_names: list[str], *, db_url: str | None =
         from twisted.internet import reactor
 
         reactor.callWhenRunning(looper.start, 0.5, now=False)
-    process.start()
+    from twisted.internet import reactor
+
+    from crawler.watchdog import StopWatchdog
+
+    def record_interrupted(message: str) -> None:
+        for _, c in crawlers:
+            runlog = getattr(getattr(c, "spider", None), "runlog", None)
+            if runlog is not None and runlog.status == "running":
+                runlog.finish("interrupted", message)
+
+    watchdog = StopWatchdog(stop_grace, record_interrupted)
+    # After Scrapy's own signal handlers (installed on start-up), which it calls on.
+    reactor.callWhenRunning(reactor.callLater, 0, watchdog.install)
+    try:
+        process.start()
+    finally:
+        watchdog.finished.set()
     summaries = []
     for name, crawler in crawlers:
         spider = getattr(crawler, "spider", None)

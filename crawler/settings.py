@@ -45,7 +45,13 @@ LOG_LEVEL = "INFO"
 # scheduler's fingerprint filter would silently drop redirect loops).
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 
+# The SSRF guard (crawler/netguard.py): host and port checks before anything
+# else, the address check at connect time; only http(s) is ever fetched.
+TWISTED_DNS_RESOLVER = "crawler.netguard.GuardedResolver"
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.netguard.NetGuardMiddleware": 50,
     # robots.txt once per origin per process, and per TTL across processes (crawler/robots.py).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.ArchiveRobotsTxtMiddleware": 100,

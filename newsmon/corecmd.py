@@ -38,10 +38,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_stats)
 
     p = add_command(subparsers, "sql", help="run a read-only SQL query on the archive",
-                    description="Run SQL on the archive, opened read-only (a DELETE or DROP fails and "
-                                "changes nothing). Query the v_* views: they stay stable across versions.",
+                    description="Run one SQL query on the archive, read-only: one statement per call, "
+                                "queries only (SELECT, WITH, VALUES, EXPLAIN; TABLE/SHOW on PostgreSQL, PRAGMA "
+                                "on SQLite); anything that would write, attach a file or change a setting fails "
+                                "and changes nothing. On PostgreSQL connect as a read-only role (GRANT SELECT; "
+                                "docs/security.md): a superuser or a role that may write is refused. Query the "
+                                "v_* views: they stay stable across versions.",
                     example='newsmon sql "select source, title, published_at from v_articles order by published_at desc limit 10"')
     p.add_argument("query", help="the SQL statement")
+    p.add_argument("--allow-superuser", action="store_true",
+                   help="PostgreSQL: run even as a superuser or a role that may write (still in a read-only "
+                        "transaction)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV on stdout")
     fmt.add_argument("--json", action="store_true", help="JSON (a list of objects) on stdout")
@@ -163,29 +170,20 @@ def _jsonable(value):
 
 def cmd_sql(args: argparse.Namespace) -> int:
     from rich.table import Table
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from storage.db import get_readonly_engine
+    from newsmon.cli_support import UsageError
+    from storage.readonly import QueryFailed, QueryRejected, run_query
 
-    url = get_db_url(args)
-    engine = get_readonly_engine(url)
     try:
-        with engine.connect() as conn:
-            result = conn.execute(text(args.query))
-            if not result.returns_rows:
-                conn.rollback()
-                return fail("the statement returned no rows (the archive is read-only through 'newsmon sql')", 1)
-            columns = list(result.keys())
-            rows = [tuple(_jsonable(v) for v in row) for row in result]
-            conn.rollback()
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        if "readonly" in reason.replace("-", "").replace(" ", "").lower() or "read-only" in reason.lower():
-            return fail(f"the archive is opened read-only through 'newsmon sql': {reason}", 1)
-        return fail(f"SQL error: {reason}", 1)
-    finally:
-        engine.dispose()
+        result = run_query(get_db_url(args), args.query, allow_superuser=args.allow_superuser)
+    except QueryRejected as exc:
+        raise UsageError(str(exc)) from None
+    except QueryFailed as exc:
+        return fail(str(exc), 1)
+    if result is None:
+        return fail("the statement returned no rows (the archive is read-only through 'newsmon sql')", 1)
+    columns, raw = result
+    rows = [tuple(_jsonable(v) for v in row) for row in raw]
     if args.csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)

@@ -32,6 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names from the config (default: all enabled)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                    help="override a Scrapy setting for this run (e.g. --set DOWNLOAD_DELAY=0)")
+    p.add_argument("--stop-grace", type=float, default=30.0, metavar="SECONDS",
+                   help="after SIGTERM/Ctrl-C, how long in-flight pages may take before the crawl is ended "
+                        "anyway (default 30)")
     p.set_defaults(func=cmd_crawl)
 
     p = add_command(subparsers, "reextract", help="re-run extraction and analysis over archived pages",
@@ -92,6 +95,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.config import ConfigError
 
     config = get_config(args)
+    if not 0 < args.stop_grace <= 3600:
+        raise UsageError(f"--stop-grace {args.stop_grace:g}: expected seconds between 0 and 3600")
     for name in args.sources:
         config.source(name)  # unknown name → ConfigError, one line, exit 2
     names = list(dict.fromkeys(args.sources)) or [s.name for s in config.sources if s.enabled]
@@ -100,6 +105,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         raise ConfigError(f"{where}: no enabled sources to crawl")
     overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "WARNING", **parse_overrides(args.settings)}
     db_url = require_archive(args)
+    if config.events:  # a broken timeline fails the crawl now, not every article one by one
+        from crawler.events import load_timeline
+
+        load_timeline(config)
     tty = sys.stdout.isatty()
     if not args.verbose:
         for noisy in ("twisted", "py.warnings", "protego"):
@@ -109,9 +118,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                 logging.getLogger(chatty).setLevel(logging.WARNING)
     hide_scrapy_below(overrides["LOG_LEVEL"])
     if tty:
-        summaries = _crawl_with_progress(config, names, db_url, overrides)
+        summaries = _crawl_with_progress(config, names, db_url, overrides, args.stop_grace)
     else:
-        summaries = run_crawl(config, names, db_url=db_url, overrides=overrides)
+        summaries = run_crawl(config, names, db_url=db_url, overrides=overrides, stop_grace=args.stop_grace)
     console().print(summary_table(summaries))
     if all(s.status == "failed" for s in summaries):
         failed = "; ".join(f"{s.source}: {s.message}" for s in summaries if s.message)
@@ -122,7 +131,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 0
 
 
-def _crawl_with_progress(config, names, db_url, overrides):
+def _crawl_with_progress(config, names, db_url, overrides, stop_grace):
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from crawler.runner import run_crawl
@@ -138,7 +147,7 @@ def _crawl_with_progress(config, names, db_url, overrides):
                                             f"{c.updated} updated, {c.skipped_seen} skipped as seen, "
                                             f"{c.errors} errors")
 
-        return run_crawl(config, names, db_url=db_url, overrides=overrides, on_tick=tick)
+        return run_crawl(config, names, db_url=db_url, overrides=overrides, stop_grace=stop_grace, on_tick=tick)
 
 
 # --- reextract ---------------------------------------------------------------------------------
@@ -256,6 +265,10 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
     db_url = require_archive(args)
+    if config.events:  # an unreadable timeline is one line and exit 2, before any article is touched
+        from crawler.events.timeline import load_timeline
+
+        load_timeline(config)
     out = console()
     if out.is_terminal:  # a bar with an ETA on a terminal; nothing in logs, pipes or under the service
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -179,9 +179,9 @@ def _export_statement(engine, view: str, since: datetime | None):
 def export_rows(url: str, view: str, since: datetime | None):
     """(columns, row iterator) of the view, streamed in batches; the
     connection closes when the iterator is exhausted or closed."""
-    from storage.db import get_readonly_engine
+    from storage.readonly import readonly_engine
 
-    engine = get_readonly_engine(url)
+    engine = readonly_engine(url)
     statement = _export_statement(engine, view, since)
     conn = engine.connect().execution_options(stream_results=True, yield_per=EXPORT_BATCH)
     result = conn.execute(statement)

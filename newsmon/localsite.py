@@ -434,7 +434,7 @@ class LocalNewsSite:
     def sources(self) -> list[dict]:
         """Source declarations (crawler.config.Source fields) for the three good outlets."""
         base = self.base_url
-        common = {"allowed_domains": [self.host], "horizon_days": HORIZON_DAYS}
+        common = {"allowed_domains": [self.host], "horizon_days": HORIZON_DAYS, "allow_private_addresses": True}
         return [
             {"name": "andean-post", "language": "en",
              "feeds": [f"{base}/andean-post/feed.xml"],
@@ -453,7 +453,7 @@ class LocalNewsSite:
     def bad_sources(self) -> list[dict]:
         """One source per bad-input case, named 'bad-<case>' (see BAD_CASES)."""
         return [{"name": f"bad-{case}", kind: [self.base_url + path], "allowed_domains": [self.host],
-                 "horizon_days": HORIZON_DAYS}
+                 "horizon_days": HORIZON_DAYS, "allow_private_addresses": True}
                 for case, (kind, path, _why) in BAD_CASES.items()]
 
     def articles(self) -> list[dict]:

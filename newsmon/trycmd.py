@@ -343,7 +343,7 @@ def opml_feeds(path: Path) -> list[tuple[str, str]]:
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
-    from newsmon.config import parse_config
+    from crawler.config import parse_config
 
     feeds = opml_feeds(Path(args.opml))
     if not feeds:

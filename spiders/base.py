@@ -30,13 +30,14 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from sqlalchemy import or_, select
 
-from crawler import pending
+from crawler import netguard, pending
+from crawler.config import REGEX_TIMEOUT, Config, config_regex, load_config
 from crawler.extracted import Hints
 from crawler.items import ArticleItem
+from crawler.netguard import source_policy
 from crawler.runlog import RunLog, brief
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
-from crawler.config import Config, load_config
 from spiders import lists
 from spiders.lists import Link, ListError
 from spiders.entrypoints import EntryState, load_state, save_states
@@ -44,6 +45,45 @@ from storage.db import session_scope
 from storage.models import Article, ArticleVersion, utcnow
 
 log = logging.getLogger("newsmon.crawl")
+
+MAX_SITEMAP_DEPTH = 5  # sitemap indexes within indexes: deeper ones are not followed
+MAX_LIST_URLS_PER_RUN = 100_000  # links and child sitemaps a run looks at, all lists together
+
+
+@dataclass
+class Ignored:
+    """Links of one list that were left out, reported once for the list
+    (a sitemap of 200k offsite URLs is one line, not 200k)."""
+
+    offsite: int = 0
+    first_offsite: str | None = None
+    not_http: int = 0
+    not_allowed: int = 0
+    denied: int = 0
+    too_deep: int = 0
+    capped: int = 0
+
+    def over_cap(self, room: int) -> bool:
+        if room > 0:
+            return False
+        self.capped += 1
+        return True
+
+    def note(self) -> str:
+        parts = []
+        if self.offsite:
+            parts.append(f"{self.offsite} offsite links left out (first: {self.first_offsite})")
+        if self.not_http:
+            parts.append(f"{self.not_http} non-http(s) links left out")
+        if self.not_allowed:
+            parts.append(f"{self.not_allowed} not matching url_allow")
+        if self.denied:
+            parts.append(f"{self.denied} matching url_deny")
+        if self.too_deep:
+            parts.append(f"{self.too_deep} child sitemaps deeper than {MAX_SITEMAP_DEPTH} levels not followed")
+        if self.capped:
+            parts.append(f"the run's limit of {MAX_LIST_URLS_PER_RUN} listed URLs reached: the rest waits")
+        return "".join("; " + p for p in parts)
 
 
 @dataclass
@@ -68,11 +108,17 @@ def declared_charset(content_type: str | None) -> str | None:
 
 def failure_reason(failure) -> tuple[str, str, int | None]:
     """(outcome, reason, HTTP status) for a failed request, in words a user reads."""
-    from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError
+    from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, DownloadTimeoutError
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError as TxTimeout
 
     exc = failure.value
+    if isinstance(exc, netguard.Refused):
+        return "refused", str(exc), None
+    if isinstance(exc, (DNSLookupError, CannotResolveHostError)):
+        refusal = netguard.connect_refusal(host_of(failure.request.url))
+        if refusal:
+            return "refused", refusal, None
     if isinstance(exc, HttpError):
         status = exc.response.status
         return "error", f"HTTP {status}", status
@@ -80,6 +126,11 @@ def failure_reason(failure) -> tuple[str, str, int | None]:
         text = str(exc) or type(exc).__name__
         if "robots.txt" in text:
             return "skipped", "robots.txt", None
+        if "during decompression" in text or "DOWNLOAD_MAXSIZE" in text:
+            # a decompression bomb (or just a huge compressed page): an error, not a polite skip
+            limit = re.search(r"DOWNLOAD_MAXSIZE \((\d+) B\)", text)
+            return "error", ("too large after decompression: over the "
+                             f"{limit.group(1) if limit else 'max_response_bytes'} byte limit"), None
         if "redirect" in text.lower():
             return "error", f"redirect loop ({text})", None
         if "offsite" in text.lower():
@@ -128,11 +179,15 @@ class NewsSpider(scrapy.Spider):
         crawler.settings.setdict(settings_from_config(config), priority="spider")
         spider.db_url = db_url or config.effective_database_url()
         spider.runlog = RunLog(spider.db_url, spider.source.name)
-        spider.allowed_hosts = {h.lower() for h in spider.source.allowed_domains} or {
-            host_of(u) for u in spider.entry_urls()}
+        spider.net_policy = source_policy(spider.source, spider.entry_urls())
+        netguard.POLICY.register(spider.net_policy)
+        spider.allowed_hosts = spider.net_policy.hosts
         spider.allowed_domains = sorted(spider.allowed_hosts)
-        spider.url_allow = [re.compile(p) for p in spider.source.url_allow]
-        spider.url_deny = [re.compile(p) for p in spider.source.url_deny]
+        spider.url_allow = [config_regex(p) for p in spider.source.url_allow]
+        spider.url_deny = [config_regex(p) for p in spider.source.url_deny]
+        spider.ignored = Ignored()
+        spider.listed = 0  # links and child sitemaps considered this run (MAX_LIST_URLS_PER_RUN)
+        spider.slow_patterns: set[str] = set()
         spider.queued: set[str] = set()
         spider.budget = spider.source.max_articles_per_run
         spider.states: dict[str, EntryState] = {}
@@ -227,9 +282,13 @@ class NewsSpider(scrapy.Spider):
                                size=len(response.body), duration_ms=duration,
                                reason="same content as at the last check")
             return
+        self.ignored = Ignored()
         try:
             links, children, note = self.parse_list(response, kind)
-        except ListError as exc:
+        except Exception as exc:  # ListError, or a hostile list tripping a parser: never the spider
+            if not isinstance(exc, ListError):
+                log.debug("%s: %s %s could not be read", self.source.name, kind, response.url, exc_info=True)
+                exc = ListError(f"unreadable {kind} ({type(exc).__name__}: {exc})"[:500])
             self.entry_failed(state, exc.reason)
             log.warning("%s: %s %s: %s", self.source.name, kind, response.url, exc.reason)
             self.runlog.record(response.url, kind, "error", counts={"fetched": 1, "errors": 1},
@@ -237,9 +296,29 @@ class NewsSpider(scrapy.Spider):
                                reason=exc.reason)
             return
         state.new_validators, state.new_hash = validators, body_hash
-        # Decide every link first: the seen ones are counted with this list's fetch row.
-        requests = [r for r in (self.entry_request(child, "sitemap") for child in children) if r is not None]
-        requests += [r for r in (self.article_request(link, entry, kind) for link in links) if r is not None]
+        depth = response.meta.get("depth_in_index", 0)
+        requests = []
+        for child in children:
+            if self.ignored.over_cap(MAX_LIST_URLS_PER_RUN - self.listed):
+                state.complete = False
+                break
+            self.listed += 1
+            if depth + 1 > MAX_SITEMAP_DEPTH:
+                self.ignored.too_deep += 1
+                continue
+            request = self.entry_request(child, "sitemap", depth_in_index=depth + 1)
+            if request is not None:
+                requests.append(request)
+        for link in links:
+            if self.ignored.over_cap(MAX_LIST_URLS_PER_RUN - self.listed):
+                state.complete = False
+                break
+            self.listed += 1
+            request = self.article_request(link, entry, kind)
+            if request is not None:
+                requests.append(request)
+        note = note + self.ignored.note()
+        # Every link is decided first: the seen ones are counted with this list's fetch row.
         skipped, self.skipped_seen = self.skipped_seen, 0
         self.runlog.record(response.url, kind, "parsed", counts={"fetched": 1, "skipped_seen": skipped},
                            status=response.status, size=len(response.body), duration_ms=duration, reason=note)
@@ -253,7 +332,15 @@ class NewsSpider(scrapy.Spider):
         if kind == "sitemap":
             return lists.parse_sitemap(response, self.horizon(), self.host_allowed, self.record_offsite)
         section = self.source.sections[response.meta["section"]]
-        return lists.parse_section(response, section)
+        allow = [config_regex(p) for p in section.allow]
+        deny = [config_regex(p) for p in section.deny]
+
+        def keep(url: str) -> bool:
+            if allow and not any(self.pattern_says(p, url, "allow", False) for p in allow):
+                return False
+            return not any(self.pattern_says(p, url, "deny", True) for p in deny)
+
+        return lists.parse_section(response, section, keep)
 
     def horizon(self) -> datetime:
         return utcnow() - timedelta(days=self.source.horizon_days)
@@ -269,25 +356,51 @@ class NewsSpider(scrapy.Spider):
         return any(host == allowed or host.endswith("." + allowed) for allowed in self.allowed_hosts)
 
     def record_offsite(self, url: str, kind: str) -> None:
-        reason = f"offsite: {host_of(url) or url} is not among the source's allowed domains"
-        log.info("%s: not fetching %s: %s", self.source.name, url, reason)
-        self.runlog.record(url, kind, "skipped", reason=reason)
+        """A link to another host: counted, reported once per list (see :class:`Ignored`)."""
+        self.ignored.offsite += 1
+        self.ignored.first_offsite = self.ignored.first_offsite or (host_of(url) or url[:200])
+
+    def pattern_says(self, pattern, url: str, key: str, on_timeout: bool) -> bool:
+        """``pattern.search(url)`` within the regex time limit; a pattern that
+        runs out of time counts as ``on_timeout`` (url_allow: no, url_deny: yes)
+        and is reported once per run."""
+        if pattern.pattern in self.slow_patterns:
+            return on_timeout  # it ran out of time once this run: not again for every URL
+        try:
+            try:
+                return pattern.search(url, timeout=REGEX_TIMEOUT) is not None
+            except TimeoutError:  # once more with room, so a busy machine is not mistaken for a bad pattern
+                return pattern.search(url, timeout=4 * REGEX_TIMEOUT) is not None
+        except TimeoutError:
+            if pattern.pattern not in self.slow_patterns:
+                self.slow_patterns.add(pattern.pattern)
+                log.warning("%s: %s pattern %r ran longer than %.2f s on %s: treated as %s for the rest of the run",
+                            self.source.name, key, pattern.pattern, 4 * REGEX_TIMEOUT, url[:200],
+                            "matching" if on_timeout else "not matching")
+            return on_timeout
 
     def article_request(self, link: Link, entry: str, kind: str) -> scrapy.Request | None:
         """The request for an article link, or None when it is filtered, queued
         already, archived and not due for a check, or over the run's budget."""
         url = link.url.split("#", 1)[0]
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme not in ("http", "https"):
+            self.ignored.not_http += 1
             return None
         canonical = canonicalize_url(url)
         if not self.host_allowed(canonical):
             self.record_offsite(url, "article")
             return None
-        if self.url_allow and not any(p.search(canonical) for p in self.url_allow):
+        if self.url_allow and not any(self.pattern_says(p, canonical, "url_allow", False) for p in self.url_allow):
             log.debug("%s: %s does not match url_allow", self.source.name, url)
+            self.ignored.not_allowed += 1
             return None
-        if any(p.search(canonical) for p in self.url_deny):
+        if any(self.pattern_says(p, canonical, "url_deny", True) for p in self.url_deny):
             log.debug("%s: %s matches url_deny", self.source.name, url)
+            self.ignored.denied += 1
             return None
         if canonical in self.queued:
             return None
@@ -383,14 +496,14 @@ class NewsSpider(scrapy.Spider):
         if state is not None:
             if kind == "article":
                 # Retry the list next time unless the page is gone for good.
-                if status not in (404, 410) and outcome == "error":
+                if status not in (404, 410) and outcome in ("error", "refused"):
                     state.complete = False
             else:
                 self.entry_failed(state, reason)
-        level = logging.WARNING if outcome == "error" else logging.INFO
+        level = logging.WARNING if outcome in ("error", "refused") else logging.INFO
         url = (request.meta.get("redirect_urls") or [request.url])[0]  # the link as listed, not the last hop
         log.log(level, "%s: %s %s: %s", self.source.name, kind, url, reason)
-        counts = {"fetched": int(status is not None), "errors": int(outcome == "error")}
+        counts = {"fetched": int(status is not None), "errors": int(outcome in ("error", "refused"))}
         with session_scope(self.db_url) as session:
             canonical = request.meta.get("canonical")
             if kind == "article" and canonical:
@@ -427,12 +540,15 @@ class NewsSpider(scrapy.Spider):
         elif entries and not fetched and failed:
             status, message = "failed", "; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]
         else:
-            status = "ok"
+            # 'partial': the run finished but some pages or lists failed (errors > 0)
+            status = "partial" if failed or self.runlog.counts.errors else "ok"
             message = ("; ".join(f"{s.url}: {s.failed}" for s in failed)[:2000]) or None
             if runlog.archive_failures:
                 message = "; ".join(filter(None, [f"{runlog.archive_failures} articles could not be archived "
                                                   f"(fetched again next run): {runlog.last_archive_error}",
                                                   message]))[:2000]
+            if message is None and status == "partial":
+                message = f"{self.runlog.counts.errors} pages failed (see fetches)"
         if unsaved:
             status, message = "failed", "; ".join(filter(None, [unsaved, message]))[:2000]
         if runlog.run_id is None and runlog.start_error:

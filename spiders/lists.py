@@ -47,6 +47,7 @@ def naive_utc(value: datetime | None) -> datetime | None:
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for an uncompressed file
+MAX_SITEMAP_URLS = 50_000  # the sitemaps.org limit of entries per file: the rest is left out
 
 
 def _struct_time(value) -> datetime | None:
@@ -83,9 +84,11 @@ def parse_feed(response, source_name: str) -> tuple[list[Link], list[str], str]:
         problem = " ".join(problem.split())
     if problem and not links:
         raise ListError(f"malformed feed, no usable entries ({problem})")
-    if not parsed.version and not links:
-        raise ListError("not a feed (no RSS or Atom document found)")
-    note = f"{len(links)} entries ({parsed.version or 'unknown format'})"
+    version = parsed.get("version")  # absent altogether for an empty body
+    if not version and not links:
+        raise ListError("not a feed (no RSS or Atom document found)" if response.body.strip()
+                        else "empty response (no feed)")
+    note = f"{len(links)} entries ({version or 'unknown format'})"
     if problem:
         note += f"; repaired: {problem}"
         log.info("%s: feed %s needed repair (%s); using its %d entries", source_name, response.url, problem,
@@ -135,10 +138,13 @@ def parse_sitemap(response, horizon: datetime, host_allowed: Callable[[str], boo
         found = _local(root.tag) if root is not None else "nothing"
         raise ListError(f"not a sitemap (root element {found!r})")
     is_index = _local(root.tag) == "sitemapindex"
-    links, children, old, offsite = [], [], 0, 0
+    links, children, old, offsite, entries = [], [], 0, 0, 0
     for element in root:
         if _local(element.tag) not in ("url", "sitemap"):
             continue
+        entries += 1
+        if entries > MAX_SITEMAP_URLS:
+            break
         loc = _child_text(element, "loc")
         if not loc:
             continue
@@ -160,15 +166,18 @@ def parse_sitemap(response, horizon: datetime, host_allowed: Callable[[str], boo
                           language=_child_text(element, "language"))
             links.append(Link(loc, hints, lastmod))
     what = f"{len(children)} child sitemaps" if is_index else f"{len(links)} URLs"
-    note = f"{what}; {old} older than the horizon, {offsite} offsite left out"
+    note = f"{what}; {old} older than the horizon"
+    if entries > MAX_SITEMAP_URLS:
+        note += f"; more than {MAX_SITEMAP_URLS} entries: the rest left out"
     return links, children, note
 
 
-def parse_section(response, section) -> tuple[list[Link], list[str], str]:
-    """The links of a section page that match its allow/deny patterns (one level deep)."""
+def parse_section(response, section, keep: Callable[[str], bool]) -> tuple[list[Link], list[str], str]:
+    """The links of a section page that ``keep`` accepts (its allow/deny
+    patterns, run with a time limit by the spider), one level deep."""
     if not hasattr(response, "xpath"):
         raise ListError("the section page is not HTML")
-    extractor = LinkExtractor(allow=section.allow, deny=section.deny, unique=True)
+    extractor = LinkExtractor(unique=True)
     links = [Link(link.url, Hints(title=" ".join(link.text.split()) or None))
-             for link in extractor.extract_links(response)]
+             for link in extractor.extract_links(response)[:MAX_SITEMAP_URLS] if keep(link.url)]
     return links, [], f"{len(links)} matching links"

@@ -70,19 +70,6 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def get_readonly_engine(url: str) -> Engine:
-    """An engine that cannot write: SQLite opened with mode=ro, PostgreSQL
-    sessions with default_transaction_read_only."""
-    url = normalize_url(url)
-    if is_sqlite(url):
-        database = make_url(url).database
-        if not database or not Path(database).exists():
-            raise SchemaError(f"no archive at {database}: run 'newsmon init' first")
-        uri = f"file:{Path(database).resolve()}?mode=ro"
-        return create_engine("sqlite://", creator=lambda: __import__("sqlite3").connect(uri, uri=True))
-    return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
-
-
 def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 

@@ -55,7 +55,7 @@ def site():
 def test_every_bad_case_is_logged_with_its_reason_and_the_crawl_goes_on(site, sqlite_url, tmp_path):
     # Plus a source whose sitemap lists only entries older than its horizon.
     stale = {"name": "stale-sitemap", "sitemaps": [f"{site.base_url}/capital-wire/sitemap-index.xml"],
-             "horizon_days": 30}
+             "horizon_days": 30, "allow_private_addresses": True}
     config = write_config(tmp_path, sqlite_url, [*site.bad_sources(), stale])
     result = crawl(config)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -114,10 +114,11 @@ def test_every_bad_case_is_logged_with_its_reason_and_the_crawl_goes_on(site, sq
         row = one(fetches_of(session, "bad-no-text"), kind="article")
         assert row.outcome == "not_article" and "too little text" in row.reason
 
-        # A sitemap pointing at another domain: its URLs are logged as offsite, never requested.
-        rows = [r for r in fetches_of(session, "bad-offsite-sitemap") if r.kind == "article"]
-        assert len(rows) == 2 and all(r.outcome == "skipped" and r.reason.startswith("offsite: other.example")
-                                      and r.status is None for r in rows)
+        # A sitemap pointing at another domain: its URLs are counted once on the list's row, never requested.
+        rows = fetches_of(session, "bad-offsite-sitemap")
+        assert not [r for r in rows if r.kind == "article"]
+        row = one(rows, kind="sitemap")
+        assert row.outcome == "parsed" and "2 offsite links left out (first: other.example)" in row.reason
 
         # Entries older than the horizon are left out: child sitemaps not even requested.
         row = one(fetches_of(session, "stale-sitemap"), kind="sitemap")
@@ -155,7 +156,7 @@ def test_every_bad_case_is_logged_with_its_reason_and_the_crawl_goes_on(site, sq
 
 def test_crawl_with_nothing_reachable_exits_non_zero_with_one_line(sqlite_url, tmp_path):
     port = free_port()  # nothing listens there
-    sources = [{"name": "gone", "feeds": [f"http://127.0.0.1:{port}/feed.xml"]}]
+    sources = [{"name": "gone", "feeds": [f"http://127.0.0.1:{port}/feed.xml"], "allow_private_addresses": True}]
     config = write_config(tmp_path, sqlite_url, sources)
     result = crawl(config)
     assert result.returncode == 1

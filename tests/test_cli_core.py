@@ -12,7 +12,9 @@ def test_init_then_sql_counts_articles_without_a_config_file(empty_db_url, tmp_p
     assert first.returncode == 0, first.stderr
     again = run_newsmon("init", cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stderr
-    result = run_newsmon("sql", "select count(*) as n from v_articles", "--json", cwd=tmp_path, env=env)
+    # The test server's only role is a superuser (tests/test_security_sql.py covers the read-only role).
+    result = run_newsmon("sql", "select count(*) as n from v_articles", "--json", "--allow-superuser",
+                         cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert '"n": 0' in result.stdout
 
@@ -22,8 +24,8 @@ def test_sql_cannot_delete_or_drop_and_data_is_untouched(db_url, tmp_path):
         session.add(Source(name="kept"))
     env = {"NEWSMON_DATABASE_URL": db_url}
     for statement in ("DELETE FROM sources", "DROP TABLE sources", "UPDATE sources SET name = 'x'"):
-        result = run_newsmon("sql", statement, cwd=tmp_path, env=env)
-        assert result.returncode == 1
+        result = run_newsmon("sql", statement, "--allow-superuser", cwd=tmp_path, env=env)
+        assert result.returncode == 2  # refused before it reaches the database
         assert "read-only" in result.stderr
         assert "Traceback" not in result.stderr
     with session_scope(db_url) as session:
@@ -33,7 +35,7 @@ def test_sql_cannot_delete_or_drop_and_data_is_untouched(db_url, tmp_path):
 def test_sql_outputs_csv(db_url, tmp_path):
     with session_scope(db_url) as session:
         session.add_all([Source(name="one"), Source(name="two")])
-    result = run_newsmon("sql", "select name from sources order by name", "--csv", cwd=tmp_path,
+    result = run_newsmon("sql", "select name from sources order by name", "--csv", "--allow-superuser", cwd=tmp_path,
                          env={"NEWSMON_DATABASE_URL": db_url})
     assert result.stdout.splitlines() == ["name", "one", "two"]
 
@@ -57,6 +59,7 @@ def test_init_writes_the_example_config_where_asked(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "us-colombia" in target.read_text() or "colombia" in target.read_text()
     assert (tmp_path / "conf" / "newsmon.db").exists()
+    assert (tmp_path / "conf" / "events.example.yaml").exists()  # the config names it
     listed = run_newsmon("--config", str(target), "sources", cwd=tmp_path)
     assert listed.returncode == 0 and "el-espectador" in listed.stdout
 

@@ -85,12 +85,13 @@ def sqlite_archive(sqlite_url):
     return sqlite_url
 
 
-def config_with(channels: list[dict], tmp_path, **digest) -> object:
+def config_with(channels: list[dict], tmp_path, topics: list | None = None, **digest) -> object:
     data = {
         "sources": [{"name": "outlet-a", "feeds": ["http://127.0.0.1:1/feed"]},
                     {"name": "outlet-b", "feeds": ["http://127.0.0.1:1/feed"]}],
         # The themes the archive rows below name (digest filters must name configured ones).
-        "topics": [{"name": "rel", "themes": [{"name": t, "rule": t} for t in ("trade", "sport", "migration")]}],
+        "topics": topics or [{"name": "rel", "themes": [{"name": t, "rule": t}
+                                                        for t in ("trade", "sport", "migration")]}],
         "digests": [{"name": "morning", "channels": channels, **digest}],
     }
     return parse_config(data, "test", tmp_path / "newsmon.yaml")
@@ -220,8 +221,9 @@ def test_webhook_retries_a_500_with_the_same_delivery_id_and_a_valid_signature(s
     assert len(webhook.requests) == 2
     ids = {headers["x-newsmon-delivery"] for headers, _ in webhook.requests}
     assert ids == {result.delivery_key}
-    for headers, body in webhook.requests:
-        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    for headers, body in webhook.requests:  # signed over "<timestamp>.<body>" (docs/security.md)
+        signed = headers["x-newsmon-timestamp"].encode() + b"." + body
+        expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["x-newsmon-signature"], expected)
     assert payload_titles(json.loads(webhook.requests[-1][1])) == ["Ceasefire talks"]
 
@@ -355,7 +357,9 @@ def test_filter_keeps_only_the_digests_themes_and_sources(sqlite_archive, webhoo
     add_article("https://a.example/3", source="outlet-a", title="Sport in A", topic="rel", theme="sport")
     add_article("https://a.example/4", source="outlet-a", title="Irrelevant in A", relevant=False)
     config = config_with([{"type": "webhook", "url": webhook.url}], tmp_path,
-                         filter={"themes": ["trade"], "sources": ["outlet-a"]})
+                         filter={"themes": ["trade"], "sources": ["outlet-a"]},
+                         topics=[{"name": "rel", "themes": [{"name": "trade", "rule": "trade"},
+                                                            {"name": "sport", "rule": "sport"}]}])
 
     run_digest(config, sqlite_archive, "morning")
 

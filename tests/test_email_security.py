@@ -200,15 +200,13 @@ def test_digest_sent_over_implicit_ssl_with_a_login_arrives(archive, ssl_server,
     assert "Extradition approved" in message.get_body(("plain",)).get_content()
 
 
-def test_plain_mode_never_sends_the_password_to_a_server_offering_login_only_after_starttls(
+def test_plain_mode_with_a_login_is_a_config_error_so_the_password_is_never_sent(
         archive, starttls_server, trusted, tmp_path):
+    from crawler.config import ConfigError
+
     inbox, port = starttls_server
-    add_article("https://a.example/3", "Not over plain text")
-
-    [result] = run_digest(email_config(tmp_path, port, "none"), archive, "morning")
-
-    assert result.status == "failed"
-    assert result.detail == f"SMTP 127.0.0.1:{port}: SMTP AUTH extension not supported by server."
+    with pytest.raises(ConfigError, match=r"digests\[0\]\.channels\[0\]: security: 'none' with a login"):
+        email_config(tmp_path, port, "none")
     assert inbox.messages == [] and inbox.logins == []
 
 

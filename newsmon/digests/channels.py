@@ -81,6 +81,9 @@ def send_email(channel: EmailChannel, content: DigestContent) -> None:
     message = build_email(channel, content)
     user = os.environ.get(channel.username_env)
     password = os.environ.get(channel.password_env)
+    if user and channel.security == "none":  # the config check refuses this at load; never send it anyway
+        raise DeliveryError(f"SMTP {channel.smtp_host}:{channel.smtp_port}: refusing to log in without TLS "
+                            f"(security: none with ${channel.username_env} set)")
     try:
         if channel.security == "ssl":
             smtp = smtplib.SMTP_SSL(channel.smtp_host, channel.smtp_port, timeout=SMTP_TIMEOUT,
@@ -102,9 +105,26 @@ def send_email(channel: EmailChannel, content: DigestContent) -> None:
 # --- webhook ----------------------------------------------------------------------
 
 
-def sign(body: bytes, secret: str) -> str:
-    """``sha256=<hex>``: HMAC-SHA256 of the exact body bytes, as receivers verify it."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+SIGNATURE_TOLERANCE = 300  # seconds: receivers reject older timestamps (replays)
+
+
+def sign(body: bytes, secret: str, timestamp: int) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of ``<timestamp>.<body bytes>``, so a
+    captured request cannot be replayed later with a fresh-looking time."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, secret: str, timestamp: str | None, signature: str | None, *,
+                     now: float | None = None, tolerance: float = SIGNATURE_TOLERANCE) -> bool:
+    """What a receiver does (docs/security.md shows the same code): the
+    timestamp is recent and the signature matches body and timestamp."""
+    try:
+        sent = int(timestamp or "")
+    except ValueError:
+        return False
+    if abs((time.time() if now is None else now) - sent) > tolerance:
+        return False
+    return hmac.compare_digest(sign(body, secret, sent), signature or "")
 
 
 def send_webhook(channel: WebhookChannel, content: DigestContent) -> None:
@@ -117,15 +137,17 @@ def send_webhook(channel: WebhookChannel, content: DigestContent) -> None:
         "X-Newsmon-Delivery": content.delivery_key,
     }
     secret = os.environ.get(channel.secret_env)
-    if secret:
-        headers["X-Newsmon-Signature"] = sign(body, secret)
-    else:
+    if not secret:
         log.warning("digest %s: webhook %s sent unsigned: $%s is not set", content.digest, channel.url,
                     channel.secret_env)
     reason = "no attempt made"
     for attempt in range(channel.retries + 1):
         if attempt:
             time.sleep(WEBHOOK_BACKOFF * 2 ** (attempt - 1))
+        if secret:  # signed afresh per attempt: a retry after backoff is not "old"
+            timestamp = int(time.time())
+            headers["X-Newsmon-Timestamp"] = str(timestamp)
+            headers["X-Newsmon-Signature"] = sign(body, secret, timestamp)
         request = urllib.request.Request(channel.url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
@@ -307,4 +329,5 @@ def send(config: Config, channel, content: DigestContent) -> str:
     return f"{channel.type} file {write_file(config, channel, content)}"
 
 
-__all__ = ["DeliveryError", "send", "send_email", "send_webhook", "write_atom", "write_file", "build_email", "sign"]
+__all__ = ["DeliveryError", "send", "send_email", "send_webhook", "write_atom", "write_file", "build_email", "sign",
+           "verify_signature"]

@@ -489,7 +489,7 @@ def failure_streak(session: Session, source_name: str) -> list[tuple[datetime, s
     runs = session.execute(
         select(CrawlRun.status, CrawlRun.started_at, CrawlRun.message)
         .join(Source, Source.id == CrawlRun.source_id)
-        .where(Source.name == source_name, CrawlRun.status.in_(("ok", "failed")))
+        .where(Source.name == source_name, CrawlRun.status.in_(("ok", "partial", "failed")))
         .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(200)
     ).all()
     streak = []
