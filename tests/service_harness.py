@@ -104,7 +104,7 @@ class GrowingSite:
 
     def source_configs(self, interval_seconds: float = 1.0) -> list[dict]:
         return [{"name": source, "language": "en", "feeds": [f"{self.base}/{source}/feed.xml"],
-                 "allowed_domains": ["127.0.0.1"], "horizon_days": 3650,
+                 "allowed_domains": ["127.0.0.1"], "horizon_days": 3650, "allow_private_addresses": True,
                  "check_interval_minutes": interval_seconds / 60} for source in self.sources]
 
     def _prose(self, n: int) -> list[str]:

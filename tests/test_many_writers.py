@@ -117,7 +117,7 @@ def crawl_all_at_once(config: str) -> None:
 def test_concurrent_crawls_file_each_url_once_and_link_every_copy(db_url, tmp_path):
     with WireSite() as site:
         sources = [{"name": outlet, "feeds": [f"{site.base_url}/{outlet}/feed.xml"],
-                    } for outlet in OUTLETS]  # MERGE-NOTE: allow_private_addresses
+                    "allow_private_addresses": True} for outlet in OUTLETS]
         config = write_config(tmp_path, db_url, sources)
         for _ in range(ROUNDS):
             site.rounds += 1

@@ -45,7 +45,7 @@ def test_a_worker_killed_mid_page_is_replaced_and_the_page_logged_failed(sqlite_
         site.routes["/story.html"] = (200, "text/html; charset=utf-8", story_page())
         config = write_config(tmp_path, sqlite_url,
                               [{"name": "outlet", "feeds": [f"{site.base_url}/feed.xml"],
-                                }],  # MERGE-NOTE: allow_private_addresses
+                                "allow_private_addresses": True}],
                               crawl={"analysis_workers": 1, "extraction_timeout": 300, "obey_robots_txt": False})
         crawl = subprocess.Popen([sys.executable, "-m", "newsmon.cli", "--config", config, "crawl"], cwd=REPO,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
