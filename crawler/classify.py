@@ -709,7 +709,8 @@ class ClassifyStage(Stage):
         if not self.topics.topics:
             article.relevant = None
             return
-        results = self.topics.classify(article.title, article.text)
+        # A paywall teaser is classified by its title, as when teasers were stored without text.
+        results = self.topics.classify(article.title, "" if article.paywalled else article.text)
         for result in results:
             row = ArticleTopic(article_id=article.id, topic=result.name, score=result.score,
                                relevant=result.relevant)

@@ -417,6 +417,12 @@ class DedupStage(Stage):
         """Replace this article's signature and outgoing links with ones computed
         from its current text, and put it in the right cluster."""
         session.execute(delete(DuplicateLink).where(DuplicateLink.article_id == article.id))
+        if article.paywalled:  # a teaser is not the story: never matched, never a match
+            log.debug("dedup: article %s is a paywall teaser: not matched", article.id)
+            session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == article.id))
+            self._set_cluster(session, article, None)
+            self._pending[article.id] = _Pending(article.source_id, None)
+            return
         fp = fingerprint(article.text or "", self.settings,
                          self.boilerplate.boilerplate(article.source_id, article.id), self._permutations)
         if fp.word_count < self.settings.min_words:
@@ -450,7 +456,7 @@ class DedupStage(Stage):
         own_hash = article.text_hash or text_hash(article.text or "")
         exact = session.execute(
             select(Article.id, Article.cluster_id)
-            .where(Article.text_hash == own_hash, Article.id < article.id)
+            .where(Article.text_hash == own_hash, Article.id < article.id, Article.paywalled.is_not(True))
             .order_by(Article.first_seen, Article.id).limit(1)
         ).first()
         if exact is not None:
