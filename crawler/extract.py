@@ -72,6 +72,7 @@ points.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 import signal
 import threading
 from datetime import date, datetime, timezone
@@ -82,6 +83,7 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from crawler.boilerplate import clean_text, find_boxes
 from crawler.decode import decode_html, sniff_not_html
 from crawler.extracted import ExtractionTimeout, Extracted, Hints, NotArticle
 from crawler.metadata import (
@@ -248,23 +250,36 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
                                            sig.site_name or meta.sitename, host_of(url), meta.author)
         title = clean(title)
     titles = [title, *(sig.titles if meta else [])]
+    headlines = _headlines(tree)  # before pruning: related boxes are where most of them live
+    links = set(headlines)
+    boxes = find_boxes(tree) if meta else []
+    dateline, pruned, raw = None, [], ""
+
+    def text_of(result) -> str:
+        nonlocal dateline, pruned, raw
+        if result is None:
+            raw = ""
+            return ""
+        raw = _paragraphs(result.text, titles)
+        cleaned, dateline, pruned = clean_text(raw, links, title, boxes)
+        return cleaned
+
     body = _trafilatura(tree, url, TRAFILATURA_OPTIONS) if meta else None
-    text = _paragraphs(body.text, titles) if body is not None else ""
-    first = quality(text)
-    links = None
-    if first.boilerplate_share > 0.3:  # reading every link costs ~1.5 ms: only for doubtful texts
-        links = set(_headlines(tree))
-        first = quality(text, links)
+    text = text_of(body)
+    first = quality(text, links)
     poor = first.poor(min_text_chars)
     if RETRY_WITH_FALLBACK and meta and poor:
         # The fast pass found (almost) nothing, or mostly chrome: let
         # trafilatura's fallback extractors (readability, jusText) have a go,
         # and keep the better text.
         retry = _trafilatura(tree, url, {**TRAFILATURA_OPTIONS, "fast": False})
-        retry_text = _paragraphs(retry.text, titles) if retry is not None else ""
+        first_dateline, first_pruned, first_raw = dateline, pruned, raw
+        retry_text = text_of(retry)
         second = quality(retry_text, links)
         if _worth(second) > _worth(first):
             body, text = retry, retry_text
+        else:
+            dateline, pruned, raw = first_dateline, first_pruned, first_raw
     # As bare_extraction(with_metadata=True) did: no text, no metadata.
     doc = meta if body is not None else None
 
@@ -272,10 +287,15 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     if not declared_article:  # pages that declare themselves articles are trusted
         reason = is_index_page(url=url, og_type=sig.og_type, structured_listing=sig.structured_listing,
                                has_date=bool(sig.dates), has_author=bool(sig.authors or (meta and meta.author)),
-                               headlines=_headlines(tree), text=text)
+                               headlines=headlines, text=raw)  # as extracted: teaser lines included
         if reason:
             raise NotArticle(reason)
     origins: dict[str, str] = {}
+    if dateline:
+        origins["dateline"] = dateline
+    if pruned:
+        origins["pruned"] = ", ".join(f"{kind} ×{n}" if n > 1 else kind
+                                      for kind, n in Counter(pruned).items())
     paywalled = False
     # Only a short text can be a teaser; reading the whole page's text again costs time.
     marker = _paywall_marker(tree, sig) if len(text) < PAYWALL_TEASER_MAX_CHARS + 500 else None

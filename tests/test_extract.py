@@ -377,6 +377,8 @@ def test_fixture_site_article_is_extracted_as_its_expected_file_says(site_pages,
     assert result.author == expected["author"]
     assert result.language == expected["language"]
     assert result.published_at is not None and result.published_at.date().isoformat() == expected["published"]
+    # "BOGOTÁ, Colombia (AP) — " opens the wire story: metadata, not text
+    assert result.origins.get("dateline") == expected.get("dateline")
 
 
 def test_fixture_site_edition_two_of_an_article_is_extracted_with_its_correction():
