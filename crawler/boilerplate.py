@@ -209,7 +209,7 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
     if title:
         target = normalize_text(title)
         for i, p in enumerate(paragraphs[:4]):
-            if normalize_text(p) == target and all(len(q.split()) <= 6 for q in paragraphs[:i]):
+            if normalize_text(p) == target and all(len(normalize_text(q).split()) <= 6 for q in paragraphs[:i]):
                 paragraphs = paragraphs[i + 1:]
                 break
     kept = []

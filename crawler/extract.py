@@ -204,6 +204,9 @@ def _paragraphs(text: str, titles: list[str]) -> str:
     is stored on its own; in the text it would make copies of one wire story
     under different headlines look different)."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    # An article laid out in a table comes as one-cell rows ("| a paragraph |"): plain paragraphs.
+    lines = [line[1:-1].strip() if line.startswith("|") and line.endswith("|") and line.count("|") == 2 else line
+             for line in lines]
     if lines and normalize_text(lines[0]) in {normalize_text(t) for t in titles if t}:
         lines = lines[1:]
     return "\n\n".join(lines)
@@ -253,7 +256,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     headlines = _headlines(tree)  # before pruning: related boxes are where most of them live
     links = set(headlines)
     boxes = find_boxes(tree) if meta else []
-    dateline, pruned, raw = None, [], ""
+    dateline, pruned, raw, retried = None, [], "", None
 
     def text_of(result) -> str:
         nonlocal dateline, pruned, raw
@@ -278,6 +281,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
         second = quality(retry_text, links)
         if _worth(second) > _worth(first):
             body, text = retry, retry_text
+            retried = f"fallback extractors (fast pass: {poor})"
         else:
             dateline, pruned, raw = first_dateline, first_pruned, first_raw
     # As bare_extraction(with_metadata=True) did: no text, no metadata.
@@ -293,6 +297,8 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     origins: dict[str, str] = {}
     if dateline:
         origins["dateline"] = dateline
+    if retried:
+        origins["text"] = retried
     if pruned:
         origins["pruned"] = ", ".join(f"{kind} ×{n}" if n > 1 else kind
                                       for kind, n in Counter(pruned).items())
