@@ -73,6 +73,7 @@ _DATELINE = re.compile(
     r"(?:\s*\((?:AP|AFP|Reuters|EFE|Europa Press|dpa|Bloomberg|CNN|UPI|ANSA|Xinhua|EP)\))?)"
     r"\s*(?:\.-|—|–|--|-)\s+(?=\S)")
 PULL_QUOTE_MAX_WORDS = 45
+RELATED_MIN_LINK_SHARE = 0.2  # a box headed "Related"/"More from" is links to stories (headline + teaser)
 MAX_BOX_SHARE = 0.3  # a box holding more of the page's paragraph text than this is (part of) the article
 
 
@@ -138,7 +139,14 @@ def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
         if tag in ("h2", "h3", "h4", "strong"):
             kind = _heading_kind(element)
             box = _box_of(element) if kind else None
-            if box is not None and _headed_by(box, element) and (kind != "related" or _link_share(box) >= 0.4):
+            if box is None or not _headed_by(box, element):
+                continue
+            for _ in range(3):  # a title row of its own: the box is the container it heads
+                parent = _box_of(box)
+                if parent is None or not _headed_by(parent, element):
+                    break
+                box = parent
+            if kind != "related" or _link_share(box) >= RELATED_MIN_LINK_SHARE:
                 candidates.append((box, kind))
         elif tag == "textarea":  # a reply form: the comment section is around it
             if (element.text or "").strip():
@@ -189,7 +197,7 @@ def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
 
 
 def clean_text(text: str, link_texts: set[str], title: str | None,
-               boxes: list[tuple[str, str]] = ()) -> tuple[str, str | None, list[str]]:
+               boxes: list[tuple[str, str]] = (), headlines: list[str] = ()) -> tuple[str, str | None, list[str]]:
     """(text without the lines of ``boxes``, pointer lines, linked headlines,
     pull quotes and a repeated kicker + headline; the dateline taken off the
     first paragraph or None; the kinds of boxes whose lines were removed)."""
@@ -206,10 +214,10 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
                 kept.append(p)
         paragraphs = kept
     # A kicker and the headline again at the top ("MIDDLE EAST CRISIS", then the title).
-    if title:
-        target = normalize_text(title)
+    targets = {normalize_text(t) for t in (title, *headlines) if t}
+    if targets:
         for i, p in enumerate(paragraphs[:4]):
-            if normalize_text(p) == target and all(len(normalize_text(q).split()) <= 6 for q in paragraphs[:i]):
+            if normalize_text(p) in targets and all(len(normalize_text(q).split()) <= 6 for q in paragraphs[:i]):
                 paragraphs = paragraphs[i + 1:]
                 break
     kept = []

@@ -92,6 +92,7 @@ from crawler.metadata import (
     canonical_url,
     choose_date,
     clean,
+    clean_authors,
     detect_language,
     page_metadata,
     read_signals,
@@ -248,8 +249,9 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
         date_params["min_date"] = datetime.combine(earliest, datetime.min.time())
     meta = page_metadata(tree, url, sig)
     title = title_origin = None
+    h1s = h1_texts(tree)
     if meta:
-        title, title_origin = choose_title(sig.headline, [*sig.card_titles, meta.title], h1_texts(tree),
+        title, title_origin = choose_title(sig.headline, [*sig.card_titles, meta.title], h1s,
                                            sig.site_name or meta.sitename, host_of(url), meta.author)
         title = clean(title)
     titles = [title, *(sig.titles if meta else [])]
@@ -264,7 +266,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
             raw = ""
             return ""
         raw = _paragraphs(result.text, titles)
-        cleaned, dateline, pruned = clean_text(raw, links, title, boxes)
+        cleaned, dateline, pruned = clean_text(raw, links, title, boxes, h1s)
         return cleaned
 
     body = _trafilatura(tree, url, TRAFILATURA_OPTIONS) if meta else None
@@ -329,6 +331,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     values = {"title": title if doc else None, "author": clean(doc.author) if doc else None}
     if sig.authors:  # structured names beat a byline that may carry the agency ("Jane Roe, Reuters")
         values["author"] = clean("; ".join(dict.fromkeys(sig.authors)))
+    values["author"] = clean_authors(values["author"])
     for key, hint in (("title", hints.title if hints else None), ("author", hints.author if hints else None)):
         if values[key]:
             origins[key] = "json-ld" if key == "author" and sig.authors else "page"

@@ -170,6 +170,8 @@ def read_signals(tree: HtmlElement) -> Signals:
         if title.text and title.text.strip():
             sig.titles.append(title.text)
             break
+    if not sig.authors:  # scholarly pages: one citation_author per author, "Last, First"
+        sig.authors.extend(_meta(tree, "name", "citation_author"))
     for attr, name in DATE_META:
         sig.dates.extend(("meta " + name, value) for value in _meta(tree, attr, name))
     if _meta(tree, "property", "article:published_time"):
@@ -338,3 +340,29 @@ def page_metadata(tree: HtmlElement, url: str, sig: Signals) -> Document | None:
         log.debug("trafilatura metadata failed on %s", url, exc_info=True)
         return None
     return meta
+
+
+_LAST_FIRST = re.compile(r"^([^,\d]+),\s*([^,\d]+)$")
+
+
+def clean_authors(value: str | None) -> str | None:
+    """A byline as readers see it: names separated by "; ", each once, and a
+    profile slug ("chuck-ross") or "Last, First" written out as a name. (An
+    outlet named as the author stays: agencies and desks sign that way.)"""
+    if not value:
+        return None
+    names: dict[str, str] = {}
+    for raw in value.split(";"):
+        name = " ".join(raw.split())
+        if not name:
+            continue
+        if " " not in name and "-" in name and name.islower():
+            name = name.replace("-", " ").title()
+        match = _LAST_FIRST.match(name)
+        if match and all(1 <= len(part.split()) <= 3 for part in match.groups()):
+            name = f"{match.group(2).strip()} {match.group(1).strip()}"
+        compact = "".join(ch for ch in name.casefold() if ch.isalnum())
+        if compact:
+            names.setdefault(compact, name)
+    return "; ".join(names.values()) or None
+
