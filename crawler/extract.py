@@ -26,7 +26,8 @@ comments, author boxes, tickers, footers):
   ``fast`` skips trafilatura's fallback extractors (readability, jusText),
   which cost about a third of trafilatura's time on these pages; the rare page whose
   fast pass finds under ``min_text_chars`` of prose is extracted again with
-  them. Comments stay off (they are not the article), tables on (results and
+  them (since measured on real pages, the retry is decided by the text's
+  quality, see :mod:`crawler.refusal`, not only its length). Comments stay off (they are not the article), tables on (results and
   budgets live in tables). One fixture-driven addition: author boxes with
   non-English class names ("sobre-autor") are pruned before extraction.
 
@@ -59,15 +60,16 @@ and one on a loaded shared machine, so the ratios matter more than the ms):
 
 Paywalls: a page that marks itself not free (JSON-LD ``isAccessibleForFree``)
 or shows a subscription prompt, and whose text is short, is a *teaser*: it is
-returned with ``paywalled=True`` and ``text=""`` so the archive keeps the
-metadata but never files a teaser as the article's text (the description keeps
-the lede).
+returned with ``paywalled=True`` and the free teaser as its text (the prompt
+removed); the stages leave teasers out of dedup, topic text and the event diff.
 
 The pieces live beside this module: bytes → text in :mod:`crawler.decode`,
 the page's signals, metadata and date choice in :mod:`crawler.metadata`, the
+headline in :mod:`crawler.titles`, boxes and text clean-up in
+:mod:`crawler.boilerplate`, is-it-an-article in :mod:`crawler.refusal`, the
 time limit in :mod:`crawler.timelimit`, the returned types in
-:mod:`crawler.extracted`. This module keeps the refusal rules and the entry
-points.
+:mod:`crawler.extracted`. This module keeps the order of the steps and the
+entry points. How a page is judged: docs/extraction.md.
 """
 from __future__ import annotations
 

@@ -24,7 +24,6 @@ _SEPARATOR = re.compile(r"\s+(?:\||-|–|—|\*|::|·|•|»|/)\s+")
 _NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 DECORATION_MAX_WORDS = 6  # a site name, a section or a byline; a longer segment is part of the headline
 H1_MAX_WORDS = 60
-SAME_STORY_SHARE = 0.6
 _HOST_NOISE = {"www", "m", "amp", "mobile", "edition", "news", "en", "es"}
 
 
@@ -113,16 +112,6 @@ def _within(h1: str, declared: str) -> str | None:
                 last = spans[end - 1][0] if end < len(segments) else len(declared)
                 return declared[first:last].strip()
     return None
-
-
-def _unused_same_story(h1: str, declared: str) -> bool:
-    """Whether the <h1> is a longer or reworded form of the declared headline:
-    most of the declared title's words are in it (a logo or a section name
-    shares none)."""
-    h1_words, declared_words = set(normalize_text(h1).split()), normalize_text(declared).split()
-    if len(h1_words) < 3 or not declared_words:
-        return False
-    return sum(w in h1_words for w in declared_words) >= SAME_STORY_SHARE * len(declared_words)
 
 
 def choose_title(structured: str | None, declared: list[str], h1s: list[str], site_name: str | None,
