@@ -361,11 +361,18 @@ def main() -> None:
                   "its README describes; they are never copied into this repository)")
         else:
             tuned, held = split_held_out(load_realpages(args.realpages))
+            combined: dict[str, dict[str, Output]] = {name: {} for name in EXTRACTORS}
             for part, pages in (("tuned", tuned), ("held-out", held)):
                 if args.part in ("all", part):
                     label = ("real pages, tuned set" if part == "tuned"
                              else "real pages, HELD OUT (never tuned on)")
-                    report(label, pages, run(pages, args.rounds), language_of, args.verbose)
+                    results = run(pages, args.rounds)
+                    report(label, pages, results, language_of, args.verbose and part == "tuned")
+                    for name in EXTRACTORS:
+                        combined[name].update(results[name])
+            if args.part == "all":
+                report("real pages, all (tuned + held out, the same runs)", tuned + held, combined, language_of,
+                       False)
     if args.part in ("all", "site"):
         pages, site = load_site()
         try:

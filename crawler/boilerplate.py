@@ -73,6 +73,8 @@ _DATELINE = re.compile(
     r"(?:\s*\((?:AP|AFP|Reuters|EFE|Europa Press|dpa|Bloomberg|CNN|UPI|ANSA|Xinhua|EP)\))?)"
     r"\s*(?:\.-|—|–|--|-)\s+(?=\S)")
 PULL_QUOTE_MAX_WORDS = 45
+_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00ab": '"',
+                             "\u00bb": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " "})
 RELATED_MIN_LINK_SHARE = 0.2  # a box headed "Related"/"More from" is links to stories (headline + teaser)
 MAX_BOX_SHARE = 0.3  # a box holding more of the page's paragraph text than this is (part of) the article
 
@@ -129,12 +131,12 @@ def _p_text(element: HtmlElement) -> int:
 
 def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
     """The comment, key-point and related boxes and embeds of the page, as
-    (kind, normalized text). The tree is left as it is: removing boxes changes
+    (kind, case- and space-folded text). The tree is left as it is: removing boxes changes
     which element trafilatura takes for the article (measured: a page lost
     its first seven paragraphs), so their lines are removed from the text."""
     candidates: list[tuple[HtmlElement, str]] = []
     for element in tree.iter("div", "section", "aside", "ul", "ol", "footer", "nav", "form", "blockquote",
-                             "figure", "p", "h2", "h3", "h4", "strong", "textarea"):
+                             "h2", "h3", "h4", "strong", "textarea"):
         tag = element.tag
         if tag in ("h2", "h3", "h4", "strong"):
             kind = _heading_kind(element)
@@ -190,10 +192,16 @@ def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
         text_len = len(" ".join(element.text_content().split()))
         if text_len > 0.5 * body_text:
             continue
-        text = normalize_text(element.text_content())
+        text = _light(element.text_content())
         if text:
             boxes.append((kind, text))
     return boxes
+
+
+def _light(text: str) -> str:
+    """Case- and space-folded, quotes and dashes unified: cheap enough for every
+    paragraph (``normalize_text`` also strips accents and punctuation)."""
+    return " ".join(text.translate(_TYPOGRAPHY).casefold().split())
 
 
 def clean_text(text: str, link_texts: set[str], title: str | None,
@@ -206,8 +214,8 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
     if boxes:
         kept = []
         for p in paragraphs:
-            n = normalize_text(p)
-            kind = next((k for k, box in boxes if n and n in box), None) if " " in n else None
+            n = _light(p).lstrip("-*•· ")  # a list item's bullet is not in the page's text
+            kind = next((k for k, box in boxes if n in box), None) if " " in n else None
             if kind:
                 removed.append(kind)
             else:
@@ -222,22 +230,19 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
                 break
     kept = []
     for p in paragraphs:
-        words = len(p.split())
-        if words <= POINTER_MAX_WORDS and _POINTER.match(fold(p)):
-            continue
-        if link_texts and words <= POINTER_MAX_WORDS and " ".join(p.casefold().split()) in link_texts:
+        if len(p.split()) <= POINTER_MAX_WORDS and (_POINTER.match(p.casefold())
+                                                     or (link_texts and " ".join(p.casefold().split()) in link_texts)):
             continue
         kept.append(p)
     # Pull quotes: a short paragraph that repeats a sentence of another paragraph.
-    normalized = [normalize_text(p) for p in kept]
+    light = [_light(p) for p in kept]
+    short = [len(p.split()) <= PULL_QUOTE_MAX_WORDS for p in kept]
     final = []
     for i, p in enumerate(kept):
-        n = normalized[i]
-        if n and len(p.split()) <= PULL_QUOTE_MAX_WORDS and any(
-                j != i and len(normalized[j]) > len(n) and n in normalized[j] for j in range(len(kept))):
+        n = light[i]
+        if n and short[i] and (n in light[:i] or any(
+                j != i and len(light[j]) > len(n) and n.strip("«»\"' ") in light[j] for j in range(len(kept)))):
             continue
-        if n and n in normalized[:i] and len(p.split()) <= PULL_QUOTE_MAX_WORDS:
-            continue  # the same short paragraph twice
         final.append(p)
     dateline = None
     # The dateline opens the first paragraph, or the second after a short standfirst.
