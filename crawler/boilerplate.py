@@ -73,8 +73,7 @@ _DATELINE = re.compile(
     r"(?:\s*\((?:AP|AFP|Reuters|EFE|Europa Press|dpa|Bloomberg|CNN|UPI|ANSA|Xinhua|EP)\))?)"
     r"\s*(?:\.-|—|–|--|-)\s+(?=\S)")
 PULL_QUOTE_MAX_WORDS = 45
-_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00ab": '"',
-                             "\u00bb": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 RELATED_MIN_LINK_SHARE = 0.2  # a box headed "Related"/"More from" is links to stories (headline + teaser)
 MAX_BOX_SHARE = 0.3  # a box holding more of the page's paragraph text than this is (part of) the article
 
@@ -131,7 +130,7 @@ def _p_text(element: HtmlElement) -> int:
 
 def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
     """The comment, key-point and related boxes and embeds of the page, as
-    (kind, case- and space-folded text). The tree is left as it is: removing boxes changes
+    (kind, letters and digits of its text). The tree is left as it is: removing boxes changes
     which element trafilatura takes for the article (measured: a page lost
     its first seven paragraphs), so their lines are removed from the text."""
     candidates: list[tuple[HtmlElement, str]] = []
@@ -192,16 +191,15 @@ def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
         text_len = len(" ".join(element.text_content().split()))
         if text_len > 0.5 * body_text:
             continue
-        text = _light(element.text_content())
+        text = _squeeze(element.text_content())
         if text:
             boxes.append((kind, text))
     return boxes
 
 
-def _light(text: str) -> str:
-    """Case- and space-folded, quotes and dashes unified: cheap enough for every
-    paragraph (``normalize_text`` also strips accents and punctuation)."""
-    return " ".join(text.translate(_TYPOGRAPHY).casefold().split())
+def _squeeze(text: str) -> str:
+    """Letters and digits only, case-folded: how a paragraph is found in a box's text."""
+    return _NOT_WORD.sub("", text.casefold())
 
 
 def clean_text(text: str, link_texts: set[str], title: str | None,
@@ -214,8 +212,8 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
     if boxes:
         kept = []
         for p in paragraphs:
-            n = _light(p).lstrip("-*•· ")  # a list item's bullet is not in the page's text
-            kind = next((k for k, box in boxes if n in box), None) if " " in n else None
+            n = _squeeze(p)  # spacing and punctuation differ between the page and trafilatura's text
+            kind = next((k for k, box in boxes if n in box), None) if len(p.split()) >= 2 and n else None
             if kind:
                 removed.append(kind)
             else:
@@ -235,13 +233,12 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
             continue
         kept.append(p)
     # Pull quotes: a short paragraph that repeats a sentence of another paragraph.
-    light = [_light(p) for p in kept]
-    short = [len(p.split()) <= PULL_QUOTE_MAX_WORDS for p in kept]
+    squeezed = [_squeeze(p) for p in kept]
     final = []
     for i, p in enumerate(kept):
-        n = light[i]
-        if n and short[i] and (n in light[:i] or any(
-                j != i and len(light[j]) > len(n) and n.strip("«»\"' ") in light[j] for j in range(len(kept)))):
+        n = squeezed[i]
+        if n and len(p.split()) <= PULL_QUOTE_MAX_WORDS and (n in squeezed[:i] or any(
+                j != i and len(squeezed[j]) > len(n) and n in squeezed[j] for j in range(len(kept)))):
             continue
         final.append(p)
     dateline = None
