@@ -4,6 +4,7 @@ HTML at all."""
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
 import re
 import zlib
@@ -48,6 +49,20 @@ def _codec(name: str | None) -> str | None:
     return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
 
 
+@functools.lru_cache(maxsize=64)
+def _single_byte(codec: str) -> bool:
+    """Whether ``codec`` maps each byte to one character (Latin-1/-5/-15,
+    windows-125x, KOI8, ...). Text in such a charset almost never forms valid
+    multi-byte UTF-8 sequences, so a page declared so whose bytes are valid
+    UTF-8 with non-ASCII characters is UTF-8 mislabelled ("EspaУБa" otherwise)."""
+    if codec.startswith(("utf", "utf_")):
+        return False
+    try:
+        return len(bytes(range(256)).decode(codec, errors="replace")) == 256
+    except (LookupError, UnicodeError, TypeError):
+        return False
+
+
 def _is_utf8_with_non_ascii(body: bytes) -> bool:
     try:
         body.decode("utf-8")
@@ -70,7 +85,7 @@ def decode_html(body: bytes, declared_encoding: str | None) -> str:
     meta = _META_CHARSET.search(body[:4096])
     candidates = [_codec(declared_encoding), _codec(meta.group(1).decode("ascii", "ignore") if meta else None), "utf-8"]
     for codec in dict.fromkeys(c for c in candidates if c):
-        if codec in ("cp1252", "iso8859-15") and _is_utf8_with_non_ascii(body):
+        if _single_byte(codec) and _is_utf8_with_non_ascii(body):
             log.info("page declared %s but is UTF-8; decoding as UTF-8", codec)
             return body.decode("utf-8")
         try:

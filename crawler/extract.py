@@ -26,7 +26,8 @@ comments, author boxes, tickers, footers):
   ``fast`` skips trafilatura's fallback extractors (readability, jusText),
   which cost about a third of trafilatura's time on these pages; the rare page whose
   fast pass finds under ``min_text_chars`` of prose is extracted again with
-  them. Comments stay off (they are not the article), tables on (results and
+  them (since measured on real pages, the retry is decided by the text's
+  quality, see :mod:`crawler.refusal`, not only its length). Comments stay off (they are not the article), tables on (results and
   budgets live in tables). One fixture-driven addition: author boxes with
   non-English class names ("sobre-autor") are pruned before extraction.
 
@@ -59,19 +60,21 @@ and one on a loaded shared machine, so the ratios matter more than the ms):
 
 Paywalls: a page that marks itself not free (JSON-LD ``isAccessibleForFree``)
 or shows a subscription prompt, and whose text is short, is a *teaser*: it is
-returned with ``paywalled=True`` and ``text=""`` so the archive keeps the
-metadata but never files a teaser as the article's text (the description keeps
-the lede).
+returned with ``paywalled=True`` and the free teaser as its text (the prompt
+removed); the stages leave teasers out of dedup, topic text and the event diff.
 
 The pieces live beside this module: bytes → text in :mod:`crawler.decode`,
 the page's signals, metadata and date choice in :mod:`crawler.metadata`, the
+headline in :mod:`crawler.titles`, boxes and text clean-up in
+:mod:`crawler.boilerplate`, is-it-an-article in :mod:`crawler.refusal`, the
 time limit in :mod:`crawler.timelimit`, the returned types in
-:mod:`crawler.extracted`. This module keeps the refusal rules and the entry
-points.
+:mod:`crawler.extracted`. This module keeps the order of the steps and the
+entry points. How a page is judged: docs/extraction.md.
 """
 from __future__ import annotations
 
 import logging
+from collections import Counter
 import signal
 import threading
 from datetime import date, datetime, timezone
@@ -82,6 +85,7 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from crawler.boilerplate import clean_text, find_boxes
 from crawler.decode import decode_html, sniff_not_html
 from crawler.extracted import ExtractionTimeout, Extracted, Hints, NotArticle
 from crawler.metadata import (
@@ -90,19 +94,21 @@ from crawler.metadata import (
     canonical_url,
     choose_date,
     clean,
+    clean_authors,
     detect_language,
     page_metadata,
     read_signals,
     to_naive_utc,
 )
-from crawler.text import fold
+from crawler.refusal import is_index_page, quality, too_little_text
+from crawler.text import fold, normalize_text
+from crawler.titles import choose_title, h1_texts
 from crawler.timelimit import WORKERS, time_limit
 from crawler.urls import host_of
 
 log = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 300          # less prose than this is not an article (captions, stubs, error pages)
-PROSE_MIN_WORDS = 15          # a paragraph shorter than this is a menu, a ticker or a caption, not prose
 PAYWALL_TEASER_MAX_CHARS = 1500  # a page with a paywall prompt and less text than this is a teaser
 AUTHOR_BOX_XPATH = (
     "//*[self::div or self::section or self::aside or self::footer]["
@@ -137,48 +143,17 @@ _PROMPTS = (
     "réservé aux abonnés", "abonnez-vous pour lire", "assine para ler", "conteúdo exclusivo para assinantes",
     "nur für abonnenten", "jetzt abonnieren und weiterlesen",
 )
+# In a short line of a page that is not free: the prompt's offer or sign-in link.
+SUBSCRIPTION_STEMS = ("subscri", "suscri", "abonn", "assin", "sign in", "log in", "inicia sesion", "accede a todo")
 PAYWALL_PHRASES = tuple(dict.fromkeys(form for p in _PROMPTS for form in (p.casefold(), fold(p))))
 
 
 def _headlines(tree: HtmlElement) -> list[str]:
     """Case-folded texts of the page's links of five words or more: headlines
-    pointing elsewhere. Read only for pages that do not say what they are
-    (reading every link costs ~1.5 ms on an outlet-size page)."""
+    pointing elsewhere (reading every link costs ~1.5 ms on an outlet-size
+    page; read once per page)."""
     texts = (" ".join(anchor.text_content().casefold().split()) for anchor in tree.iter("a"))
     return [text for text in texts if text.count(" ") >= 4]
-
-
-def _is_index_page(tree: HtmlElement, sig: Signals, text: str) -> str | None:
-    """Why the page is a listing rather than an article, or None.
-
-    Pages that declare themselves articles are trusted. Otherwise a page that
-    declares itself a website/collection is an index, and so is one whose
-    text is mostly teasers: paragraphs that begin with the headline of a link
-    (section fronts list headlines with a one-line summary; an article's
-    paragraphs almost never start with a five-word link).
-    """
-    if sig.structured_article or sig.og_type == "article":
-        return None
-    if sig.og_type == "website" or sig.structured_listing:
-        return f"index page ({'og:type website' if sig.og_type == 'website' else 'JSON-LD listing'})"
-    headlines = _headlines(tree)
-    if len(headlines) < 3:
-        return None
-    starts = tuple(set(headlines))
-    paragraphs = [" ".join(p.casefold().lstrip("-*• ").split()) for p in text.split("\n\n") if p.strip()]
-    teasers = sum(1 for p in paragraphs if p.startswith(starts))
-    if teasers >= 3 and teasers * 2 >= len(paragraphs):
-        return f"index page ({teasers} of {len(paragraphs)} paragraphs are linked headlines)"
-    if len(headlines) >= 10 and sum(1 for p in paragraphs if len(p) >= 200) < len(headlines) / 4:
-        return f"index page ({len(headlines)} headline links, little prose)"
-    return None
-
-
-def _prose_chars(text: str) -> int:
-    """Characters in paragraphs that read as prose (15 words or more, not a
-    table row). On a page without an article, trafilatura falls back to the
-    page's chrome (tickers, menus, table cells), which must not count as text."""
-    return sum(len(p) for p in text.split("\n\n") if not p.startswith("|") and len(p.split()) >= PROSE_MIN_WORDS)
 
 
 _CONTENT_TEXT = XPath("//body//text()[not(ancestor::header or ancestor::nav or ancestor::footer "
@@ -198,19 +173,44 @@ def _paywall_marker(tree: HtmlElement, sig: Signals) -> str | None:
     return None
 
 
+def _is_prompt(paragraph: str) -> bool:
+    folded = paragraph.casefold()
+    if any(phrase in folded for phrase in PAYWALL_PHRASES):
+        return True
+    return len(paragraph.split()) < 15 and any(stem in fold(paragraph) for stem in SUBSCRIPTION_STEMS)
+
+
 def _remove_paywall_prompt(text: str) -> str:
-    """Drop the paragraphs of a teaser that are the subscription prompt."""
-    return "\n\n".join(p for p in text.split("\n\n") if not any(ph in p.casefold() for ph in PAYWALL_PHRASES))
+    """Drop the paragraphs of a teaser that are the subscription prompt: the
+    ones that ask for a subscription, and the short lines after them (the
+    prompt's offer and sign-in links); prose after a prompt is kept."""
+    kept, in_prompt = [], False
+    for paragraph in text.split("\n\n"):
+        if _is_prompt(paragraph):
+            in_prompt = True
+        elif not (in_prompt and len(paragraph.split()) < 15):
+            kept.append(paragraph)
+            in_prompt = False
+    return "\n\n".join(kept)
 
 
 
-def _paragraphs(text: str, title: str | None) -> str:
+def _worth(q) -> float:
+    """What a text is worth for the retry choice: its clean prose, less a
+    quarter of what is not prose (chrome the reader would wade through)."""
+    return q.clean_chars - 0.25 * (q.chars - q.prose)
+
+
+def _paragraphs(text: str, titles: list[str]) -> str:
     """One paragraph per line from trafilatura → paragraphs separated by blank
     lines, without the headline trafilatura keeps as the first line (the title
     is stored on its own; in the text it would make copies of one wire story
     under different headlines look different)."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if lines and title and fold(clean(lines[0]) or "") == fold(clean(title) or ""):
+    # An article laid out in a table comes as one-cell rows ("| a paragraph |"): plain paragraphs.
+    lines = [line[1:-1].strip() if line.startswith("|") and line.endswith("|") and line.count("|") == 2 else line
+             for line in lines]
+    if lines and normalize_text(lines[0]) in {normalize_text(t) for t in titles if t}:
         lines = lines[1:]
     return "\n\n".join(lines)
 
@@ -228,7 +228,6 @@ def _trafilatura(tree: HtmlElement, url: str, options: dict):
     except (ValueError, TypeError, AttributeError) as exc:
         log.debug("trafilatura failed on %s", url, exc_info=True)
         raise NotArticle(f"extraction failed ({type(exc).__name__}: {exc})") from None
-
 
 
 def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language: str | None,
@@ -250,34 +249,75 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     if earliest:
         date_params["min_date"] = datetime.combine(earliest, datetime.min.time())
     meta = page_metadata(tree, url, sig)
-    title = meta.title if meta else None
+    title = title_origin = None
+    h1s = h1_texts(tree)
+    if meta:
+        title, title_origin = choose_title(sig.headline, [*sig.card_titles, meta.title], h1s,
+                                           sig.site_name or meta.sitename, host_of(url), meta.author)
+        title = clean(title)
+    titles = [title, *(sig.titles if meta else [])]
+    headlines = _headlines(tree)  # read once: the index check, link density and linked-headline lines use them
+    links = set(headlines)
+    boxes = find_boxes(tree) if meta else []
+    dateline, pruned, raw, retried = None, [], "", None
+
+    def text_of(result) -> str:
+        nonlocal dateline, pruned, raw
+        if result is None:
+            raw = ""
+            return ""
+        raw = _paragraphs(result.text, titles)
+        cleaned, dateline, pruned = clean_text(raw, links, title, boxes, h1s)
+        return cleaned
+
     body = _trafilatura(tree, url, TRAFILATURA_OPTIONS) if meta else None
-    text = _paragraphs(body.text, title) if body is not None else ""
-    if RETRY_WITH_FALLBACK and meta and _prose_chars(text) < min_text_chars:
-        # The fast pass found (almost) nothing: let trafilatura's fallback
-        # extractors (readability, jusText) have a go before giving up.
+    text = text_of(body)
+    first = quality(text, links)
+    poor = first.poor(min_text_chars)
+    if RETRY_WITH_FALLBACK and meta and poor:
+        # The fast pass found (almost) nothing, or mostly chrome: let
+        # trafilatura's fallback extractors (readability, jusText) have a go,
+        # and keep the better text.
         retry = _trafilatura(tree, url, {**TRAFILATURA_OPTIONS, "fast": False})
-        retry_text = _paragraphs(retry.text, title) if retry is not None else ""
-        if _prose_chars(retry_text) > _prose_chars(text):
+        first_dateline, first_pruned, first_raw = dateline, pruned, raw
+        retry_text = text_of(retry)
+        second = quality(retry_text, links)
+        if _worth(second) > _worth(first):
             body, text = retry, retry_text
+            retried = f"fallback extractors (fast pass: {poor})"
+        else:
+            dateline, pruned, raw = first_dateline, first_pruned, first_raw
     # As bare_extraction(with_metadata=True) did: no text, no metadata.
     doc = meta if body is not None else None
 
-    reason = _is_index_page(tree, sig, text)
-    if reason:
-        raise NotArticle(reason)
+    declared_article = sig.structured_article or sig.og_type == "article"
+    if not declared_article:  # pages that declare themselves articles are trusted
+        reason = is_index_page(url=url, og_type=sig.og_type, structured_listing=sig.structured_listing,
+                               has_date=bool(sig.dates), has_author=bool(sig.authors or (meta and meta.author)),
+                               headlines=headlines, text=raw)  # as extracted: teaser lines included
+        if reason:
+            raise NotArticle(reason)
     origins: dict[str, str] = {}
+    if dateline:
+        origins["dateline"] = dateline
+    if retried:
+        origins["text"] = retried
+    if pruned:
+        origins["pruned"] = ", ".join(f"{kind} ×{n}" if n > 1 else kind
+                                      for kind, n in Counter(pruned).items())
     paywalled = False
     # Only a short text can be a teaser; reading the whole page's text again costs time.
     marker = _paywall_marker(tree, sig) if len(text) < PAYWALL_TEASER_MAX_CHARS + 500 else None
     if marker:
         readable = _remove_paywall_prompt(text)
         if len(readable) < PAYWALL_TEASER_MAX_CHARS:
-            paywalled, text = True, ""
+            # The teaser is what the outlet publishes for free: kept, flagged,
+            # and left out of dedup and analysis by the stages.
+            paywalled, text = True, readable
             origins["paywalled"] = marker
-    prose = _prose_chars(text)
-    if not paywalled and prose < min_text_chars:
-        raise NotArticle(f"too little text ({prose} chars of prose)")
+    reason = None if paywalled else too_little_text(text, declared_article or bool(sig.dates), min_text_chars)
+    if reason:
+        raise NotArticle(reason)
 
     language, origins["language"] = detect_language(text), "text"
     if language is None:
@@ -289,12 +329,15 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     if expected_language and language and language != expected_language.lower():
         raise NotArticle(f"language {language}, source expects {expected_language.lower()}")
 
-    values = {"title": clean(doc.title) if doc else None, "author": clean(doc.author) if doc else None}
+    values = {"title": title if doc else None, "author": clean(doc.author) if doc else None}
     if sig.authors:  # structured names beat a byline that may carry the agency ("Jane Roe, Reuters")
         values["author"] = clean("; ".join(dict.fromkeys(sig.authors)))
+    values["author"] = clean_authors(values["author"])
     for key, hint in (("title", hints.title if hints else None), ("author", hints.author if hints else None)):
         if values[key]:
             origins[key] = "json-ld" if key == "author" and sig.authors else "page"
+            if key == "title" and title_origin != "page":
+                origins[key] = title_origin
         elif clean(hint):
             values[key], origins[key] = clean(hint), "feed"
     site_name = clean(doc.sitename) if doc else None

@@ -34,7 +34,7 @@ log = logging.getLogger("crawler.extract")
 FUTURE_TOLERANCE = timedelta(days=1)  # time zones and date-only values: "tomorrow" can be today somewhere
 LANGUAGE_SAMPLE_CHARS = 600  # detection cost grows with length; a dozen sentences decide it
 ARTICLE_TYPES = frozenset({
-    "article", "newsarticle", "reportagenews", "analysisnewsarticle", "opinionnewsarticle",
+    "article", "newsarticle", "reportagenews", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
     "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "scholarlyarticle",
     "report", "techarticle", "socialmediaposting",
 })
@@ -121,6 +121,10 @@ class Signals:
     dates: list[tuple[str, str]] = field(default_factory=list)  # (origin, raw value) in order of trust
     authors: list[str] = field(default_factory=list)  # JSON-LD article author names
     tags: list[str] = field(default_factory=list)  # article:tag / JSON-LD keywords / news_keywords
+    card_titles: list[str] = field(default_factory=list)  # og:title, twitter:title
+    headline: str | None = None  # JSON-LD article headline
+    titles: list[str] = field(default_factory=list)  # those, JSON-LD headline, <title>
+    site_name: str | None = None  # og:site_name
 
 
 def read_signals(tree: HtmlElement) -> Signals:
@@ -142,18 +146,32 @@ def read_signals(tree: HtmlElement) -> Signals:
             break
     og_type = _meta(tree, "property", "og:type")
     sig.og_type = og_type[0].lower() if og_type else None
+    sig.card_titles = (_meta(tree, "property", "og:title") + _meta(tree, "name", "twitter:title")
+                       + _meta(tree, "property", "twitter:title"))
+    sig.titles.extend(sig.card_titles)
+    site_names = _meta(tree, "property", "og:site_name")
+    sig.site_name = site_names[0] if site_names else None
     for obj in _json_ld(tree):
         types = _types(obj)
-        if types & ARTICLE_TYPES:
+        if types & ARTICLE_TYPES or any(t.endswith(("newsarticle", "blogposting")) for t in types):
             sig.structured_article = True
             if obj.get("datePublished"):
                 sig.dates.append(("json-ld", str(obj["datePublished"])))
             if str(obj.get("isAccessibleForFree", "")).lower() in ("false", "0", "no"):
                 sig.not_free = True
             sig.authors.extend(_names(obj.get("author")))
+            if isinstance(obj.get("headline"), str) and obj["headline"].strip():
+                sig.titles.append(obj["headline"])
+                sig.headline = sig.headline or obj["headline"]
             sig.tags.extend(_split_keywords(obj.get("articleSection")) + _split_keywords(obj.get("keywords")))
         elif types & LISTING_TYPES - {"website"}:
             sig.structured_listing = True
+    for title in tree.iter("title"):
+        if title.text and title.text.strip():
+            sig.titles.append(title.text)
+            break
+    if not sig.authors:  # scholarly pages: one citation_author per author, "Last, First"
+        sig.authors.extend(_meta(tree, "name", "citation_author"))
     for attr, name in DATE_META:
         sig.dates.extend(("meta " + name, value) for value in _meta(tree, attr, name))
     if _meta(tree, "property", "article:published_time"):
@@ -322,3 +340,29 @@ def page_metadata(tree: HtmlElement, url: str, sig: Signals) -> Document | None:
         log.debug("trafilatura metadata failed on %s", url, exc_info=True)
         return None
     return meta
+
+
+_LAST_FIRST = re.compile(r"^([^,\d]+),\s*([^,\d]+)$")
+
+
+def clean_authors(value: str | None) -> str | None:
+    """A byline as readers see it: names separated by "; ", each once, and a
+    profile slug ("chuck-ross") or "Last, First" written out as a name. (An
+    outlet named as the author stays: agencies and desks sign that way.)"""
+    if not value:
+        return None
+    names: dict[str, str] = {}
+    for raw in value.split(";"):
+        name = " ".join(raw.split())
+        if not name:
+            continue
+        if " " not in name and "-" in name and name.islower():
+            name = name.replace("-", " ").title()
+        match = _LAST_FIRST.match(name)
+        if match and all(1 <= len(part.split()) <= 3 for part in match.groups()):
+            name = f"{match.group(2).strip()} {match.group(1).strip()}"
+        compact = "".join(ch for ch in name.casefold() if ch.isalnum())
+        if compact:
+            names.setdefault(compact, name)
+    return "; ".join(names.values()) or None
+

@@ -44,6 +44,9 @@ def register(subparsers) -> None:
                     example="newsmon reextract --since 2025-11-01")
     p.add_argument("--since", metavar="DATE", help="only articles whose newest version was fetched on or after DATE "
                                                    "(YYYY-MM-DD)")
+    p.add_argument("--explain", action="store_true",
+                   help="print, for every article, how it was judged: the refusal with its evidence, or where the "
+                        "title came from, which boxes and dateline were taken out, the paywall sign, the retry")
     p.set_defaults(func=cmd_reextract)
 
 
@@ -168,6 +171,7 @@ class ReextractResult:
     unchanged: int = 0
     not_articles: list[tuple[int, str]] = field(default_factory=list)  # (id, reason): kept as they were
     errors: list[tuple[int, str]] = field(default_factory=list)
+    explained: list[tuple[int, str]] = field(default_factory=list)  # (id, how the page was judged)
 
 
 METADATA_FIELDS = ("title", "author", "published_at", "language", "site_name", "description", "tags", "paywalled")
@@ -221,8 +225,10 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None,
                         encoding=version.encoding)
                 except NotArticle as exc:
                     result.not_articles.append((article_id, exc.reason))
+                    result.explained.append((article_id, f"refused: {exc.reason}"))
                     article = None
                     continue
+                result.explained.append((article_id, explain_extraction(ex)))
                 values = {"title": ex.title, "author": ex.author, "published_at": ex.published_at,
                           "language": ex.language, "site_name": ex.site_name, "description": ex.description,
                           "tags": ex.tags or None, "paywalled": ex.paywalled}
@@ -256,6 +262,18 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None,
     return result
 
 
+EXPLAINED_ORIGINS = (("title", "title from"), ("text", "text"), ("pruned", "removed"), ("dateline", "dateline"),
+                     ("paywalled", "paywalled"), ("published_at", "date from"),
+                     ("published_at_rejected", "dates rejected"), ("language", "language from"))
+
+
+def explain_extraction(ex) -> str:
+    """One line: how an extracted page was judged, from its recorded origins."""
+    origins = ex.origins or {}
+    parts = [f"{label} {origins[key]}" for key, label in EXPLAINED_ORIGINS if origins.get(key)]
+    return f"kept ({len(ex.text)} chars): " + "; ".join(parts)
+
+
 def cmd_reextract(args: argparse.Namespace) -> int:
     config = get_config(args)
     since = None
@@ -280,6 +298,9 @@ def cmd_reextract(args: argparse.Namespace) -> int:
                                on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     else:
         result = reextract(config, db_url, since)
+    if args.explain:
+        for article_id, line in result.explained:
+            out.print(f"  #{article_id} {line}", markup=False, highlight=False)
     out.print(f"Re-extracted {result.examined} articles: {len(result.text_changed)} with a new text (new version), "
               f"{len(result.metadata_changed)} with changed metadata, {result.unchanged} unchanged, "
               f"{len(result.not_articles)} no longer extractable (kept as they were), {len(result.errors)} failed.")

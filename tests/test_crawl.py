@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -209,6 +210,25 @@ def test_reextract_restores_text_from_the_stored_html_without_refetching(site, s
     assert reextract_archive(read_config(tmp_path / "newsmon.yaml"), sqlite_url, date(2999, 1, 1)).examined == 0
     bad = reextract(config, "--since", "last tuesday")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+    # --explain: how each page was judged; a page that became an index page says why, with its evidence.
+    from crawler.decode import compress_html
+
+    index_html = (Path(__file__).parent / "fixtures" / "html" / "index_page.html").read_bytes()
+    with session_scope(sqlite_url) as session:
+        other = session.scalar(select(Article).where(Article.id != article_id).order_by(Article.id).limit(1))
+        newest = session.scalar(select(ArticleVersion).where(ArticleVersion.article_id == other.id)
+                                .order_by(ArticleVersion.version.desc()).limit(1))
+        newest.raw_html = compress_html(index_html)
+        other_id = other.id
+    explained = reextract(config, "--explain")
+    assert explained.returncode == 0, explained.stderr[-2000:]
+    lines = {line.split()[0]: line for line in explained.stdout.splitlines() if line.strip().startswith("#")
+             and (" kept (" in line or " refused: " in line)}
+    assert f"#{other_id}" in lines and f"#{article_id}" in lines
+    assert f"#{other_id} refused: index page (og:type website; 18 headline links" in lines[f"#{other_id}"]
+    assert lines[f"#{article_id}"].strip().startswith(f"#{article_id} kept (")
+    assert "title from " in lines[f"#{article_id}"] and "language from text" in lines[f"#{article_id}"]
 
 
 def test_unknown_source_is_one_line_and_exit_2(site, sqlite_url, tmp_path):

@@ -69,7 +69,8 @@ def test_seed_article_metadata_is_read_from_the_page(template):
     assert result.published_at == datetime(2025, 10, 14, 14, 30)
     assert result.language == "en"
     assert result.paywalled is False
-    assert result.origins["title"] == "page"
+    # the structured headline when the template has one, else og:title / <title>
+    assert result.origins["title"] == ("page" if template == "blog_sidebar" else "json-ld")
     expected_canonical = {
         "heavy_news": "https://news.example/world/seed-000",              # relative href made absolute
         "blog_sidebar": "https://hemisphere-watch.example/seed-000/",     # tracking parameter dropped
@@ -132,10 +133,12 @@ def test_language_comes_from_the_text_even_when_the_page_claims_another():
 # --- paywalls, index pages, short and non-HTML pages --------------------------------------------
 
 
-def test_paywall_teaser_is_flagged_and_its_teaser_not_filed_as_text():
+def test_paywall_teaser_is_flagged_and_keeps_the_free_teaser_without_the_prompt():
     result = extract("paywall_teaser.html")
     assert result.paywalled is True
-    assert result.text == ""
+    assert result.text == ("When American and Colombian officials met in Cartagena last spring, both sides still spoke "
+                           "of a partnership that had survived six presidents and two peace processes. By the autumn, "
+                           "the joint task forces had been stood down.")
     assert result.title == "Inside the collapse of US-Colombia drug cooperation"
     assert result.description == "How two decades of counternarcotics partnership unravelled in nine months."
     assert result.origins["paywalled"] == "isAccessibleForFree=false"
@@ -144,7 +147,8 @@ def test_paywall_teaser_is_flagged_and_its_teaser_not_filed_as_text():
 def test_spanish_paywall_prompt_is_recognised():
     result = extract("paywall_teaser_es.html")
     assert result.paywalled is True
-    assert result.text == ""
+    assert result.text.startswith("Durante semanas, la Cancillería")
+    assert "Suscríbete" not in result.text and "1 euro" not in result.text
     assert "suscribete para seguir leyendo" in result.origins["paywalled"]
 
 
@@ -158,7 +162,7 @@ def test_full_article_with_a_subscription_box_is_not_a_teaser():
 
 
 @pytest.mark.parametrize("name, reason_start", [
-    ("index_page.html", "index page (og:type website)"),
+    ("index_page.html", "index page (og:type website; 18 headline links, 0 long paragraphs"),
     ("listing_no_metadata.html", "index page (18 headline links"),
 ])
 def test_index_pages_are_not_articles(name, reason_start):
@@ -242,7 +246,7 @@ def test_hints_fill_only_what_the_page_lacks():
     assert result.title == "Colombia summons US envoy over remarks"
     assert result.author == "Feed Author"
     assert result.published_at == datetime(2025, 10, 21, 2, 30)
-    assert result.origins["title"] == "page"
+    assert result.origins["title"] == "json-ld"
     assert result.origins["author"] == "feed"
     assert result.origins["published_at"] == "json-ld"
 
@@ -368,6 +372,8 @@ def test_fixture_site_article_is_extracted_as_its_expected_file_says(site_pages,
     assert result.author == expected["author"]
     assert result.language == expected["language"]
     assert result.published_at is not None and result.published_at.date().isoformat() == expected["published"]
+    # "BOGOTÁ, Colombia (AP) — " opens the wire story: metadata, not text
+    assert result.origins.get("dateline") == expected.get("dateline")
 
 
 def test_fixture_site_edition_two_of_an_article_is_extracted_with_its_correction():

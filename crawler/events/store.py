@@ -109,9 +109,9 @@ class EventDiffStage(Stage):
         # to clear, and their first reports can be settled incrementally.
         fresh = not has_event_rows(session, article.id)
         touched = set() if fresh else clear_article(session, article.id)
-        if article.relevant is False or not article.text:
+        if article.relevant is False or not article.text or article.paywalled:
             log.debug("events: article %s skipped (%s)", article.id,
-                      "not relevant" if article.relevant is False else "no text")
+                      "not relevant" if article.relevant is False else "paywall teaser" if article.text else "no text")
             if not fresh:
                 drop_stale_disputes(session, article.id)
                 recompute_first_reports(session, touched)

@@ -41,7 +41,8 @@ class ClassifyStage(Stage):
         if analysis is not None and analysis.topics is not None and analysis.fits(article.text, article.title):
             results = analysis.topics  # computed in a worker process from this very text
         else:
-            results = self.topics.classify(article.title, article.text)
+            # A paywall teaser is classified by its title, as when teasers were stored without text.
+            results = self.topics.classify(article.title, "" if article.paywalled else article.text)
         for result in results:
             row = ArticleTopic(article_id=article.id, topic=result.name, score=result.score,
                                relevant=result.relevant)

@@ -134,6 +134,10 @@ class DedupStage(Stage):
         computed from its current text, and put it in the right cluster."""
         session.execute(delete(DuplicateLink).where(DuplicateLink.article_id == article.id))
         self._clear_rows(session, article.id)
+        if article.paywalled:  # a teaser is not the story: never matched, never a match
+            log.debug("dedup: article %s is a paywall teaser: not matched", article.id)
+            self._set_cluster(session, article, None)
+            return
         fp = self._fingerprint(session, article, analysis=analysis)
         if fp.word_count < self.settings.min_words:
             log.debug("dedup: article %s has %d words of content (< %d): not matched",
@@ -255,7 +259,8 @@ class DedupStage(Stage):
         linked_here = select(DuplicateLink.article_id).where(DuplicateLink.other_article_id == article.id)
         exact = session.execute(
             select(Article.id, Article.cluster_id)
-            .where(Article.text_hash == own_hash, Article.id != article.id, Article.id.not_in(linked_here))
+            .where(Article.text_hash == own_hash, Article.id != article.id, Article.id.not_in(linked_here),
+                   Article.paywalled.is_not(True))
             .order_by(Article.first_seen, Article.id).limit(1)
         ).first()
         if exact is not None:
