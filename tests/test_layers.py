@@ -26,7 +26,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
                   "crawler.analysis", "crawler.workers")),
     ("stages", ("crawler.stages", "crawler.runlog", "crawler.pending", "crawler.events", "crawler.archive")),
     ("spiders", ("spiders", "crawler.items", "crawler.pipelines", "crawler.middlewares", "crawler.settings",
-                 "crawler.runner", "crawler.robots", "crawler.ssrf", "crawler.network", "crawler.pending")),
+                 "crawler.runner", "crawler.robots", "crawler.netguard", "crawler.watchdog", "crawler.pending")),
     ("cli", ("newsmon", "scheduler", "crawler")),  # ``crawler`` itself: the package docstring only
 ]
 LEVEL = {name: index for index, (name, _) in enumerate(FLOORS)}
