@@ -69,8 +69,9 @@ def _init_worker(config) -> None:
     # Forked from a crawl process: its signal handlers and database connections are not ours.
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the crawl, which stops the pool
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _state["config"] = config
-    _state["timeline"] = None
+    if _state.get("config") is not config:  # a timeline loaded before the fork is inherited as it is
+        _state["config"] = config
+        _state["timeline"] = None
 
 
 def _timeline():
@@ -136,7 +137,13 @@ class AnalysisPool:
     def __init__(self, config, workers: int) -> None:
         from pebble import ProcessPool
 
-        # fork: the workers start with the crawl's imports (trafilatura, lxml) already loaded.
+        # fork: the workers start with the crawl's imports (trafilatura, lxml) and, loaded here
+        # first, the timeline with its lemma dictionaries (seconds per process to load) in memory.
+        _state["config"] = config
+        try:
+            _state["timeline"] = load_timeline(config) if config.events else None
+        except Exception:  # noqa: BLE001 - e.g. an unreadable events file: each page's analysis says why
+            _state["timeline"] = None
         self.pool = ProcessPool(max_workers=workers, initializer=_init_worker, initargs=(config,),
                                 context=multiprocessing.get_context("fork"))
         self.workers = workers
