@@ -46,7 +46,7 @@ def register(subparsers) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import scheduler
+    from newsmon import daemon
     from newsmon.config import ConfigError
 
     config = get_config(args)
@@ -54,8 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not any(s.enabled for s in config.sources) and not config.digests:
         where = config.path or "the defaults (no config file found)"
         raise ConfigError(f"{where}: no enabled sources and no digests: nothing to run")
-    grace = scheduler.CRAWL_STOP_GRACE if args.stop_grace is None else args.stop_grace
-    return scheduler.serve(config, log_format=args.log_format, verbose=args.verbose, crawl_stop_grace=grace)
+    grace = daemon.CRAWL_STOP_GRACE if args.stop_grace is None else args.stop_grace
+    return daemon.serve(config, log_format=args.log_format, verbose=args.verbose, crawl_stop_grace=grace)
 
 
 # --- status ------------------------------------------------------------------------------------
