@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
     from pathlib import Path
 
     from newsmon.cli import main as cli_main
-    from crawler.config import parse_config, parse_yaml_text
+    from crawler.config import parse_config
+    from crawler.errors import parse_yaml_text
 
     config = None
     if config_path != "-":

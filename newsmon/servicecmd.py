@@ -46,16 +46,16 @@ def register(subparsers) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import scheduler
     from crawler.config import ConfigError
+    from newsmon import daemon
 
     config = get_config(args)
     require_archive(args)
     if not any(s.enabled for s in config.sources) and not config.digests:
         where = config.path or "the defaults (no config file found)"
         raise ConfigError(f"{where}: no enabled sources and no digests: nothing to run")
-    grace = scheduler.CRAWL_STOP_GRACE if args.stop_grace is None else args.stop_grace
-    return scheduler.serve(config, log_format=args.log_format, verbose=args.verbose, crawl_stop_grace=grace)
+    grace = daemon.CRAWL_STOP_GRACE if args.stop_grace is None else args.stop_grace
+    return daemon.serve(config, log_format=args.log_format, verbose=args.verbose, crawl_stop_grace=grace)
 
 
 # --- status ------------------------------------------------------------------------------------

@@ -454,7 +454,7 @@ def kill_soak(url: str, workdir: Path, *, kills: int = 20, seed: int = 1, gap: t
     try:
         while killed["daemon"] + killed["crawl"] < kills:
             site.publish(rng.randint(1, 3))
-            moment = rng.choice(list(moments))
+            moment = ("mid-archive", "mid-send", "random")[(killed["daemon"] + killed["crawl"]) % 3]
             if moment == "random":
                 time.sleep(rng.uniform(*gap))
             elif moment == "mid-archive":  # just after a crawl filed something
@@ -464,11 +464,13 @@ def kill_soak(url: str, workdir: Path, *, kills: int = 20, seed: int = 1, gap: t
                 time.sleep(rng.uniform(0, 0.3))
             else:  # while the receiver holds a POST unanswered
                 hook.arrived.clear()
-                hook.arrived.wait(6)
-                time.sleep(rng.uniform(0, 0.4))
+                if hook.arrived.wait(10):
+                    time.sleep(rng.uniform(0, 0.4))
+                else:
+                    moment = "random"  # no send came: an ordinary random moment (the daemon is the victim)
             moments[moment] += 1
             children = child_pids(daemon.pid)
-            if children and moment != "mid-send" and rng.random() < 0.5:
+            if children and (killed["daemon"] + killed["crawl"]) % 3 != 1 and rng.random() < 0.5:
                 try:
                     os.kill(rng.choice(children), signal.SIGKILL)
                     killed["crawl"] += 1

@@ -253,7 +253,7 @@ def test_wrong_password_is_recorded_failed_readably_and_sent_once_after_it_is_fi
         pending_row = (pending.status, pending.attempts, pending.error)
     add_article("https://a.example/6", "After the password change")
     monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", PASSWORD)
-    [sent] = run_digest(config, any_archive, "morning")
+    sent, newer = run_digest(config, any_archive, "morning")
     [after] = run_digest(config, any_archive, "morning")
 
     assert failed.status == "failed"
@@ -262,17 +262,21 @@ def test_wrong_password_is_recorded_failed_readably_and_sent_once_after_it_is_fi
     assert "b'" not in failed.detail  # the server's words, not a bytes repr
     assert pending_row == ("failed", 1, failed.detail)
     # smtplib tries each mechanism the server offers before giving up: every
-    # attempt of the first run was refused, the second run logged in once.
-    assert inbox.logins[-1] == (USER, True) and [ok for _, ok in inbox.logins].count(True) == 1
+    # attempt of the first run was refused; the second run logged in once per message.
+    assert inbox.logins[-1] == (USER, True) and [ok for _, ok in inbox.logins].count(True) == 2
+    # The failed delivery goes out unchanged (same id, same article); the newer article gets its own.
     assert sent.status == "delivered" and sent.delivery_key == failed.delivery_key
+    assert newer.status == "delivered" and newer.delivery_key != failed.delivery_key
     assert after.status == "nothing-new"
-    [(user, message)] = inbox.messages
-    plain = message.get_body(("plain",)).get_content()
-    assert "Before the password change" in plain and "After the password change" in plain
+    [(_, first), (_, second)] = inbox.messages
+    assert first["Message-ID"].startswith(f"<{failed.delivery_key}@")
+    first_plain, second_plain = (m.get_body(("plain",)).get_content() for m in (first, second))
+    assert "Before the password change" in first_plain and "After the password change" not in first_plain
+    assert "After the password change" in second_plain and "Before the password change" not in second_plain
     with session_scope(any_archive) as session:
         assert session.scalar(select(func.count(DigestItem.id))) == 2
-        [delivery] = session.scalars(select(DigestDelivery)).all()
-        assert (delivery.status, delivery.attempts) == ("delivered", 2)
+        deliveries = session.scalars(select(DigestDelivery).order_by(DigestDelivery.id)).all()
+        assert [(d.status, d.attempts) for d in deliveries] == [("delivered", 2), ("delivered", 1)]
 
 
 def test_a_refused_recipient_fails_the_delivery_in_the_servers_words(archive, starttls_server, trusted, tmp_path):

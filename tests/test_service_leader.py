@@ -174,3 +174,31 @@ def test_an_invalid_config_keeps_the_last_good_one_running_until_a_valid_one_app
     assert after["config_error"] is None and after["config_mtime"]
     assert archive_report(sqlite_url)["articles"] == 2
     assert daemon.returncode == 0 and code == 0
+
+
+def test_a_job_store_that_cannot_save_run_times_does_not_stop_the_scheduler(sqlite_url):
+    """APScheduler 3 ends its thread when saving a job's next run time fails;
+    the service's job store logs it and goes on (this notices an APScheduler change)."""
+    import threading
+
+    from apscheduler.events import EVENT_JOB_EXECUTED
+    from sqlalchemy import text
+
+    import scheduler
+    from storage.db import get_engine
+
+    runs = []
+    done = threading.Event()
+    sched = scheduler.build_scheduler(sqlite_url)
+    sched.add_listener(lambda event: (runs.append(event.job_id), len(runs) >= 4 and done.set()), EVENT_JOB_EXECUTED)
+    sched.start(paused=True)
+    try:
+        sched.add_job("time:sleep", "interval", args=(0,), seconds=0.5, id="tick", replace_existing=True)
+        with get_engine(sqlite_url).begin() as conn:  # every later write of the job's run time fails
+            conn.execute(text("CREATE TRIGGER refuse BEFORE UPDATE ON apscheduler_jobs "
+                              "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
+        sched.resume()
+        finished = done.wait(60)
+    finally:
+        sched.shutdown(wait=False)
+    assert finished, f"the scheduler stopped after {len(runs)} runs"
