@@ -189,10 +189,7 @@ class ArchivePipeline:
             self.stages.rolled_back(article)
         spider = self.crawler.spider
         spider.runlog.archive_failed(reason)
-        # The lists that led here are read again next run too (the page itself is pending).
-        for state in getattr(spider, "states", {}).values():
-            state.complete = False
-        file_failure(spider, item, reason)
+        file_failure(spider, item, reason)  # the page is pending: fetched again next run whatever its list says
         raise DropItem(f"archive failed: {reason}", log_level="DEBUG")
 
 

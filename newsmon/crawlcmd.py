@@ -109,7 +109,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "WARNING", **parse_overrides(args.settings)}
     db_url = require_archive(args)
     if config.events:  # a broken timeline fails the crawl now, not every article one by one
-        from crawler.events import load_timeline
+        from crawler.events.timeline import load_timeline
 
         load_timeline(config)
     tty = sys.stdout.isatty()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -131,24 +130,52 @@ def test_sigkilled_crawl_reports_what_it_filed_and_the_next_run_files_the_rest(s
         assert session.scalar(select(func.count()).select_from(PendingPage)) == 0
 
 
+REFUSAL = "the archive refuses new articles (a test fault)"
+
+
+def refuse_articles(db_url: str, on: bool = True) -> None:
+    """A database fault the archive step meets for every article (a trigger standing in for a full
+    disk or a broken constraint), switched on or off."""
+    from sqlalchemy import create_engine, text
+
+    from storage.db import normalize_url
+
+    engine = create_engine(normalize_url(db_url))
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text(f"CREATE TRIGGER refuse_articles BEFORE INSERT ON articles "
+                              f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END" if on else
+                              "DROP TRIGGER refuse_articles"))
+        elif on:
+            conn.execute(text(f"CREATE FUNCTION refuse_articles() RETURNS trigger AS $$ BEGIN "
+                              f"RAISE EXCEPTION '{REFUSAL}'; END $$ LANGUAGE plpgsql"))
+            conn.execute(text("CREATE TRIGGER refuse_articles BEFORE INSERT ON articles "
+                              "FOR EACH ROW EXECUTE FUNCTION refuse_articles()"))
+        else:
+            conn.execute(text("DROP TRIGGER refuse_articles ON articles"))
+            conn.execute(text("DROP FUNCTION refuse_articles()"))
+    engine.dispose()
+
+
 def test_page_that_failed_to_archive_is_filed_next_run_although_its_feed_answers_304(site, db_url, tmp_path):
     sources = [s for s in site.sources() if s["name"] == "el-observador"]
     listed = {canonicalize_url(a["url"]) for a in site.articles()
               if a["outlet"] == "el-observador" and a["expected"]}
-    events = tmp_path / "events.yaml"  # named in the config, missing during the first run
-    config = write_config(tmp_path, db_url, sources, events=str(events))
-
-    first = crawl(config)
-    assert "could not archive" in first.stderr and "events file" in first.stderr
+    config = write_config(tmp_path, db_url, sources)
+    refuse_articles(db_url)
+    first = crawl(config, check=False)
+    assert first.returncode == 1 and "every run failed" in first.stderr  # nothing could be filed
+    assert first.stderr.count("could not archive") == len(listed)
     with session_scope(db_url) as session:
         assert session.scalar(select(func.count()).select_from(Article)) == 0
         pending = list(session.scalars(select(PendingPage)))
         assert {p.canonical_url for p in pending} == listed
-        assert all(p.status == "pending" and p.attempts == 1 and "events file" in p.last_error for p in pending)
+        assert all(p.status == "pending" and p.attempts == 1 and p.last_error for p in pending)
         (run,) = assert_counts_match_the_fetch_log(session)
-        assert run.status == "ok" and run.errors == len(listed) and run.new_articles == 0
+        # Nothing could be filed: the run says so (and its source shows as failing).
+        assert run.status == "failed" and run.errors == len(listed) and run.new_articles == 0
 
-    shutil.copy(REPO / "newsmon" / "data" / "events.example.yaml", events)
+    refuse_articles(db_url, on=False)
     site.reset_log()
     crawl(config)
     assert site.count("/el-observador/atom.xml", status=304) == 1  # the feed says nothing changed …
@@ -164,17 +191,17 @@ def test_a_page_that_keeps_failing_is_given_up_after_the_retry_limit(site, sqlit
     sources = [s for s in site.sources() if s["name"] == "el-observador"]
     listed = {canonicalize_url(a["url"]) for a in site.articles()
               if a["outlet"] == "el-observador" and a["expected"]}
-    config = write_config(tmp_path, sqlite_url, sources, events=str(tmp_path / "missing.yaml"),
-                          crawl={"pending_retry_limit": 2})
-    crawl(config)
+    config = write_config(tmp_path, sqlite_url, sources, crawl={"pending_retry_limit": 2})
+    refuse_articles(sqlite_url)
+    crawl(config, check=False)
     site.reset_log()
-    second = crawl(config)
+    second = crawl(config, check=False)
     assert "giving up on" in second.stderr
     assert sum(1 for r in site.requests if canonicalize_url(site.base_url + r.path) in listed) == len(listed)
     with session_scope(sqlite_url) as session:
         pending = list(session.scalars(select(PendingPage)))
         assert {p.canonical_url for p in pending} == listed
-        assert all(p.status == "abandoned" and p.attempts == 2 and "events file" in p.last_error for p in pending)
+        assert all(p.status == "abandoned" and p.attempts == 2 and p.last_error for p in pending)
         reasons = list(session.scalars(select(Fetch.reason).where(Fetch.outcome == "error")
                                        .order_by(Fetch.id.desc()).limit(len(listed))))
         assert all("given up" in r for r in reasons)

@@ -59,12 +59,12 @@ NEAR_DIGITS = "coca NEAR/" + "9" * 5000 + " cocaine"
     (SOURCE + "    url_allow: ['(unclosed']\n", "sources[0].url_allow: invalid regular expression '(unclosed'"),
     # digest filters must name what exists
     (SOURCE + "digests:\n  - name: d\n    filter: {sources: [b]}\n    channels: [{type: markdown, path: d.md}]\n",
-     "digests[0].filter.sources: unknown source 'b' (known: a)"),
+     "digests[0].filter.sources: unknown source 'b' (configured: a)"),
     ("digests:\n  - name: d\n    filter: {topics: [us-colombia]}\n    channels: [{type: markdown, path: d.md}]\n",
-     "digests[0].filter.topics: unknown topic 'us-colombia' (known: none configured)"),
+     "digests[0].filter.topics: unknown topic 'us-colombia' (configured: none)"),
     (rule_config("coca") + "digests:\n  - name: d\n    filter: {themes: [drugs]}\n"
                            "    channels: [{type: markdown, path: d.md}]\n",
-     "digests[0].filter.themes: unknown theme 'drugs' (known: th)"),
+     "digests[0].filter.themes: unknown theme 'drugs' (configured: th)"),
     # finding 8: an events file that is missing, a directory, or not a timeline
     ("events: no-such-timeline.yaml\n", "no-such-timeline.yaml does not exist"),
     ("events: .\n", "is a directory, not a timeline file"),
@@ -144,7 +144,7 @@ def test_fuzzed_configs_load_or_fail_with_one_readable_line(tmp_path):
     from cli_helpers import REPO
     from crawler.config import parse_config
 
-    example = yaml.safe_load((REPO / "newsmon.example.yaml").read_text(encoding="utf-8"))
+    example = yaml.safe_load((REPO / "newsmon" / "data" / "newsmon.example.yaml").read_text(encoding="utf-8"))
     example.pop("events", None)  # relative to the repo, not to tmp_path
     rng = random.Random(12)
     outcomes = {"loaded": 0, "refused": 0}
