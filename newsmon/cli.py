@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "newsmon.diffcmd",
     "newsmon.eventscmd",
     "newsmon.servicecmd",
+    "newsmon.workercmd",
 )
 
 
