@@ -103,9 +103,14 @@ def _heartbeat(url: str, holder, queues: list[str], concurrency: int, stop: thre
     from newsmon.scale import WORKER_HEARTBEAT_SECONDS, WORKER_LEASE_SECONDS, worker_lease_name
     from newsmon.scale.tasks import RUNTIME
     from storage.db import session_scope
-    from storage.leases import try_acquire
+    from storage.leases import forget_dead, try_acquire
 
     failing = None
+    try:
+        with session_scope(url) as session:  # heartbeats of workers gone for an hour
+            forget_dead(session, "worker:")
+    except Exception as exc:
+        log.debug("cannot drop old worker heartbeats: %s", exc)
     while not stop.is_set():
         running = RUNTIME.snapshot()
         try:
