@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup postgres
+.PHONY: demo test setup postgres redis
 
 $(BIN)/newsmon: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,5 +24,12 @@ postgres:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-test: postgres setup
-	NEWSMON_REQUIRE_PG=1 $(BIN)/pytest -q
+# Debian's Redis server: the scale-out tests start their own on loopback as Celery's broker.
+redis:
+	@if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then :; else \
+	  echo "installing Debian's redis-server (the scale-out tests start it on loopback)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	fi
+
+test: postgres redis setup
+	NEWSMON_REQUIRE_PG=1 NEWSMON_REQUIRE_REDIS=1 $(BIN)/pytest -q

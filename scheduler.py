@@ -26,22 +26,21 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import random
-import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+
+from newsmon.crawlproc import (  # noqa: F401 - backoff_delay is part of this module's API
+    MIN_CRAWL_TIMEOUT, backoff_delay, crawl_command, record_failed_start, record_outcome, relay_stderr, wait_child)
 
 log = logging.getLogger("newsmon.service")
 
 JOBS_TABLE = "apscheduler_jobs"
 CRAWL_STOP_GRACE = 30.0  # seconds a crawl gets to finish in-flight items after SIGTERM
 JOB_STOP_GRACE = 15.0  # seconds other running jobs (digests) get once crawls have stopped
-MIN_CRAWL_TIMEOUT = 900.0  # a crawl still running after max(this, 3 intervals) is stopped
 MAINTENANCE_EVERY = timedelta(hours=1)
 DIGEST_MISFIRE_GRACE = 3600  # a digest missed (service down) by less than this runs at start-up
 FIRST_RUN_SPREAD = 30.0  # new source jobs start within this many seconds, spread out
@@ -148,47 +147,6 @@ def _load(config_path: str | None):
 # --- jobs (module-level functions: the job store keeps 'scheduler:NAME' references) ----------
 
 
-def crawl_command(config_path: str | None, source_name: str, log_format: str = "text",
-                  verbose: bool = False) -> list[str]:
-    """The crawl subprocess: this interpreter, ``-P`` (the working directory
-    is not on ``sys.path``, so a folder named ``newsmon`` there changes
-    nothing), newsmon.crawlchild (dies with the daemon; reads the config text
-    on stdin), then ``newsmon crawl SOURCE``."""
-    cmd = [sys.executable, "-P", "-m", "newsmon.crawlchild", str(os.getpid()), config_path or "-",
-           "--log-format", log_format]
-    if verbose:
-        cmd.append("-v")
-    return cmd + ["crawl", source_name]
-
-
-def _wait_child(proc: subprocess.Popen, timeout: float, service: Service) -> str:
-    """Wait for a crawl; stop it (SIGTERM, then SIGKILL) past ``timeout``. Returns how it ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            proc.wait(timeout=0.5)
-            return "exited"
-        except subprocess.TimeoutExpired:
-            pass
-        if time.monotonic() > deadline and not service.stopping.is_set():
-            log.warning("crawl pid %d ran longer than %.0f s: stopping it", proc.pid, timeout)
-            _stop_child(proc, service.crawl_stop_grace)
-            return "timed out"
-
-
-def _stop_child(proc: subprocess.Popen, grace: float) -> None:
-    """SIGTERM (Scrapy finishes in-flight items), then SIGKILL after ``grace`` seconds."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        log.warning("crawl pid %d still running %.0f s after SIGTERM: killing it", proc.pid, grace)
-        proc.kill()
-        proc.wait()
-
-
 def _source_lease(service: Service, source_name: str, child_pid: int | None = None):
     """Take (or renew, naming the crawl's pid) the source's lease; the other holder's lease when it is taken."""
     from storage.db import session_scope
@@ -222,6 +180,11 @@ def run_source_job(config_path: str | None, source_name: str) -> None:
     try:
         config = _load(config_path)
         source = config.source(source_name)
+        if config.effective_broker_url():  # workers crawl it (newsmon/scale)
+            from newsmon.scale.enqueue import enqueue_poll
+
+            enqueue_poll(config, service.config_text, config_path, source_name, service.error)
+            return
         interval = source.check_interval_minutes * 60
         other = _source_lease(service, source_name)
         if other is not None:
@@ -239,7 +202,7 @@ def run_source_job(config_path: str | None, source_name: str) -> None:
         started, why = _utcnow().replace(tzinfo=None), _reason(exc)
         with service._lock:  # on record once the archive takes writes again (one per source)
             service.pending.setdefault(("start", source_name),
-                                       lambda: _record_failed_start(service.url, source_name, started, why))
+                                       lambda: record_failed_start(service.url, source_name, started, why))
     finally:
         service.job_finished()
 
@@ -257,7 +220,7 @@ def _crawl(service: Service, config, source_name: str, interval: float) -> None:
                                 stderr=subprocess.PIPE)
         service._children[proc] = source_name
     last_error: list[str] = []
-    relay = threading.Thread(target=_relay_stderr, args=(proc.stderr, last_error), daemon=True)
+    relay = threading.Thread(target=relay_stderr, args=(proc.stderr, last_error), daemon=True)
     relay.start()
     try:
         try:
@@ -269,7 +232,7 @@ def _crawl(service: Service, config, source_name: str, interval: float) -> None:
             _source_lease(service, source_name, proc.pid)  # the lease now names the crawl process too
         except Exception as exc:
             log.debug("cannot name crawl pid %d in the lease of %s: %s", proc.pid, source_name, exc)
-        ended = _wait_child(proc, max(MIN_CRAWL_TIMEOUT, 3 * interval), service)
+        ended = wait_child(proc, max(MIN_CRAWL_TIMEOUT, 3 * interval), service.stopping, service.crawl_stop_grace)
     finally:
         with service._lock:
             service._children.pop(proc, None)
@@ -285,7 +248,7 @@ def _crawl(service: Service, config, source_name: str, interval: float) -> None:
              extra={"source": source_name})
     if code not in (0, None) and not ended.startswith("stopped"):
         service.error(f"crawl {source_name}", f"crawl process {ended} with exit status {code}")
-    record = lambda: _record_outcome(config, source_name, started, code, ended)  # noqa: E731
+    record = lambda: record_outcome(config, source_name, started, code, ended)  # noqa: E731
     try:
         record()
     except Exception as exc:  # the archive is unreachable or full: write it when it is back
@@ -296,84 +259,6 @@ def _crawl(service: Service, config, source_name: str, interval: float) -> None:
         return
     if not service.stopping.is_set() and service.leading:
         _apply_backoff(config, source_name, interval, service)
-
-
-def _relay_stderr(stream, last_error: list[str]) -> None:
-    """Copy a crawl's log lines to our stderr, remembering its last error (for its run's record)."""
-    import json
-
-    out = getattr(sys.stderr, "buffer", None)
-    for raw in iter(stream.readline, b""):
-        try:
-            if out is not None:
-                out.write(raw)
-                out.flush()
-        except (OSError, ValueError):
-            pass
-        line = raw.decode("utf-8", "replace").strip()
-        if line.startswith("newsmon: "):
-            last_error.append(line.removeprefix("newsmon: "))
-        elif line.startswith("{") and '"ERROR"' in line:
-            try:
-                last_error.append(json.loads(line)["msg"].splitlines()[0])
-            except (ValueError, KeyError, IndexError):
-                pass
-        elif " ERROR " in line:
-            last_error.append(line)
-        del last_error[:-1]
-    stream.close()
-
-
-def _record_outcome(config, source_name: str, started: datetime, code: int | None, ended: str) -> None:
-    """Make the crawl's end visible in ``crawl_runs`` even when the crawl could
-    not say it: runs left 'running' by a stopped crawl become 'interrupted';
-    a crawl that exited with an error before writing any run gets a 'failed' one."""
-    from sqlalchemy import select
-
-    from crawler.runlog import source_id as runlog_source_id
-    from storage.db import session_scope
-    from storage.models import CrawlRun, Source
-
-    with session_scope(config.effective_database_url()) as session:
-        source_id = session.scalar(select(Source.id).where(Source.name == source_name))
-        runs = [] if source_id is None else list(session.scalars(
-            select(CrawlRun).where(CrawlRun.source_id == source_id, CrawlRun.started_at >= started)))
-        crashed = code not in (0, None) and not ended.startswith("stopped")
-        for run in runs:
-            if run.status == "running":
-                # A crawl that exits with an error before recording its end failed (e.g. the
-                # archive became unwritable); one stopped by the service was interrupted.
-                run.status = "failed" if crashed else "interrupted"
-                run.finished_at = _utcnow().replace(tzinfo=None)
-                run.message = f"crawl process {ended} (exit status {code}) before finishing"
-        if not runs and code != 0 and not ended.startswith("stopped"):
-            if source_id is None:
-                source_id = runlog_source_id(session, source_name)
-            reason = "was stopped" if code is not None and code < 0 else f"exited with status {code}"
-            if "(" in ended:  # what the crawl said last
-                reason += " " + ended[ended.index("("):]
-            session.add(CrawlRun(source_id=source_id, started_at=started, finished_at=_utcnow().replace(tzinfo=None),
-                                 status="failed", message=f"crawl process {reason} before recording a run"))
-
-
-def _record_failed_start(url: str, source_name: str, started: datetime, why: str) -> None:
-    """A crawl the service could not even start (the archive refused the source's lease) is a failed run."""
-    from crawler.runlog import source_id
-    from storage.db import session_scope
-    from storage.models import CrawlRun
-
-    with session_scope(url) as session:
-        session.add(CrawlRun(source_id=source_id(session, source_name), started_at=started,
-                             finished_at=_utcnow().replace(tzinfo=None), status="failed",
-                             message=f"the service could not start the crawl: {why}"))
-
-
-def backoff_delay(interval_seconds: float, failures: int, limit: int, cap_seconds: float) -> float | None:
-    """After ``limit`` consecutive failed runs, wait 2, 4, 8 … intervals (up to
-    ``cap_seconds``, but never less than one interval) before the next try."""
-    if failures < limit:
-        return None
-    return min(interval_seconds * 2 ** (failures - limit + 1), max(cap_seconds, interval_seconds))
 
 
 def _apply_backoff(config, source_name: str, interval: float, service: Service) -> None:
@@ -407,6 +292,11 @@ def run_digest_job(config_path: str | None, digest_name: str) -> None:
         from newsmon.digests import run_digest
 
         config = _load(config_path)
+        if service is not None and config.effective_broker_url():  # a worker sends it (newsmon/scale)
+            from newsmon.scale.enqueue import enqueue_digest
+
+            enqueue_digest(config, service.config_text, config_path, digest_name, service.error)
+            return
         results = run_digest(config, config.effective_database_url(), digest_name)
         if service is not None:
             for result in results:

@@ -26,13 +26,15 @@ from pydantic import (
     model_validator,
 )
 
-from crawler.errors import ConfigError, format_validation_error, read_yaml_file
+from crawler.errors import ConfigError, format_validation_error, parse_yaml_text, read_yaml_file  # noqa: F401 - re-exported
 from crawler.rules import validate_topics
 from crawler.schedules import parse_schedule
 
 DEFAULT_CONFIG_NAME = "newsmon.yaml"
 ENV_CONFIG = "NEWSMON_CONFIG"
 ENV_DATABASE_URL = "NEWSMON_DATABASE_URL"
+ENV_BROKER_URL = "NEWSMON_BROKER_URL"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 # Regexes from the config run on hostile input (URLs from any page): compiled by the
@@ -274,6 +276,27 @@ class Digest(_Strict):
         return self
 
 
+class ServiceSettings(_Strict):
+    """Scale-out (docs/scale.md): with a broker, the service enqueues due work
+    for ``newsmon worker`` processes instead of crawling itself."""
+
+    broker_url: str | None = Field(None, description="redis://HOST:PORT/DB (Celery's broker); unset: no workers")
+    queue_prefix: str = Field("newsmon", pattern=r"^[A-Za-z0-9_.-]+$",
+                              description="queues are PREFIX.poll, PREFIX.analysis and PREFIX.digest")
+    visibility_timeout_seconds: float = Field(3600, ge=5, description=(
+        "a task taken by a worker that died is handed to another one after this long"))
+    crawls_per_host: int = Field(2, ge=1, le=64, description=(
+        "crawls of sources on one host at a time, across all workers"))
+    reextract_chunk: int = Field(500, ge=1, description="article ids per task of 'reextract --distributed'")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(f"{value!r}: expected a Redis URL (redis://HOST:PORT/DB)")
+        return value
+
+
 class Config(_Strict):
     database_url: str | None = None
     sources: list[Source] = Field(default_factory=list)
@@ -282,6 +305,7 @@ class Config(_Strict):
     dedup: Dedup = Field(default_factory=Dedup)
     digests: list[Digest] = Field(default_factory=list)
     crawl: Crawl = Field(default_factory=Crawl)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     # Not part of the file: where it was read from, for resolving relative paths.
     path: Path | None = Field(None, exclude=True)
@@ -350,6 +374,15 @@ class Config(_Strict):
         if self.database_url:
             return self._beside_config(self.database_url)
         return f"sqlite:///{(self.base_dir / 'newsmon.db').resolve()}"
+
+    def effective_broker_url(self) -> str | None:
+        """``$NEWSMON_BROKER_URL``, else ``service.broker_url``; None: no workers."""
+        env = os.environ.get(ENV_BROKER_URL)
+        if env:
+            if not env.startswith(REDIS_SCHEMES):
+                raise ConfigError(f"${ENV_BROKER_URL}: {env!r}: expected a Redis URL (redis://HOST:PORT/DB)")
+            return env
+        return self.service.broker_url
 
 
 _CHANNEL_TAGS = ("email", "webhook", "atom", "markdown", "html")

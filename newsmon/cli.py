@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "newsmon.trycmd",
     "newsmon.eventscmd",
     "newsmon.servicecmd",
+    "newsmon.workercmd",
 )
 
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -47,6 +49,11 @@ def register(subparsers) -> None:
     p.add_argument("--explain", action="store_true",
                    help="print, for every article, how it was judged: the refusal with its evidence, or where the "
                         "title came from, which boxes and dateline were taken out, the paywall sign, the retry")
+    p.add_argument("--ids", metavar="FIRST:LAST", help="only articles whose id is in this range (inclusive)")
+    p.add_argument("--distributed", action="store_true",
+                   help="spread the archive over the 'newsmon worker' processes in chunks of service.reextract_chunk "
+                        "articles (needs a broker) and wait for them; prints the same summary")
+    p.add_argument("--json", action="store_true", help="the summary as JSON on stdout")
     p.set_defaults(func=cmd_reextract)
 
 
@@ -177,12 +184,30 @@ class ReextractResult:
 METADATA_FIELDS = ("title", "author", "published_at", "language", "site_name", "description", "tags", "paywalled")
 
 
+def article_query(since: date | None = None, id_range: tuple[int, int] | None = None):
+    """Ids of the archived articles to re-extract, in id order."""
+    from sqlalchemy import func, select
+
+    from storage.models import Article, ArticleVersion
+
+    newest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
+              .group_by(ArticleVersion.article_id).subquery())
+    query = (select(Article.id).join(newest, newest.c.article_id == Article.id)
+             .join(ArticleVersion, (ArticleVersion.article_id == Article.id)
+                   & (ArticleVersion.version == newest.c.version)).order_by(Article.id))
+    if since is not None:
+        query = query.where(ArticleVersion.fetched_at >= datetime.combine(since, datetime.min.time()))
+    if id_range is not None:
+        query = query.where(Article.id.between(*id_range))
+    return query
+
+
 def reextract(config, db_url: str, since: date | None = None, stage_names=None,
-              on_progress=None) -> ReextractResult:
+              id_range: tuple[int, int] | None = None, on_progress=None) -> ReextractResult:
     """Re-extract each archived article from its newest version's raw HTML,
     one transaction per article (article fields, new version, stage rows).
     ``on_progress(done, total)`` is called after each article."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from crawler.decode import decompress_html
     from crawler.extract import extract_for_source
@@ -196,15 +221,8 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None,
     with session_scope(db_url) as session:  # its own transaction, before the first article
         stages.open(session)
     sources = {s.name: s for s in config.sources}
-    newest = (select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
-              .group_by(ArticleVersion.article_id).subquery())
-    query = (select(Article.id).join(newest, newest.c.article_id == Article.id)
-             .join(ArticleVersion, (ArticleVersion.article_id == Article.id)
-                   & (ArticleVersion.version == newest.c.version)).order_by(Article.id))
-    if since is not None:
-        query = query.where(ArticleVersion.fetched_at >= datetime.combine(since, datetime.min.time()))
     with session_scope(db_url) as session:
-        ids = list(session.scalars(query))
+        ids = list(session.scalars(article_query(since, id_range)))
     result = ReextractResult()
     for article_id in ids:
         if on_progress is not None and result.examined:
@@ -282,22 +300,36 @@ def cmd_reextract(args: argparse.Namespace) -> int:
             since = date.fromisoformat(args.since)
         except ValueError:
             raise UsageError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
+    id_range = None
+    if args.ids:
+        first, sep, last = args.ids.partition(":")
+        if not (sep and first.strip().isdigit() and last.strip().isdigit()):
+            raise UsageError(f"--ids {args.ids!r}: expected FIRST:LAST (article ids, e.g. 1:500)")
+        id_range = (int(first), int(last))
     db_url = require_archive(args)
     if config.events:  # an unreadable timeline is one line and exit 2, before any article is touched
         from crawler.events.timeline import load_timeline
 
         load_timeline(config)
+    if args.distributed or args.json:
+        result = (reextract_distributed(config, db_url, since, id_range) if args.distributed
+                  else reextract(config, db_url, since, id_range=id_range))
+        if args.json:
+            print(json.dumps(result_to_dict(result)))
+            return 0 if not result.errors or result.examined > len(result.errors) else 1
     out = console()
-    if out.is_terminal:  # a bar with an ETA on a terminal; nothing in logs, pipes or under the service
+    if args.distributed:
+        pass  # the workers did it (result above)
+    elif out.is_terminal:  # a bar with an ETA on a terminal; nothing in logs, pipes or under the service
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("re-extracting"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
                       TimeRemainingColumn(), console=out, transient=True) as progress:
             task = progress.add_task("reextract", total=None)
-            result = reextract(config, db_url, since,
+            result = reextract(config, db_url, since, id_range=id_range,
                                on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     else:
-        result = reextract(config, db_url, since)
+        result = reextract(config, db_url, since, id_range=id_range)
     if args.explain:
         for article_id, line in result.explained:
             out.print(f"  #{article_id} {line}", markup=False, highlight=False)
@@ -311,3 +343,81 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     for article_id, reason in result.errors:
         out.print(f"  #{article_id} failed: {reason}")
     return 1 if result.errors and not (result.text_changed or result.metadata_changed or result.unchanged) else 0
+
+
+# --- reextract --distributed -----------------------------------------------------------------------
+
+
+def result_to_dict(result: ReextractResult) -> dict:
+    from dataclasses import asdict
+
+    return asdict(result)
+
+
+def result_from_dict(data: dict) -> ReextractResult:
+    return ReextractResult(
+        examined=data["examined"], unchanged=data["unchanged"],
+        text_changed=[Change(**c) for c in data["text_changed"]],
+        metadata_changed=[Change(**c) for c in data["metadata_changed"]],
+        not_articles=[tuple(x) for x in data["not_articles"]], errors=[tuple(x) for x in data["errors"]])
+
+
+def chunks(ids: list[int], size: int) -> list[tuple[int, int]]:
+    """Consecutive id ranges of ``size`` archived articles each."""
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def reextract_distributed(config, db_url: str, since: date | None = None,
+                          id_range: tuple[int, int] | None = None) -> ReextractResult:
+    """Enqueue one ``newsmon.reextract_chunk`` task per chunk of article ids,
+    wait for all of them and merge their summaries in id order (the summary a
+    single-process ``reextract`` prints). A chunk whose worker died is
+    delivered again (docs/scale.md) and finds the articles it did unchanged."""
+    from crawler.config import ConfigError
+    from newsmon.scale import TASK_REEXTRACT
+    from newsmon.scale.app import celery_app
+    from storage.db import session_scope
+
+    if not config.effective_broker_url():
+        where = config.path or "the defaults (no config file found)"
+        raise ConfigError(f"{where}: --distributed needs a broker: set service.broker_url or $NEWSMON_BROKER_URL")
+    with session_scope(db_url) as session:
+        ids = list(session.scalars(article_query(since, id_range)))
+    text = config.path.read_text(encoding="utf-8") if config.path else ""
+    app = celery_app(config)
+    ranges = chunks(ids, config.service.reextract_chunk)
+    pending = {}
+    for first, last in ranges:
+        task = app.send_task(TASK_REEXTRACT, args=[text, str(config.path) if config.path else None, first, last,
+                                                   since.isoformat() if since else None])
+        pending[task.id] = (first, last, task)
+    log.info("reextract: %d articles in %d chunks enqueued; waiting for the workers", len(ids), len(ranges))
+    parts: list[ReextractResult] = []
+    last_report = time.monotonic()
+    while pending:
+        for task_id, (first, last, task) in list(pending.items()):
+            if not task.ready():
+                continue
+            del pending[task_id]
+            if task.successful():
+                parts.append(result_from_dict(task.result))
+            else:
+                parts.append(ReextractResult(errors=[(first, f"articles {first}..{last}: {task.result}")]))
+        if pending:
+            if time.monotonic() - last_report > 30:
+                log.info("reextract: %d of %d chunks done", len(ranges) - len(pending), len(ranges))
+                last_report = time.monotonic()
+            time.sleep(0.5)
+    merged = ReextractResult()
+    for part in parts:
+        merged.examined += part.examined
+        merged.unchanged += part.unchanged
+        merged.text_changed += part.text_changed
+        merged.metadata_changed += part.metadata_changed
+        merged.not_articles += part.not_articles
+        merged.errors += part.errors
+    for name in ("text_changed", "metadata_changed"):
+        getattr(merged, name).sort(key=lambda c: c.article_id)
+    merged.not_articles.sort()
+    merged.errors.sort()
+    return merged

@@ -167,9 +167,10 @@ def _lead(service: Service) -> None:
     scheduler.add_job("scheduler:retry_unfinished_digests", "date", args=(service.config_path,), id="digest-retry",
                       jobstore="local", replace_existing=True, misfire_grace_time=None)
     scheduler.resume()
-    log.info("newsmon service leading: %d sources, %d digests, pid %d, config version %s",
+    broker = service.config.effective_broker_url()
+    log.info("newsmon service leading: %d sources, %d digests, pid %d, config version %s%s",
              sum(s.enabled for s in service.config.sources), len(service.config.digests), os.getpid(),
-             service.config_version)
+             service.config_version, f", enqueuing work for newsmon workers on {broker}" if broker else "")
 
 
 def _step_down(service: Service, why: str) -> None:

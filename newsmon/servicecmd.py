@@ -155,10 +155,14 @@ def collect_status(config, url: str) -> dict:
     from storage.models import CrawlRun, DigestDelivery, FeedState, Source
 
     reap_stale_runs_quietly(url)  # a 'running' run whose process is gone is shown as interrupted
-    out = {"service": None, "archive": archive_space(url), "sources": [], "digests": []}
+    from newsmon.scale import status as scale_status
+
+    out = {"service": None, "archive": archive_space(url), "sources": [], "digests": [],
+           "queues": scale_status.queues(config)}
     with session_scope(url) as session:
         scheduled = _scheduled_runs(session)
         out["service"] = service_status(session)
+        out["workers"] = scale_status.workers(session)
         crawling = {lease.name.split(":", 1)[1]: lease for lease in leases(session, "source:") if lease.live}
         for source in config.sources:
             run = session.scalars(
@@ -233,6 +237,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     out = console()
     fancy = out.is_terminal
     _print_service(out, status["service"])
+    _print_workers(out, status["workers"], status["queues"])
     space = status["archive"]
     if space and space["full"]:
         out.print(f"Archive: the filesystem of {space['path']} is full ({space['free_bytes'] // 1024} KiB free): "
@@ -295,6 +300,23 @@ def _print_service(out, service: dict) -> None:
                       markup=False)
     if not any(m["role"] == "leader" for m in members):
         out.print("  no leader at the moment: a standby takes over within a minute", markup=False)
+
+
+def _print_workers(out, workers: list[dict], queues: dict | None) -> None:
+    """The workers (docs/scale.md) and what waits for them; nothing without a broker and workers."""
+    if queues is None and not workers:
+        return
+    out.print(f"Workers: {len(workers)}" + (f", broker {queues['broker']}" if queues else ""), markup=False)
+    for w in workers:
+        out.print(f"  pid {w['pid']} on {w['host']} since {_when(w['since'])} UTC, heartbeat {_when(w['heartbeat'])} "
+                  f"UTC, queues {','.join(w['queues'])}, concurrency {w['concurrency']}", markup=False)
+        for task in w["running"]:
+            out.print(f"    running {task['what']} since {task['since'].replace('T', ' ')} UTC", markup=False)
+    if queues and "error" in queues:
+        out.print(f"  queues: broker unreachable: {queues['error']}", markup=False)
+    elif queues:
+        waiting = ", ".join(f"{name} {count}" for name, count in queues["waiting"].items())
+        out.print(f"  queued: {waiting}; taken, unfinished: {queues['unacked']}", markup=False)
 
 
 # --- digest ------------------------------------------------------------------------------------
