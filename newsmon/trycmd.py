@@ -139,7 +139,8 @@ def _check_url(url: str) -> str:
 
 
 def cmd_try(args: argparse.Namespace) -> int:
-    from crawler.extract import NotArticle, extract_for_source
+    from crawler.extract import extract_for_source
+    from crawler.extracted import NotArticle
 
     config = get_config(args)
     source = config.source(args.source) if args.source else None
@@ -177,7 +178,7 @@ def trial_analysis(config, url: str, page: Page, extracted) -> list[str]:
     back: what dedup, classification and the event diff would record."""
     from sqlalchemy import select
 
-    from crawler.extract import compress_html
+    from crawler.decode import compress_html
     from crawler.stages import StageRunner
     from crawler.text import text_hash
     from crawler.urls import canonicalize_url

@@ -59,7 +59,9 @@ def test_wheel_installed_in_a_fresh_venv_runs_init_and_demo(tmp_path):
 
     newsmon = str(venv / "bin" / "newsmon")
     result = _run([newsmon, "init", "--config", "conf/newsmon.yaml"], cwd=work, env=env)
-    assert "schema 0005" in result.stdout
+    from storage.db import SCHEMA_HEAD
+
+    assert f"schema {SCHEMA_HEAD}" in result.stdout
     assert (work / "conf" / "newsmon.yaml").exists() and (work / "conf" / "events.example.yaml").exists()
     assert (work / "conf" / "newsmon.db").exists()  # beside the config, not in the working directory
     result = _run([newsmon, "--config", "conf/newsmon.yaml", "events"], cwd=work, env=env)
