@@ -21,12 +21,12 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
                   "crawler.timelimit", "crawler.decode", "crawler.metadata", "crawler.extracted", "crawler.refusal",
                   "crawler.titles", "crawler.boilerplate", "crawler.events.timeline",
                   "crawler.events.diff", "crawler.events.modality", "crawler.events.figures",
-                  "crawler.events.dates", "crawler.events.lexicon", "crawler.events.match", "crawler.events.hits",
+                  "crawler.events.match", "crawler.events.hits",
                   "crawler.events.lemmas", "crawler.events.candidates",
-                  "crawler.analysis", "crawler.workers")),
-    ("stages", ("crawler.stages", "crawler.runlog", "crawler.pending", "crawler.events", "crawler.archive")),
+                  "crawler.workers")),
+    ("stages", ("crawler.stages", "crawler.runlog", "crawler.pending", "crawler.events", "crawler.search")),
     ("spiders", ("spiders", "crawler.items", "crawler.pipelines", "crawler.middlewares", "crawler.settings",
-                 "crawler.runner", "crawler.robots", "crawler.netguard", "crawler.watchdog", "crawler.pending")),
+                 "crawler.runner", "crawler.robots", "crawler.netguard", "crawler.watchdog")),
     ("cli", ("newsmon", "scheduler", "crawler")),  # ``crawler`` itself: the package docstring only
 ]
 LEVEL = {name: index for index, (name, _) in enumerate(FLOORS)}
