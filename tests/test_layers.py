@@ -157,3 +157,14 @@ def test_no_module_is_over_800_lines():
     long = {name: n for name, path in our_modules().items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_every_package_of_ours_is_shipped_in_the_wheel():
+    """pyproject.toml lists the packages explicitly (the migrations are mapped in): a new subpackage
+    missing there would import in the checkout and fail after `pip install`."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {".".join(p.relative_to(REPO).parent.parts) for package in PACKAGES
+             for p in (REPO / package).rglob("__init__.py")}
+    assert found - listed == set()
