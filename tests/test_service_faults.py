@@ -161,13 +161,15 @@ def mount_tiny_filesystem(where, size: str = "16m") -> bool:
 
 def fill(where, keep: int = 0) -> None:
     """Fill the filesystem under ``where``, leaving ``keep`` bytes."""
-    with open(where / "filler", "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass
+    fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT)  # unbuffered: closing it cannot fail too
+    try:
+        while True:
+            try:
+                os.write(fd, b"\0" * 65536)
+            except OSError:  # ENOSPC: full
+                break
+    finally:
+        os.close(fd)
     if keep:
         os.truncate(where / "filler", max(os.path.getsize(where / "filler") - keep, 0))
 
