@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from crawler.errors import ConfigError, format_validation_error, parse_yaml_text, read_yaml_file  # noqa: F401 - re-exported
+from crawler.errors import ConfigError, format_validation_error, read_yaml_file
 from crawler.rules import validate_topics
 from crawler.schedules import parse_schedule
 
