@@ -11,7 +11,7 @@ from crawler.search import SearchError, compile_query, to_fts5, to_tsquery
 from crawler.text import text_hash
 from storage.db import session_scope
 from storage.models import Article, ArticleTopic, Source, ThemeMatch
-from tests.cli_helpers import run_newsmon
+from cli_helpers import run_newsmon
 
 ARTICLES = [
     # (source, language, published, title, text)
