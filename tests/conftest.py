@@ -63,16 +63,20 @@ def postgres_server():
     if os.geteuid() == 0:
         shutil.chown(tmp, "postgres", "postgres")
         os.chmod(tmp, 0o700)
-    port = free_port()
     subprocess.run(_as_pg_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                                 "--no-sync", "-E", "UTF8", "--locale=C"]),
                    check=True, capture_output=True)
     log = tmp / "server.log"
-    subprocess.run(_as_pg_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                                "-o", f"-h 127.0.0.1 -p {port} -k {tmp} -c fsync=off -c full_page_writes=off "
-                                      f"-c synchronous_commit=off -c max_connections=200",
-                                "start"]),
-                   check=True, capture_output=True)
+    for attempt in range(3):  # a free port can be taken by another process (xdist worker) before the server binds it
+        port = free_port()
+        started = subprocess.run(_as_pg_user([
+            str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+            "-o", f"-h 127.0.0.1 -p {port} -k {tmp} -c fsync=off -c full_page_writes=off "
+                  f"-c synchronous_commit=off -c max_connections=200", "start"]), capture_output=True, text=True)
+        if started.returncode == 0:
+            break
+    else:
+        raise RuntimeError(f"PostgreSQL did not start: {started.stderr.strip()} {log.read_text(errors='replace')[-2000:]}")
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:

@@ -25,7 +25,8 @@ from conftest import FAST, create_pg_database, free_port
 from service_harness import (GrowingSite, archive_report, log_events, newsmon, overlapping_crawls, pid_alive,
                              service_env, start_daemon, status, stop_daemon, wait_for, write_config)
 
-pytestmark = pytest.mark.timeout(600)
+# Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("service")]
 
 
 class RedisServer:

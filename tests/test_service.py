@@ -24,6 +24,9 @@ from crawler.config import load_config
 from storage.db import migrate, session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, DigestDelivery, DigestItem, Source, utcnow
 
+# Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("service")
+
 SECRET = "service-test-secret"
 
 

@@ -24,6 +24,9 @@ from service_harness import (
     write_config,
 )
 
+# Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("service")
+
 STANDBY = "holds the archive; waiting as standby"
 
 
