@@ -57,6 +57,16 @@ class RunSummary:
     message: str | None = None
 
 
+def page_fields(source: str | None, kind: str, url: str, outcome: str, **more) -> dict:
+    """The ``extra=`` of a per-page log line: its ``fetches`` row's source, kind,
+    url and outcome (and any of ``more`` that is set) as structured fields, which
+    JSON logs show as keys and text logs leave to the message
+    (``newsmon/logging_setup.py``, key ``data``)."""
+    fields = {"event": "page", "source": source, "kind": kind, "url": url, "outcome": outcome}
+    fields.update({k: v for k, v in more.items() if v is not None})
+    return {"data": fields}
+
+
 def source_id(session: "Session", name: str) -> int:
     """The ``sources`` row id for a configured source name, created on first
     use (safely when several crawls of a new source start at once)."""
@@ -229,6 +239,12 @@ class RunLog:
             run.finished_at = utcnow()
             self.counts = Counts(**{name: getattr(run, name) or 0 for name in COUNT_NAMES})
         self.status, self.message = status, message
+
+    def end_fields(self) -> dict:
+        """The ``extra=`` of the run's last log line: its status and counts as structured fields."""
+        return {"data": {"event": "run_end", "source": self.source_name, "run_id": self.run_id,
+                         "status": self.status, "message": self.message,
+                         "counts": {name: getattr(self.counts, name) for name in COUNT_NAMES}}}
 
     def summary(self) -> RunSummary:
         return RunSummary(self.source_name, self.status, self.counts, self.message)
