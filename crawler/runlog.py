@@ -157,6 +157,8 @@ class RunLog:
         self.status = "running"
         self.message: str | None = None
         self.start_error: str | None = None  # why the run could not be recorded at all
+        self.articles_planned = 0  # article pages requested so far (for the progress display's ETA)
+        self.articles_done = 0  # article pages with a committed fetch row
         self.archive_failures = 0  # articles fetched but not archived (the database refused them)
         self.last_archive_error: str | None = None
 
@@ -222,10 +224,17 @@ class RunLog:
         if session is not None:
             session.add(row)
             self.add_counts(session, counts or {})
+            if kind == "article":
+                event.listen(session, "after_commit", self._article_done, once=True)
             return
         with session_scope(self.db_url) as own:
             own.add(row)
             self.add_counts(own, counts or {})
+        if kind == "article":
+            self.articles_done += 1
+
+    def _article_done(self, _session=None) -> None:
+        self.articles_done += 1
 
     def finish(self, status: str, message: str | None = None) -> None:
         """Record the run's end; its counters are read back from the row."""

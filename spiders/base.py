@@ -242,6 +242,7 @@ class NewsSpider(scrapy.Spider):
                 break
             self.queued.add(canonical)
             self.budget -= 1
+            self.runlog.articles_planned += 1
             requests.append(scrapy.Request(url, callback=self.parse_article, errback=self.on_error,
                                            dont_filter=True, meta={"kind": "article", "found_in": "pending",
                                                                    "entry": None, "canonical": canonical,
@@ -425,6 +426,7 @@ class NewsSpider(scrapy.Spider):
             self.states[entry].complete = False
             return None
         self.budget -= 1
+        self.runlog.articles_planned += 1
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, dont_filter=True,
                               meta={"kind": "article", "found_in": kind, "entry": entry, "canonical": canonical,
                                     "hints": link.hints, "validators": {k: v for k, v in validators.items() if v}})
