@@ -149,8 +149,8 @@ def _crawl_with_progress(config, names, db_url, overrides, stop_grace):
 
     from crawler.runner import run_crawl
 
-    columns = (TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
-               TextColumn("articles · {task.fields[stats]} · ETA"), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}: {task.fields[stats]}"), BarColumn(bar_width=24),
+               MofNCompleteColumn(), TextColumn("articles · ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console(), transient=True) as progress:
         tasks = {name: progress.add_task(name, total=None, stats="starting") for name in names}
 

@@ -58,7 +58,8 @@ def test_crawl_shows_articles_pages_and_an_eta_on_a_terminal_only(sqlite_url, tm
         site.routes["/3.html"] = (200, "text/html; charset=utf-8", story("004"))
         piped = crawl(config)
     # The last frame: 3 of 3 article pages, 4 pages fetched (the feed too), 3 new; then the table.
-    assert "3/3 articles" in shown and "4 pages, 3 new" in shown and "ETA" in shown, shown[-3000:]
+    assert "outlet: starting" in shown and "outlet: 4 pages, 3 new" in shown, shown[-3000:]
+    assert "3/3 articles · ETA" in shown, shown[-3000:]
     assert "outlet" in shown and "ok" in shown
     assert "ETA" not in piped.stdout + piped.stderr and "\x1b[" not in piped.stdout
     assert "1 new" in piped.stderr  # the log says it instead
