@@ -6,6 +6,7 @@ kept by the same triggers a crawl fires), then, in fresh processes, measures
 peak resident memory (ru_maxrss) of
 
 * ``newsmon export --format jsonl`` (streams in batches) at 10 % and 100 % of the archive,
+* ``newsmon export --format parquet`` (row groups of one batch; with pyarrow installed) at 10 % and 100 %,
 * ``newsmon sql "select * from v_articles" --json`` (loads every row: the old way),
 
 and the median latency of a few ``newsmon search`` queries (in-process, warm).
@@ -111,6 +112,17 @@ def main() -> int:
         f"export jsonl, {args.articles // 10} rows (--since)": ["export", "--format", "jsonl", "--since", tenth],
         f"export jsonl, {args.articles} rows": ["export", "--format", "jsonl"],
         f"export csv, {args.articles} rows": ["export", "--format", "csv"],
+    }
+    try:
+        import pyarrow  # noqa: F401 - the parquet extra
+    except ImportError:
+        print("(pyarrow not installed: no parquet rows)")
+    else:
+        parquet = str(Path(tempfile.mkdtemp(prefix="newsmon-export-")) / "export.parquet")
+        rows[f"export parquet, {args.articles // 10} rows (--since)"] = ["export", "--format", "parquet", "--since",
+                                                                        tenth, "--output", parquet]
+        rows[f"export parquet, {args.articles} rows"] = ["export", "--format", "parquet", "--output", parquet]
+    rows |= {
         f"sql --json, {args.articles} rows (loads all)": ["sql", "select * from v_articles", "--json"],
     }
     print(f"{'peak RSS':>10}  command")

@@ -250,12 +250,45 @@ class WebhookChannel(_Strict):
     _url = field_validator("url")(_check_http_url)
 
 
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S")
+
+
+class AppriseChannel(_Strict):
+    """Any notification service Apprise knows (Slack, Teams, Telegram, Matrix,
+    Discord, ntfy, …), by Apprise URL; URLs holding tokens belong in the
+    environment variable ``urls_env`` (whitespace-separated), not the file."""
+
+    type: Literal["apprise"]
+    urls: list[str] = Field(default_factory=list, description="Apprise URLs, e.g. ntfy://ntfy.sh/topic")
+    urls_env: str = "NEWSMON_APPRISE_URLS"
+    format: Literal["markdown", "text"] = "markdown"
+    retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("urls")
+    @classmethod
+    def _look_like_urls(cls, urls: list[str]) -> list[str]:
+        for n, url in enumerate(urls, 1):
+            if not _URL_SCHEME.match(url.strip()):  # the value is not echoed: it may hold a token
+                raise ValueError(f"URL {n} is not an Apprise URL (expected SERVICE://…, e.g. ntfy://ntfy.sh/topic)")
+        return [url.strip() for url in urls]
+
+    @model_validator(mode="after")
+    def _some_url(self) -> "AppriseChannel":
+        if not self.urls and not os.environ.get(self.urls_env, "").split():
+            raise ValueError(f"no URLs: give urls: [...] or set ${self.urls_env}")
+        return self
+
+    def all_urls(self) -> list[str]:
+        """The URLs of the file, then those of ``$urls_env``."""
+        return self.urls + os.environ.get(self.urls_env, "").split()
+
+
 class FileChannel(_Strict):
     type: Literal["atom", "markdown", "html"]
     path: str
 
 
-Channel = Annotated[EmailChannel | WebhookChannel | FileChannel, Field(discriminator="type")]
+Channel = Annotated[EmailChannel | WebhookChannel | AppriseChannel | FileChannel, Field(discriminator="type")]
 
 
 class Digest(_Strict):
@@ -385,7 +418,7 @@ class Config(_Strict):
         return self.service.broker_url
 
 
-_CHANNEL_TAGS = ("email", "webhook", "atom", "markdown", "html")
+_CHANNEL_TAGS = ("email", "webhook", "apprise", "atom", "markdown", "html")
 
 
 def parse_config(data: object, origin: str = "<config>", path: Path | None = None) -> Config:

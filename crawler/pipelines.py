@@ -27,7 +27,7 @@ from crawler.decode import compress_html
 from crawler.extract import extract_for_source
 from crawler.extracted import NotArticle
 from crawler.items import ArticleItem
-from crawler.runlog import brief, source_id
+from crawler.runlog import brief, page_fields, source_id
 from crawler.stages import StageRunner
 from crawler.text import text_hash
 from crawler.urls import canonicalize_url
@@ -117,7 +117,8 @@ class ExtractPipeline:
                           status=item.status, reason=reason, size=len(item.body),
                           duration_ms=item.duration_ms, session=session)
             pending.clear(session, runlog.source_id, [item.canonical_url])
-        log.info("%s: not an article: %s: %s", item.source, item.url, reason)
+        log.info("%s: not an article: %s: %s", item.source, item.url, reason,
+                 extra=page_fields(item.source, "article", item.url, "not_article", status=item.status, reason=reason))
         raise DropItem(f"not an article: {reason}", log_level="DEBUG")
 
 
@@ -126,7 +127,8 @@ def file_failure(spider, item: ArticleItem, reason: str) -> None:
     counters and its ``pending_pages`` row, in one transaction, so the next
     run fetches it again."""
     runlog = spider.runlog
-    log.error("%s: could not archive %s: %s", item.source, item.url, reason, exc_info=log.isEnabledFor(10))
+    log.error("%s: could not archive %s: %s", item.source, item.url, reason, exc_info=log.isEnabledFor(10),
+              extra=page_fields(item.source, "article", item.url, "error", status=item.status, reason=reason))
     try:
         with session_scope(spider.db_url) as session:
             row = pending.record_failure(session, runlog.source_id, item.canonical_url, item.requested_url,
@@ -181,7 +183,9 @@ class ArchivePipeline:
         if outcome in ("new", "updated"):
             self.stages.committed(article)
         log.info("%s: %s %s%s", item.source, outcome, item.url,
-                 f" ({article.title})" if outcome != "unchanged" and article.title else "")
+                 f" ({article.title})" if outcome != "unchanged" and article.title else "",
+                 extra=page_fields(item.source, "article", item.url, outcome, status=item.status,
+                                   **article_fields(article, outcome)))
         return item
 
     def failed(self, item: ArticleItem, article, reason: str):
@@ -191,6 +195,20 @@ class ArchivePipeline:
         spider.runlog.archive_failed(reason)
         file_failure(spider, item, reason)  # the page is pending: fetched again next run whatever its list says
         raise DropItem(f"archive failed: {reason}", log_level="DEBUG")
+
+
+def article_fields(article: Article | None, outcome: str) -> dict:
+    """What a log line says about an archived article: its id, title and
+    version; ``copy_of`` names its cluster's first article when the dedup stage
+    found it a copy."""
+    if article is None:
+        return {}
+    fields = {"article_id": article.id}
+    if outcome != "unchanged":
+        fields["title"] = article.title
+    if article.cluster_id is not None and article.cluster_id != article.id:
+        fields["copy_of"] = article.cluster_id
+    return fields
 
 
 OUTCOME_COUNTER = {"new": "new_articles", "updated": "updated", "unchanged": "unchanged"}

@@ -57,6 +57,16 @@ class RunSummary:
     message: str | None = None
 
 
+def page_fields(source: str | None, kind: str, url: str, outcome: str, **more) -> dict:
+    """The ``extra=`` of a per-page log line: its ``fetches`` row's source, kind,
+    url and outcome (and any of ``more`` that is set) as structured fields, which
+    JSON logs show as keys and text logs leave to the message
+    (``newsmon/logging_setup.py``, key ``data``)."""
+    fields = {"event": "page", "source": source, "kind": kind, "url": url, "outcome": outcome}
+    fields.update({k: v for k, v in more.items() if v is not None})
+    return {"data": fields}
+
+
 def source_id(session: "Session", name: str) -> int:
     """The ``sources`` row id for a configured source name, created on first
     use (safely when several crawls of a new source start at once)."""
@@ -147,6 +157,8 @@ class RunLog:
         self.status = "running"
         self.message: str | None = None
         self.start_error: str | None = None  # why the run could not be recorded at all
+        self.articles_planned = 0  # article pages requested so far (for the progress display's ETA)
+        self.articles_done = 0  # article pages with a committed fetch row
         self.archive_failures = 0  # articles fetched but not archived (the database refused them)
         self.last_archive_error: str | None = None
 
@@ -212,10 +224,17 @@ class RunLog:
         if session is not None:
             session.add(row)
             self.add_counts(session, counts or {})
+            if kind == "article":
+                event.listen(session, "after_commit", self._article_done, once=True)
             return
         with session_scope(self.db_url) as own:
             own.add(row)
             self.add_counts(own, counts or {})
+        if kind == "article":
+            self.articles_done += 1
+
+    def _article_done(self, _session=None) -> None:
+        self.articles_done += 1
 
     def finish(self, status: str, message: str | None = None) -> None:
         """Record the run's end; its counters are read back from the row."""
@@ -229,6 +248,12 @@ class RunLog:
             run.finished_at = utcnow()
             self.counts = Counts(**{name: getattr(run, name) or 0 for name in COUNT_NAMES})
         self.status, self.message = status, message
+
+    def end_fields(self) -> dict:
+        """The ``extra=`` of the run's last log line: its status and counts as structured fields."""
+        return {"data": {"event": "run_end", "source": self.source_name, "run_id": self.run_id,
+                         "status": self.status, "message": self.message,
+                         "counts": {name: getattr(self.counts, name) for name in COUNT_NAMES}}}
 
     def summary(self) -> RunSummary:
         return RunSummary(self.source_name, self.status, self.counts, self.message)

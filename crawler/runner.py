@@ -78,6 +78,8 @@ def run_crawl(config: "Config", source_names: list[str], *, db_url: str | None =
         process.start()
     finally:
         watchdog.finished.set()
+    if on_tick is not None:  # the display's last frame: what the runs did in the end
+        on_tick([c.spider.runlog for _, c in crawlers if getattr(c, "spider", None) is not None])
     summaries = []
     for name, crawler in crawlers:
         spider = getattr(crawler, "spider", None)

@@ -142,20 +142,25 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def _crawl_with_progress(config, names, db_url, overrides, stop_grace):
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    """One bar per source on a terminal: article pages done of those requested
+    so far (the total grows as lists are read), pages fetched, what was
+    archived, and an ETA from the pace so far."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from crawler.runner import run_crawl
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console(), transient=True) as progress:
-        tasks = {name: progress.add_task(f"{name}: starting") for name in names}
+    columns = (TextColumn("{task.description}: {task.fields[stats]}"), BarColumn(bar_width=24),
+               MofNCompleteColumn(), TextColumn("articles · ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console(), transient=True) as progress:
+        tasks = {name: progress.add_task(name, total=None, stats="starting") for name in names}
 
         def tick(runlogs):
             for runlog in runlogs:
                 c = runlog.counts
-                progress.update(tasks[runlog.source_name],
-                                description=f"{runlog.source_name}: {c.fetched} fetched, {c.new_articles} new, "
-                                            f"{c.updated} updated, {c.skipped_seen} skipped as seen, "
-                                            f"{c.errors} errors")
+                progress.update(tasks[runlog.source_name], completed=runlog.articles_done,
+                                total=max(runlog.articles_planned, runlog.articles_done) or None,
+                                stats=f"{c.fetched} pages, {c.new_articles} new, {c.updated} updated, "
+                                      f"{c.skipped_seen} seen, {c.errors} errors")
 
         return run_crawl(config, names, db_url=db_url, overrides=overrides, stop_grace=stop_grace, on_tick=tick)
 

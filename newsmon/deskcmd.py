@@ -1,5 +1,5 @@
 """The analyst's desk: ``newsmon search`` (full text, ranked, highlighted) and
-``newsmon export`` (a view streamed as JSON Lines or CSV in constant memory)."""
+``newsmon export`` (a view streamed as JSON Lines, CSV or Parquet in constant memory)."""
 from __future__ import annotations
 
 import argparse
@@ -52,13 +52,15 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="JSON (a list of objects) on stdout")
     p.set_defaults(func=cmd_search)
 
-    p = add_command(subparsers, "export", help="stream a view as JSON Lines or CSV (constant memory)",
+    p = add_command(subparsers, "export", help="stream a view as JSON Lines, CSV or Parquet (constant memory)",
                     description="Write every row of a view (default v_articles) to stdout or --output, "
                                 "fetched in batches (a server-side cursor on PostgreSQL), so an archive of "
-                                "any size exports in constant memory. pandas: pd.read_json(path, lines=True) "
-                                "or pd.read_csv(path).",
+                                "any size exports in constant memory. pandas: pd.read_json(path, lines=True), "
+                                "pd.read_csv(path) or pd.read_parquet(path). Parquet (--output only) needs "
+                                "pyarrow: pip install 'newsmon[parquet]'.",
                     example="newsmon export --format jsonl --since 2025-11-01 --output articles.jsonl")
-    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
+    p.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl",
+                   help="output format (default jsonl; parquet needs --output and pyarrow)")
     p.add_argument("--view", default="v_articles", metavar="VIEW", help="a v_* view (default v_articles)")
     p.add_argument("--since", type=since_arg, metavar="DATE",
                    help="rows on or after DATE (the view's publication or first-seen time)")
@@ -219,8 +221,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     from storage.db import check_schema
 
     url = get_db_url(args)
+    if args.output:
+        import os
+
+        folder = os.path.dirname(os.path.abspath(args.output))
+        if not os.path.isdir(folder):
+            raise UsageError(f"--output {args.output}: no such directory {folder}")
+        if os.path.isdir(args.output):
+            raise UsageError(f"--output {args.output}: is a directory (give a file name)")
+    if args.format == "parquet":
+        from newsmon.exportparquet import require_pyarrow
+
+        if not args.output:
+            raise UsageError("--format parquet writes a file: add --output PATH (Parquet is not for a terminal)")
+        require_pyarrow()
     check_schema(url)
     columns, rows = export_rows(url, args.view, args.since)
+    if args.format == "parquet":
+        from newsmon.exportparquet import declared_types, write_parquet
+
+        try:
+            count = write_parquet(args.output, declared_types(url, args.view), args.view, columns, rows,
+                                  EXPORT_BATCH)
+        finally:
+            rows.close()
+        print(f"exported {count} rows of {args.view} to {args.output}", file=sys.stderr)
+        return 0
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as out:
             count = write_export(out, args.format, columns, rows)

@@ -3,6 +3,12 @@
 ``--log-format text`` (the default) writes ``time level logger: message``;
 ``--log-format json`` writes one JSON object per line (``ts``, ``level``,
 ``logger``, ``msg``, plus any ``extra=`` fields), for journald/Loki/jq.
+
+Structured fields a line's message already says in words go in
+``extra={"data": {...}}`` (:data:`DATA`): JSON lines carry them as top-level
+keys (nested values stay JSON, e.g. a run's ``counts``), text lines leave them
+out. The crawl's fields (``event``: ``page`` or ``run_end``, ``source``,
+``kind``, ``url``, ``outcome``, ``counts`` …) are listed in docs/deploy.md.
 A traceback never spreads over many lines: it is folded into the event's line
 (in full in JSON and with ``-v``; as ``Type: message`` otherwise).
 """
@@ -16,11 +22,23 @@ from datetime import datetime, timezone
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is worth printing.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+DATA = "data"  # the extra= key of structured fields (shown in JSON only)
 _QUIET_LOGGERS = ("apscheduler.executors.default", "apscheduler.scheduler", "urllib3", "asyncio")
 
 
 def _extras(record: logging.LogRecord) -> dict:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_") and k != DATA}
+
+
+def _jsonable(value):
+    """A value as JSON keeps it: scalars, lists and dicts of them; anything else as its text."""
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)
 
 
 class TextFormatter(logging.Formatter):
@@ -61,6 +79,9 @@ class JsonFormatter(logging.Formatter):
         }
         event.update({k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
                       for k, v in _extras(record).items()})
+        data = getattr(record, DATA, None)
+        if isinstance(data, dict):  # never over the line's own keys
+            event.update({k: _jsonable(v) for k, v in data.items() if k not in event})
         if record.exc_info and record.exc_info[0] is not None:
             event["exc_type"] = record.exc_info[0].__name__
             event["exc"] = "".join(traceback.format_exception(*record.exc_info))

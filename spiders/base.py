@@ -35,7 +35,7 @@ from crawler.config import REGEX_TIMEOUT, Config, config_regex, load_config
 from crawler.extracted import Hints
 from crawler.items import ArticleItem
 from crawler.netguard import source_policy
-from crawler.runlog import RunLog, brief
+from crawler.runlog import RunLog, brief, page_fields
 from crawler.settings import settings_from_config
 from crawler.urls import canonicalize_url, host_of
 from spiders import lists
@@ -242,6 +242,7 @@ class NewsSpider(scrapy.Spider):
                 break
             self.queued.add(canonical)
             self.budget -= 1
+            self.runlog.articles_planned += 1
             requests.append(scrapy.Request(url, callback=self.parse_article, errback=self.on_error,
                                            dont_filter=True, meta={"kind": "article", "found_in": "pending",
                                                                    "entry": None, "canonical": canonical,
@@ -257,7 +258,8 @@ class NewsSpider(scrapy.Spider):
         if state.resting():
             reason = (f"failing ({state.consecutive_failures} failures in a row, last: {state.last_error}); "
                       f"next try after {state.next_check_at:%Y-%m-%d %H:%M} UTC")
-            log.warning("%s: skipping %s %s: %s", self.source.name, kind, url, reason)
+            log.warning("%s: skipping %s %s: %s", self.source.name, kind, url, reason,
+                        extra=page_fields(self.source.name, kind, url, "skipped", reason=reason))
             state.complete = False
             self.runlog.record(url, kind, "skipped", reason=reason)
             return None
@@ -290,7 +292,9 @@ class NewsSpider(scrapy.Spider):
                 log.debug("%s: %s %s could not be read", self.source.name, kind, response.url, exc_info=True)
                 exc = ListError(f"unreadable {kind} ({type(exc).__name__}: {exc})"[:500])
             self.entry_failed(state, exc.reason)
-            log.warning("%s: %s %s: %s", self.source.name, kind, response.url, exc.reason)
+            log.warning("%s: %s %s: %s", self.source.name, kind, response.url, exc.reason,
+                        extra=page_fields(self.source.name, kind, response.url, "error", status=response.status,
+                                          reason=exc.reason))
             self.runlog.record(response.url, kind, "error", counts={"fetched": 1, "errors": 1},
                                status=response.status, size=len(response.body), duration_ms=duration,
                                reason=exc.reason)
@@ -322,7 +326,9 @@ class NewsSpider(scrapy.Spider):
         skipped, self.skipped_seen = self.skipped_seen, 0
         self.runlog.record(response.url, kind, "parsed", counts={"fetched": 1, "skipped_seen": skipped},
                            status=response.status, size=len(response.body), duration_ms=duration, reason=note)
-        log.info("%s: %s %s: %s", self.source.name, kind, response.url, note)
+        log.info("%s: %s %s: %s", self.source.name, kind, response.url, note,
+                 extra=page_fields(self.source.name, kind, response.url, "parsed", status=response.status,
+                                   links=len(links), reason=note))
         yield from requests
 
     def parse_list(self, response, kind: str) -> tuple[list[Link], list[str], str]:
@@ -420,6 +426,7 @@ class NewsSpider(scrapy.Spider):
             self.states[entry].complete = False
             return None
         self.budget -= 1
+        self.runlog.articles_planned += 1
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, dont_filter=True,
                               meta={"kind": "article", "found_in": kind, "entry": entry, "canonical": canonical,
                                     "hints": link.hints, "validators": {k: v for k, v in validators.items() if v}})
@@ -473,6 +480,10 @@ class NewsSpider(scrapy.Spider):
                                                reason=f"its canonical URL {canonical} is archived already",
                                                session=session)
                             pending.clear(session, self.runlog.source_id, [meta["canonical"]])
+                        log.info("%s: seen %s: its canonical URL %s is archived already", self.source.name,
+                                 response.url, canonical,
+                                 extra=page_fields(self.source.name, "article", response.url, "seen",
+                                                   status=response.status, canonical_url=canonical))
                         return
         content_type = header(response, "Content-Type")
         yield ArticleItem(
@@ -502,7 +513,8 @@ class NewsSpider(scrapy.Spider):
                 self.entry_failed(state, reason)
         level = logging.WARNING if outcome in ("error", "refused") else logging.INFO
         url = (request.meta.get("redirect_urls") or [request.url])[0]  # the link as listed, not the last hop
-        log.log(level, "%s: %s %s: %s", self.source.name, kind, url, reason)
+        log.log(level, "%s: %s %s: %s", self.source.name, kind, url, reason,
+                extra=page_fields(self.source.name, kind, url, outcome, status=status, reason=reason))
         counts = {"fetched": int(status is not None), "errors": int(outcome in ("error", "refused"))}
         with session_scope(self.db_url) as session:
             canonical = request.meta.get("canonical")
@@ -562,4 +574,5 @@ class NewsSpider(scrapy.Spider):
         c = self.runlog.counts
         log.info("%s: run %s: %d fetched, %d new, %d updated, %d unchanged, %d skipped as seen, "
                  "%d not articles, %d errors", self.source.name, self.runlog.status, c.fetched, c.new_articles,
-                 c.updated, c.unchanged, c.skipped_seen, c.not_articles, c.errors)
+                 c.updated, c.unchanged, c.skipped_seen, c.not_articles, c.errors,
+                 extra=self.runlog.end_fields())

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 import scheduler
 from crawler.config import load_config
+from crawler.runlog import COUNT_NAMES
 from storage.db import migrate, session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, DigestDelivery, DigestItem, Source, utcnow
 
@@ -386,6 +387,17 @@ def test_run_crawls_the_fixture_site_on_schedule_delivers_a_digest_and_stops_on_
     assert digest["last_delivery"] is not None and digest["next_run"] is not None
     events = [json.loads(line) for line in (tmp_path / "service.log").read_text().splitlines()]
     assert {"newsmon.service", "newsmon.crawl", "newsmon.digests"} <= {e["logger"] for e in events}
+    # The crawl children's structured fields reach the service's log: each run's counts, each new article.
+    ends = {e["run_id"]: e for e in events if e.get("event") == "run_end"}
+    new_urls = {e["url"] for e in events if e.get("event") == "page" and e.get("outcome") == "new"}
+    with session_scope(url) as session:
+        runs = {r.id: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(ends)))}
+        archived = set(session.scalars(select(Article.url)))
+    assert len(runs) == len(ends) >= 2
+    for run_id, end in ends.items():
+        assert end["source"] == "el-observador" and end["status"] == runs[run_id].status
+        assert end["counts"] == {name: getattr(runs[run_id], name) for name in COUNT_NAMES}
+    assert new_urls == archived
 
 
 def test_sigkill_mid_crawl_then_restart_archives_every_article_exactly_once(site, tmp_path, reaper):

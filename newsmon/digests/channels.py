@@ -1,8 +1,9 @@
-"""Sending one rendered digest on one channel: email, webhook, Atom feed file,
-Markdown or HTML file.
+"""Sending one rendered digest on one channel: email, webhook, Apprise
+(chat and notification services), Atom feed file, Markdown or HTML file.
 
 Every sender takes the delivery key and uses it as the message's identity
-(email Message-ID, webhook ``X-Newsmon-Delivery``, file rewritten in place;
+(email Message-ID, webhook ``X-Newsmon-Delivery``, the Apprise message's
+last line ``Delivery KEY``, file rewritten in place;
 Atom entries are per story, with the article's id), so a resend after a crash
 is recognisable as the same delivery. A failure raises :class:`DeliveryError` with a reason worded for the
 log; the caller keeps the delivery pending and retries it later.
@@ -17,6 +18,7 @@ import os
 import smtplib
 import ssl
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +29,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from newsmon import __version__
-from crawler.config import Config, EmailChannel, FileChannel, WebhookChannel
+from crawler.config import AppriseChannel, Config, EmailChannel, FileChannel, WebhookChannel
 from newsmon.digests.content import DigestContent
 from newsmon.digests.render import render_html, render_markdown, render_text, to_dict
 
@@ -161,6 +163,82 @@ def send_webhook(channel: WebhookChannel, content: DigestContent) -> None:
             reason = str(getattr(exc, "reason", exc))
         log.warning("digest %s: webhook %s attempt %d failed: %s", content.digest, channel.url, attempt + 1, reason)
     raise DeliveryError(f"webhook {channel.url}: {reason}")
+
+
+# --- apprise ----------------------------------------------------------------------
+
+
+APPRISE_BACKOFF = 0.5  # seconds before the first retry of a target, doubled each time
+
+
+_APPRISE_SENDING = threading.Lock()  # one Apprise send at a time in a process: its warnings are that send's
+
+
+class _Warnings(logging.Handler):
+    """Apprise says why a notification failed only in its log (from its own
+    worker threads): keep the warnings of the send in progress."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message:
+            self.lines.append(message.splitlines()[0])
+
+
+def send_apprise(channel: AppriseChannel, content: DigestContent) -> str:
+    """Notify every URL of the channel with the digest (Markdown or text,
+    converted by Apprise to what each service takes); a target that fails is
+    retried with backoff, the others are not sent twice in this attempt. Any
+    target still failing fails the delivery: it is sent again, to every URL,
+    on the next run. Returns where it went (URLs with their secrets masked)."""
+    import apprise
+
+    body = render_markdown(content) if channel.format == "markdown" else render_text(content)
+    body_format = apprise.NotifyFormat.MARKDOWN if channel.format == "markdown" else apprise.NotifyFormat.TEXT
+    targets = []
+    asset = apprise.AppriseAsset(async_mode=False)  # one target at a time, in order
+    for n, url in enumerate(channel.all_urls(), 1):
+        server = apprise.Apprise.instantiate(url, asset=asset)
+        if server is None:
+            scheme = url.partition("://")[0]
+            raise DeliveryError(f"apprise URL {n} ({scheme}://…): not a URL Apprise can send to "
+                                "(unknown service or missing parts; see https://appriseit.com)")
+        one = apprise.Apprise(asset=asset)
+        one.add(server)
+        targets.append((server.url(privacy=True).split("?", 1)[0], one))
+    warnings = _Warnings()
+    apprise_log = logging.getLogger("apprise")
+    with _APPRISE_SENDING:
+        apprise_log.addHandler(warnings)
+        try:
+            return _notify_all(channel, content, body, body_format, targets, warnings)
+        finally:
+            apprise_log.removeHandler(warnings)
+
+
+def _notify_all(channel: AppriseChannel, content: DigestContent, body: str, body_format, targets,
+                warnings: _Warnings) -> str:
+    pending = list(targets)
+    reasons: dict[str, str] = {}
+    for attempt in range(channel.retries + 1):
+        if attempt:
+            time.sleep(APPRISE_BACKOFF * 2 ** (attempt - 1))
+        failed = []
+        for where, one in pending:
+            warnings.lines.clear()
+            if one.notify(body=body, title=content.title, body_format=body_format):
+                continue
+            reasons[where] = "; ".join(filter(None, warnings.lines[-2:])) or "not accepted"
+            log.warning("digest %s: apprise %s attempt %d failed: %s", content.digest, where, attempt + 1,
+                        reasons[where])
+            failed.append((where, one))
+        pending = failed
+        if not pending:
+            return "apprise " + ", ".join(where for where, _ in targets)
+    raise DeliveryError("apprise " + "; ".join(f"{where}: {reasons[where]}" for where, _ in pending))
 
 
 # --- files ------------------------------------------------------------------------
@@ -326,8 +404,10 @@ def send(config: Config, channel, content: DigestContent) -> str:
     if isinstance(channel, WebhookChannel):
         send_webhook(channel, content)
         return f"webhook {channel.url}"
+    if isinstance(channel, AppriseChannel):
+        return send_apprise(channel, content)
     return f"{channel.type} file {write_file(config, channel, content)}"
 
 
-__all__ = ["DeliveryError", "send", "send_email", "send_webhook", "write_atom", "write_file", "build_email", "sign",
+__all__ = ["DeliveryError", "send", "send_apprise", "send_email", "send_webhook", "write_atom", "write_file", "build_email", "sign",
            "verify_signature"]
