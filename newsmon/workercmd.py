@@ -77,7 +77,8 @@ def run_worker(config, url: str, kinds: list[str], concurrency: int, log_format:
     tasks.RUNTIME.holder, tasks.RUNTIME.log_format, tasks.RUNTIME.verbose = holder, log_format, verbose
     queues = [queue_name(config.service.queue_prefix, kind) for kind in kinds]
     app = celery_app(config)
-    tasks.RUNTIME.warm = warm and _warm_up()
+    # a digest-only worker starts no children: no template to keep
+    tasks.RUNTIME.warm = warm and bool({"poll", "analysis"} & set(kinds)) and _warm_up()
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(url, holder, queues, concurrency, stop), daemon=True,
                             name="newsmon-worker-heartbeat")
