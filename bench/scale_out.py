@@ -363,6 +363,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=3, help="poll tasks at once per worker")
     parser.add_argument("--articles", type=int, default=10000, help="archived articles to re-analyse")
     parser.add_argument("--database-url", help="PostgreSQL server base URL (default: SQLite files)")
+    parser.add_argument("--own-postgres", action="store_true",
+                        help="start a throw-away PostgreSQL server as the tests do (Debian's postgresql; fsync off)")
     parser.add_argument("--skip", choices=("poll", "reanalysis"), action="append", default=[])
     parser.add_argument("--child-start", choices=("warm", "cold", "both"), default="both",
                         help="newsmon worker --child-start for the polls (both: cold, then warm; re-analysis: warm)")
@@ -370,9 +372,18 @@ def main() -> None:
     args.child_start = ("cold", "warm") if args.child_start == "both" else (args.child_start,)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the workers and redis-server (finally below)
     tmp = Path(tempfile.mkdtemp(prefix="newsmon-bench-scale-"))
+    postgres = None
+    if args.own_postgres:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from conftest import _pg_bin
+        from service_harness import OwnPostgres
+
+        postgres = OwnPostgres(_pg_bin())
+        args.database_url = postgres.base_url
     redis = Redis(tmp)
     try:
-        print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{os.cpu_count()} cores; load average {load()}; archive: "
+              f"{'PostgreSQL' if args.database_url else 'SQLite'}", flush=True)
         if "poll" not in args.skip:
             poll = bench_poll(args, tmp, redis)
             print("poll, side by side: " + "; ".join(
@@ -383,6 +394,8 @@ def main() -> None:
             print(f"re-analysis: 2 workers {re_[1] / re_[2]:.2f}x faster than 1 (2 cores: at most 2x)", flush=True)
     finally:
         redis.close()
+        if postgres is not None:
+            postgres.close()  # "immediate": our open connections do not hold it
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -305,7 +305,7 @@ def test_broker_stopped_and_started_loses_nothing(own_redis, sqlite_url, tmp_pat
     try:
         site.publish(4)
         config = scale_config(tmp_path, sqlite_url, own_redis.url, site.source_configs(10))
-        procs.worker(config, "worker")
+        procs.worker(config, "worker", "--child-start", "cold")  # the other start (the rest: warm)
         wait_for(lambda: live_workers(sqlite_url), 120, "the worker's heartbeat")
         service, service_log = procs.service(config)
         wait_for(lambda: archived(sqlite_url) >= site.urls(), 300, "round 1 archived")
