@@ -14,6 +14,9 @@ any platform: see scheduler.run_source_job.)
 
 Usage: python -P -m newsmon.crawlchild PARENT_PID CONFIG_PATH NEWSMON-ARGS...
 (config text on stdin; NEWSMON-ARGS as for ``newsmon``, e.g. ``crawl SOURCE``).
+
+A ``newsmon worker`` forks the same child from its warm template instead
+(:func:`forked_main`; docs/scale.md, "Child start-up").
 """
 from __future__ import annotations
 
