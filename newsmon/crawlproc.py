@@ -42,6 +42,92 @@ def crawl_command(config_path: str | None, source_name: str, log_format: str = "
 
 
 
+class WarmChild:
+    """A child forked from the warm template, with the parts of ``subprocess.Popen``
+    that :func:`wait_child`, :func:`stop_child` and the relays use."""
+
+    stdin = None  # the config text went with the start
+
+    def __init__(self, process, stdout, stderr, lifeline) -> None:
+        self._process, self.pid, self.stdout, self.stderr = process, process.pid, stdout, stderr
+        self._lifeline = lifeline  # the write end: the child dies when it closes (with this process)
+        self._code: int | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        if self._code is None:
+            code = self._process.exitcode  # negative: killed by that signal, as Popen's
+            if code is not None:  # reaped: let go of its pipes
+                self._code = code
+                self._lifeline.close()
+                self._process.close()
+        return self._code
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self._code is None:
+            self._process.join(timeout)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired("crawl child", timeout)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:  # not reaped yet: the pid is still this child's
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+_warm_lock = threading.Lock()
+_warm_context = None
+
+
+def start_warm_child(cmd: list[str], stdin_text: str, capture_stdout: bool = False) -> WarmChild:
+    """Start the child ``cmd`` (from :func:`crawl_command`) as a fork of this
+    process's warm template instead of a fresh interpreter: multiprocessing's
+    fork server, started at the first call with newsmon/crawlwarm.py
+    preloaded (imports and dictionaries loaded once, not per child). The
+    child runs newsmon.crawlchild's ``forked_main``: the same crawl, on the
+    same config text, with the same exit status and log lines on its stderr."""
+    import multiprocessing
+
+    from newsmon.crawlchild import forked_main
+
+    global _warm_context
+    argv = cmd[cmd.index("newsmon.crawlchild") + 1:]
+    with _warm_lock:  # one fork server per process; Process.start from many task threads
+        if _warm_context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["newsmon.crawlwarm"])
+            _warm_context = context
+        out_r, out_w = _warm_context.Pipe(duplex=False) if capture_stdout else (None, None)
+        err_r, err_w = _warm_context.Pipe(duplex=False)
+        life_r, life_w = _warm_context.Pipe(duplex=False)
+        process = _warm_context.Process(target=forked_main, name="newsmon child",
+                                        args=(int(argv[0]), argv[1:], stdin_text, out_w, err_w, life_r))
+        try:
+            process.start()
+        except BaseException:
+            life_w.close()
+            for conn in (out_r, err_r):
+                if conn is not None:
+                    conn.close()
+            raise
+        finally:
+            for conn in (out_w, err_w, life_r):
+                if conn is not None:
+                    conn.close()
+    stdout = os.fdopen(os.dup(out_r.fileno()), "rb") if out_r is not None else None
+    stderr = os.fdopen(os.dup(err_r.fileno()), "rb")
+    for conn in (out_r, err_r):
+        if conn is not None:
+            conn.close()
+    return WarmChild(process, stdout, stderr, life_w)
+
+
 def wait_child(proc: subprocess.Popen, timeout: float, stopping: threading.Event, grace: float,
                tick=None, tick_every: float = 3.0) -> str:
     """Wait for a crawl; stop it (SIGTERM, then SIGKILL after ``grace``) past

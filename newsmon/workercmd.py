@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--queues", default="poll,analysis,digest", metavar="KIND,…",
                    help="which work to take: poll, analysis, digest (default: all three)")
     p.add_argument("--concurrency", type=int, default=4, metavar="N", help="tasks at once (default 4)")
+    p.add_argument("--child-start", choices=("warm", "cold"), default="warm",
+                   help="warm (default): fork each crawl or re-extraction child from a template process that has "
+                        "newsmon's modules and dictionaries loaded; cold: start each from a fresh interpreter")
     p.set_defaults(func=cmd_worker)
 
 
@@ -57,10 +60,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise ConfigError(f"{where}: no broker configured: set service.broker_url or $NEWSMON_BROKER_URL "
                           "(redis://HOST:PORT/DB)")
     url = require_archive(args)
-    return run_worker(config, url, kinds, args.concurrency, args.log_format, args.verbose)
+    return run_worker(config, url, kinds, args.concurrency, args.log_format, args.verbose,
+                      warm=args.child_start == "warm")
 
 
-def run_worker(config, url: str, kinds: list[str], concurrency: int, log_format: str, verbose: bool) -> int:
+def run_worker(config, url: str, kinds: list[str], concurrency: int, log_format: str, verbose: bool,
+               warm: bool = True) -> int:
     from newsmon.scale import queue_name
     from newsmon.scale import tasks  # registers the tasks with the app
     from newsmon.scale.app import celery_app
@@ -72,6 +77,8 @@ def run_worker(config, url: str, kinds: list[str], concurrency: int, log_format:
     tasks.RUNTIME.holder, tasks.RUNTIME.log_format, tasks.RUNTIME.verbose = holder, log_format, verbose
     queues = [queue_name(config.service.queue_prefix, kind) for kind in kinds]
     app = celery_app(config)
+    # a digest-only worker starts no children: no template to keep
+    tasks.RUNTIME.warm = warm and bool({"poll", "analysis"} & set(kinds)) and _warm_up()
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(url, holder, queues, concurrency, stop), daemon=True,
                             name="newsmon-worker-heartbeat")
@@ -88,6 +95,26 @@ def run_worker(config, url: str, kinds: list[str], concurrency: int, log_format:
         beat.join(10)
         _leave(url, holder)
     return 0
+
+
+def _warm_up() -> bool:
+    """Start the warm template of the crawl children now (newsmon/crawlwarm.py),
+    before taking work, by forking one child that does nothing."""
+    import time
+
+    from newsmon.crawlproc import start_warm_child
+
+    t0 = time.monotonic()
+    try:
+        child = start_warm_child(["newsmon.crawlchild", str(os.getpid()), "-", "--version"], "")
+        child.wait(300)
+        child.stderr.close()
+    except Exception as exc:  # noqa: BLE001 - cold children work everywhere
+        log.warning("newsmon worker: no warm template for crawl children (%s): starting each from a fresh "
+                    "interpreter", exc)
+        return False
+    log.info("newsmon worker: warm template for crawl children ready in %.1f s", time.monotonic() - t0)
+    return True
 
 
 def _drop_task_arguments(record: logging.LogRecord) -> bool:

@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import select, text
 
 from conftest import FAST, create_pg_database, free_port
-from service_harness import (GrowingSite, archive_report, log_events, newsmon, overlapping_crawls, pid_alive,
-                             service_env, start_daemon, status, stop_daemon, wait_for, write_config)
+from service_harness import (DedupWebhook, GrowingSite, archive_report, log_events, newsmon, overlapping_crawls,
+                             pid_alive, service_env, start_daemon, status, stop_daemon, wait_for, write_config)
 
 # Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
 pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("service")]
@@ -306,7 +306,7 @@ def test_broker_stopped_and_started_loses_nothing(own_redis, sqlite_url, tmp_pat
     try:
         site.publish(4)
         config = scale_config(tmp_path, sqlite_url, own_redis.url, site.source_configs(10))
-        procs.worker(config, "worker")
+        procs.worker(config, "worker", "--child-start", "cold")  # the other start (the rest: warm)
         wait_for(lambda: live_workers(sqlite_url), 120, "the worker's heartbeat")
         service, service_log = procs.service(config)
         wait_for(lambda: archived(sqlite_url) >= site.urls(), 300, "round 1 archived")
@@ -328,6 +328,59 @@ def test_broker_stopped_and_started_loses_nothing(own_redis, sqlite_url, tmp_pat
     finally:
         site.close()
     assert_filed_once(sqlite_url, site)
+
+
+def test_digest_enqueued_sent_by_a_worker_killed_mid_send_and_run_twice_each_article_once(redis_server, pg_url,
+                                                                                         tmp_path, procs):
+    """The leader enqueues the digest, a worker sends it; SIGKILL of that worker
+    while the receiver holds its POST, another worker takes over; the task run
+    twice more by hand: every article in exactly one delivery, each delivery
+    id always with the same body (a receiver dropping repeated ids sees every
+    article once)."""
+    from newsmon.scale import TASK_DIGEST
+    from newsmon.scale.app import celery_app
+    from crawler.config import read_config
+    from storage.db import session_scope
+    from storage.models import DigestDelivery, DigestItem
+
+    site = GrowingSite(("alpha",))
+    hook = DedupWebhook(hold_seconds=3.0)  # a window to kill the sender in
+    try:
+        site.publish(4)
+        config = scale_config(tmp_path, pg_url, redis_server.url, site.source_configs(3600))
+        config = write_config(config, {**__import__("yaml").safe_load(config.read_text()), "digests": [
+            {"name": "desk", "schedule": "every 2s", "channels": [{"type": "webhook", "url": hook.url, "retries": 0}]}]})
+        assert newsmon(config, "crawl", timeout=300).returncode == 0
+        worker_a, log_a = procs.worker(config, "worker-a", "--queues", "digest")
+        wait_for(lambda: live_workers(pg_url), 120, "worker A's heartbeat")
+        service, service_log = procs.service(config)
+        assert hook.arrived.wait(180), "no digest arrived"
+        os.kill(worker_a.pid, signal.SIGKILL)  # while the receiver holds its POST
+        worker_a.wait(30)
+        first_key = hook.posts[0][0]
+        _, log_b = procs.worker(config, "worker-b", "--queues", "digest")
+        site.publish(3)  # newer articles, filed while B starts and resends: in new deliveries only
+        assert newsmon(config, "crawl", timeout=300).returncode == 0
+        wait_for(lambda: set(hook.times_delivered()) >= site.titles(), 300, "every article delivered by worker B")
+        wait_for(lambda: not any(w["running"] for w in live_workers(pg_url)), 120, "worker B to finish its send")
+        assert stop_daemon(service) == 0
+        app = celery_app(read_config(config))
+        again = [app.send_task(TASK_DIGEST, args=[config.read_text(), str(config), "desk"]) for _ in range(2)]
+        results = [r.get(timeout=180) for r in again]
+    finally:
+        site.close()
+        hook.close()
+    assert [[r["status"] for r in result] for result in results] == [["nothing-new"]] * 2, results
+    assert hook.times_delivered() == {title: 1 for title in site.titles()}
+    assert all(len(bodies) == 1 for bodies in hook.bodies_per_id().values())  # a resend is the same delivery
+    assert [key for key, _ in hook.posts].count(first_key) >= 2  # A's send, then B's resend under its id
+    with session_scope(pg_url) as session:
+        items = session.execute(select(DigestItem.article_id, DigestItem.delivery_id)).all()
+        statuses = set(session.scalars(select(DigestDelivery.status)))
+    assert len(items) == len({article for article, _ in items}) == len(site.titles())
+    assert statuses == {"delivered"}
+    assert any(re.search(r"digest desk: enqueued", m) for m in messages(service_log))
+    assert any("send_digest" in m and "succeeded" in m for m in messages(log_b))
 
 
 def _dump(url: str) -> dict:

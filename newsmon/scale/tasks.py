@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 from celery import shared_task
 
-from newsmon.crawlproc import (MIN_CRAWL_TIMEOUT, crawl_command, record_outcome, relay_stderr, stop_child,
-                               utcnow, wait_child)
+from newsmon.crawlproc import (MIN_CRAWL_TIMEOUT, crawl_command, record_outcome, relay_stderr, start_warm_child,
+                               stop_child, utcnow, wait_child)
 from newsmon.scale import (TASK_DIGEST, TASK_POLL, TASK_REEXTRACT, WORKER_HEARTBEAT_SECONDS, WORKER_LEASE_SECONDS,
                            host_slot_name)
 
@@ -46,6 +46,7 @@ class Runtime:
     holder: object = None
     log_format: str = "text"
     verbose: bool = False
+    warm: bool = True  # children forked from the warm template (newsmon/crawlwarm.py), else fresh interpreters
     stopping: threading.Event = field(default_factory=threading.Event)
     running: dict = field(default_factory=dict)  # task id -> {"task", "what", "pid", "since"}
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -120,8 +121,12 @@ def _take_host_slot(url: str, holder, host: str, slots: int, source_name: str) -
 def _run_child(task_id: str, what: str, cmd: list[str], stdin_text: str, timeout: float, renew=None,
                capture_stdout: bool = False) -> tuple[int | None, str, str, str]:
     """Run a newsmon child process; returns (exit status, how it ended, its stdout, its last error line)."""
-    proc = subprocess.Popen(cmd, process_group=0, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if RUNTIME.warm:
+        proc = start_warm_child(cmd, stdin_text, capture_stdout)
+    else:
+        proc = subprocess.Popen(cmd, process_group=0, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
     with RUNTIME.lock:
         RUNTIME.running[task_id] = {"task": what.split(" ", 1)[0], "what": what, "pid": proc.pid,
                                     "since": utcnow().isoformat(timespec="seconds")}
@@ -135,8 +140,9 @@ def _run_child(task_id: str, what: str, cmd: list[str], stdin_text: str, timeout
         reader.start()
     try:
         try:
-            proc.stdin.write(stdin_text.encode())
-            proc.stdin.close()
+            if proc.stdin is not None:
+                proc.stdin.write(stdin_text.encode())
+                proc.stdin.close()
         except OSError:
             pass  # it died at once: its exit status says so
         if renew is not None:
