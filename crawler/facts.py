@@ -180,6 +180,8 @@ _ABSOLUTE_PATTERNS = [
                 re.I), "y"),
 ]
 _RELATIVE_PATTERNS = [
+    (re.compile(r"\b(?:the\s+)?day\s+before\s+yesterday\b|\b(?:anteayer|antier|antes\s+de\s+ayer)\b", re.I),
+     "day_before_yesterday"),
     (re.compile(r"\b(?:yesterday|ayer)\b", re.I), "yesterday"),
     (re.compile(r"\b(?:last|the\s+previous)\s+month\b|\bel\s+mes\s+pasado\b", re.I), "last_month"),
     (re.compile(r"\b(?:earlier|later)\s+this\s+month\b|\bthis\s+month\b|\beste\s+mes\b", re.I), "this_month"),
@@ -194,6 +196,9 @@ _RELATIVE_PATTERNS = [
     (re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+days?\s+ago\b|"
                 r"\bhace\s+(?P<m>\d{1,2}|un|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)\s+d[ií]as?\b", re.I),
      "days_ago"),
+    (re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+weeks?\s+ago\b|"
+                r"\bhace\s+(?P<m>\d{1,2}|una|un|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)\s+semanas?\b", re.I),
+     "weeks_ago"),
     (re.compile(r"\b(?:this|last|past)\s+(spring|summer|fall|autumn|winter)\b|"
                 r"\b(?:este|esta|el|la|el\s+pasado|la\s+pasada)\s+(primavera|verano|oto[ñn]o|invierno)"
                 r"(?:\s+pasad[oa])?\b", re.I), "season"),
@@ -207,7 +212,7 @@ _ANCHORED_PATTERNS = [
 ]
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "un": 1, "uno": 1, "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4,
                  "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8,
-                 "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10}
+                 "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10, "una": 1}
 _SEASONS = {"spring": 3, "primavera": 3, "summer": 6, "verano": 6, "fall": 9, "autumn": 9, "otono": 9,
             "winter": 12, "invierno": 12}
 
@@ -359,8 +364,8 @@ def _month_word_ok(word: str, alone: bool = False) -> bool:
 
 def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
     text, at = m.group(0), m.start()
-    if kind == "yesterday":
-        day = published - timedelta(days=1)
+    if kind in ("yesterday", "day_before_yesterday"):
+        day = published - timedelta(days=1 if kind == "yesterday" else 2)
         return DateSpan(day, day, "day", text, at, True)
     if kind in ("last_month", "this_month"):
         year, month = published.year, published.month
@@ -383,10 +388,10 @@ def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
         if kind == "last_week":
             monday -= timedelta(days=7)
         return DateSpan(monday, min(monday + timedelta(days=6), published), "week", text, at, True)
-    if kind == "days_ago":
+    if kind in ("days_ago", "weeks_ago"):
         count = m.group("n") or m.group("m")
         count = int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]
-        day = published - timedelta(days=count)
+        day = published - timedelta(days=count * (7 if kind == "weeks_ago" else 1))
         return DateSpan(day, day, "day", text, at, True)
     if kind == "season":
         word = fold(m.group(1) or m.group(2))
@@ -409,7 +414,9 @@ def stated_years(text: str, published: date | None = None) -> set[int]:
 
 
 _RELATIVE_YEAR = re.compile(r"\b(?:last|the\s+previous|the\s+past)\s+year\b|\bel\s+a[ñn]o\s+pasado\b|"
-                            r"\b(?P<this>this\s+year|este\s+a[ñn]o)\b", re.I)
+                            r"\b(?P<this>this\s+year|este\s+a[ñn]o)\b|"
+                            r"\b(?P<n>two|three|four|five|\d)\s+years\s+ago\b|"
+                            r"\bhace\s+(?P<m>dos|tres|cuatro|cinco|\d)\s+a[ñn]os\b", re.I)
 
 
 def year_positions(text: str, published: date | None = None) -> dict[int, int]:
@@ -418,7 +425,9 @@ def year_positions(text: str, published: date | None = None) -> dict[int, int]:
     out = {m.start(): int(m.group(1)) for m in re.finditer(r"(?<![\d$])((?:19|20)\d\d)(?!\d|[,.]\d)", text)}
     if published is not None:
         for m in _RELATIVE_YEAR.finditer(text):
-            out[m.start()] = published.year - (0 if m.group("this") else 1)
+            count = m.group("n") or m.group("m")
+            back = (int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]) if count else 1
+            out[m.start()] = published.year - (0 if m.group("this") else back)
     return out
 
 
@@ -428,6 +437,9 @@ _METADATA = re.compile(
     r"^\s*(?:(?:last\s+)?(?:updated|published|posted|modified)(?:\s+on)?|actualizad[oa](?:\s+el)?|publicad[oa](?:\s+el)?|"
     r"modificad[oa]|[úu]ltima\s+actualizaci[óo]n)\b:?[^—–|\n]{0,80}?(?:\s[-—–|]\s*|[—–|]\s*|$)|"
     r"^\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*(?:[-—–|]\s*|$)|"
+    r"^\s*(?:\d{1,2}\s+(?:de\s+)?[A-Za-zÀ-ÿ]{3,10}\.?|[A-Za-zÀ-ÿ]{3,10}\.?\s+\d{1,2}|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4})"
+    r",?\s+(?:(?:de\s+)?\d{4},?\s+)?(?:[-–—|]\s*)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*"
+    r"(?:[-—–|]\s*)|"
     r"^\s*[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]{2,}(?:\s+[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]+){0,3}(?:,\s*[^()\n.]{0,40}?)?\s*"
     r"(?:\((?:Reuters|AP|AFP|EFE|Bloomberg|dpa|DPA|Xinhua|Europa Press|Colprensa|UPI|ANSA)\)\s*)?(?:-|—|–|\.-)\s*",
     re.I)
@@ -443,7 +455,7 @@ def metadata_prefix(text: str) -> int:
     if re.match(r"\s*[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]{2,}", m.group(0)) and not _METADATA_CAPS.match(text):
         return 0
     first = m.group(0).split()[0] if m.group(0).split() else ""
-    if first.isupper() or first[:1].isdigit() or re.match(r"(?i)(?:last|updated|published|posted|modified|"
+    if first.isupper() or first[:1].isdigit() or month_number(first.rstrip(".,")) or re.match(r"(?i)(?:last|updated|published|posted|modified|"
                                                           r"actualizad|publicad|modificad|[úu]ltima)", first):
         return m.end()
     return 0

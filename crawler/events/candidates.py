@@ -148,7 +148,7 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         return None  # "the revoked visa", "had been met", "being designated"
     if prev in _PERFECT:
         present = True
-    if lemma in ("recall", "llamar", "retirar") and not any(
+    if lemma in ("recall", "llamar") and not any(
             any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6]):
         return None  # "recalled" = remembered, unless a diplomat is recalled
     weight = 1.0 if lemma in _ACTIONS else 0.5
