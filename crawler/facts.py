@@ -257,12 +257,15 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
                 if span is not None:
                     taken.append((match.start(), match.end()))
                     found.append(span)
-    if anchor is not None:
-        for pattern, kind in _ANCHORED_PATTERNS:
-            for match in pattern.finditer(text):
-                if free(match.start(), match.end()):
-                    taken.append((match.start(), match.end()))
-                    found.append(_anchored(kind, match, anchor))
+    for pattern, kind in _ANCHORED_PATTERNS:
+        for match in pattern.finditer(text):
+            # Anchored on the last day stated before it: in this sentence ("After the July 3 recall, the
+            # following month …"), else the article's last one.
+            here = [d for d in found if d.precision == "day" and d.offset < match.start()]
+            base = max(here, key=lambda d: d.offset).start if here else anchor
+            if base is not None and free(match.start(), match.end()):
+                taken.append((match.start(), match.end()))
+                found.append(_anchored(kind, match, base))
     return sorted(found, key=lambda d: d.offset)
 
 

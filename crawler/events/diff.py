@@ -123,12 +123,19 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     return diff
 
 
+# "denied on Thursday that Petro's visa was under review": everything in the denied clause is denied.
+_DENIED_THAT = re.compile(r"\b(?:den(?:y|ies|ied)|neg(?:o|aron|a)|niega\w*|desminti\w*|desmient\w*)\b"
+                          r"(?:\s+\w+){0,3}?\s+(?:that|que)\b")
+
+
 def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
     """Why the words naming an event do not report it as having happened:
     any of them in a question, a condition, a plan, a negation or a denial,
     unless a determiner presupposes it ("if talks on the aid cut advance")."""
     for offset in offsets:
         reason = modality_reason(folded, original, offset)
+        if reason in ("a hypothesis", "denied") and (reason == "a hypothesis" or _DENIED_THAT.search(folded, 0, offset)):
+            return reason  # a whole sentence in a hypothesis, a denied "that" clause: no determiner makes it real
         if reason and not presupposed(words, offset) and not (
                 reason not in ("denied", "negated") and _ANOTHER_TIME.search(folded)):
             return reason  # ("if Petro again turned back deportation flights": it happened once)
@@ -225,6 +232,11 @@ _BOUNDING = re.compile(r"^(?:since|until|till|by|as\s+of|desde|hasta)\b", re.I)
 _ANNOUNCED = re.compile(r"\b(?:announc\w+|declar\w+|anunci\w+|proclaim\w+|notif\w+)\s+(?:\w+\s+){0,2}$")
 
 
+# "The White House on Friday declared that Colombia had failed …": the date before the announcing verb.
+_ANNOUNCED_AFTER = re.compile(r"\W*(?:(?:it|he|she|they|officially|formally|publicly)\s+)?(?:announc\w+|declar\w+|"
+                              r"anunci\w+|proclaim\w+|notif\w+)\s+(?:\w+\s+){0,2}?(?:that|que)\b")
+
+
 def _background_year(span: DateSpan, folded: str) -> bool:
     return span.precision == "year" and bool(_BOUNDING.match(folded[span.offset:]))
 
@@ -234,8 +246,8 @@ def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:
     announcement holds for what it announces, in the clause after "that"."""
     end = span.offset + len(span.text)
     between = folded[end:min(offsets)] if offsets and min(offsets) > end else ""
-    return bool(_ANNOUNCED.search(folded[max(0, span.offset - 40):span.offset])) and bool(
-        re.match(r"\W*(?:that|que)\b", between))
+    return (bool(_ANNOUNCED.search(folded[max(0, span.offset - 40):span.offset])) and bool(
+        re.match(r"\W*(?:that|que)\b", between))) or bool(_ANNOUNCED_AFTER.match(between))
 
 
 def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bool:
