@@ -113,8 +113,12 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     for index, sentence in enumerate(sentences):
         folded, dates, words, claimed = per_sentence[index]
         topic = 1.0 if not gated or topical[index] else 0.9 if article_topical else 0.4
-        _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()), language,
-                         published)
+        # The events of the sentence's paragraph, and of the sentence before it: a story goes on
+        # ("The deportation stand-off began …\nWithin hours Trump announced tariffs of 25 per cent …").
+        events_here = paragraph_events.get(sentence.paragraph, set())
+        if index:
+            events_here = events_here | set(named[index - 1])
+        _fact_statements(diff, timeline, sentence, folded, events_here, language, published)
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
                                is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
         if candidate:

@@ -90,7 +90,7 @@ _QUESTION_END = re.compile(r"\?[\"'”’)\]]*\s*$")
 _IRREALIS = {"haria", "harian", "diria", "dirian", "tendria", "tendrian", "pondria", "pondrian", "saldria",
              "saldrian", "vendria", "vendrian", "querria", "querrian", "sabria", "sabrian", "fuera", "fueran",
              "fuese", "fuesen", "hiciera", "hicieran", "tuviera", "tuvieran", "pudiera", "pudieran", "hara", "haran",
-             "dira", "diran", "tendra", "tendran", "pondra", "pondran", "saldra", "saldran", "vendra", "vendran"}
+             "habria", "habrian", "dira", "diran", "tendra", "tendran", "pondra", "pondran", "saldra", "saldran", "vendra", "vendran"}
 # "Consultado en agosto, Trump descartó revocarle la visa", "ruled out suspending aid": not done.
 _RULED_OUT = re.compile(r"\b(?:ruled?\s+out|rules\s+out|declin(?:e|es|ed)\s+to|descart\w+|desisti\w+\s+de|"
                         r"se\s+abstuv\w+\s+de)\s+(?:\w+\s+)?$")
