@@ -369,7 +369,10 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
                                    [_phrase_pattern(c) for c in fact.context], fact.require_event))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
-            [Phrase.of(a) for a in spec.aliases],
+            # An alias that is one of the event's actors ("UNODC") is named by the actor's other forms
+            # too ("the UN Office on Drugs and Crime", "la ONUDD").
+            [Phrase.of(form) for a in spec.aliases
+             for form in (actor_forms(a) if fold(a) in {fold(x) for x in spec.actors} else [a])],
             [[Phrase.of(t, reserved=_reserved(spec.terms, number)) for t in group]
              for number, group in enumerate(spec.terms) if group],
             [Names.of(a) for a in spec.actors],
