@@ -210,6 +210,11 @@ _ANCHORED_PATTERNS = [
     (re.compile(r"\b(?:the\s+)?(?:following|next)\s+week\b|\b(?:a\s+)?la\s+semana\s+siguiente\b", re.I),
      "next_week"),
 ]
+# Every relative or anchored form has one of these words.
+_RELATIVE_CUES = re.compile(r"(?i)yesterday|ayer|antier|month|mes\b|year|a[ñn]o|day|d[ií]a|week|seman|ago\b|hace\b|"
+                            r"spring|summer|fall|autumn|winter|primavera|verano|oto[ñn]o|invierno|following|next|"
+                            r"siguiente|monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|"
+                            r"mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo")
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "un": 1, "uno": 1, "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4,
                  "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8,
                  "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10, "una": 1}
@@ -248,7 +253,8 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
             if span is not None:
                 taken.append((match.start(), match.end()))
                 found.append(span)
-    if published is not None:
+    relative = _RELATIVE_CUES.search(text) is not None  # no cue word: no relative date (a cheap test)
+    if published is not None and relative:
         for pattern, kind in _RELATIVE_PATTERNS:
             for match in pattern.finditer(text):
                 if not free(match.start(), match.end()):
@@ -257,7 +263,7 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
                 if span is not None:
                     taken.append((match.start(), match.end()))
                     found.append(span)
-    for pattern, kind in _ANCHORED_PATTERNS:
+    for pattern, kind in _ANCHORED_PATTERNS if relative else ():
         for match in pattern.finditer(text):
             # Anchored on the last day stated before it: in this sentence ("After the July 3 recall, the
             # following month …"), else the article's last one.
