@@ -99,7 +99,8 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
         claimed: set[int] = set()  # offsets of the dates the sentence's known events take
-        found = _sentence_events(diff, timeline, sentence, folded, words, dates, today, lead, claimed)
+        found = _sentence_events(diff, timeline, sentence, folded, words, dates, today, lead, claimed,
+                                 set(named[-1]) if named else set())
         named.append(found)
         per_sentence[-1] += (claimed,)
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
@@ -132,6 +133,11 @@ _DENIED_THAT = re.compile(r"\b(?:den(?:y|ies|ied)|neg(?:o|aron|a)|niega\w*|desmi
                           r"(?:\s+\w+){0,3}?\s+(?:that|que)\b")
 
 
+def _slack(span: DateSpan) -> int:
+    """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
+    return 1 if span.precision == "day" else 0
+
+
 def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
     """Why the words naming an event do not report it as having happened:
     any of them in a question, a condition, a plan, a negation or a denial,
@@ -147,7 +153,8 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
 
 
 def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, words: Words,
-                     dates: list[DateSpan], today: date, lead: int | None, claimed: set[int]) -> dict[str, list[int]]:
+                     dates: list[DateSpan], today: date, lead: int | None, claimed: set[int],
+                     before: set[str] = frozenset()) -> dict[str, list[int]]:
     """Mentions and date statements of known events in one sentence; returns
     the events it names with the offsets of the words that name them (an
     event whose date the sentence rules out is not named: the sentence may
@@ -157,7 +164,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     clauses = _clauses(sentence.text)
     matches = []
     for event in timeline.events:
-        match = _match_event(event, folded, sentence.text, words, dates, timeline.settings.evidence_tolerance_days)
+        match = _match_event(event, folded, sentence.text, words, dates, timeline.settings.evidence_tolerance_days,
+                             event.id in before)
         if match is None:
             continue
         reason = _unhappened(folded, sentence.text, words, match[1])
@@ -177,9 +185,9 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
-                and (d.overlaps(start, end, slack_days=1) or not any(d.overlaps(s, e, slack_days=1)
+                and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
                                                                       for s, e in others))]
-        agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
+        agreeing = [d for d in near if d.overlaps(start, end, slack_days=_slack(d))]
         if near and not agreeing:
             strict = _clauses(sentence.text, strict=True)
             strict_terms = {_clause_of(strict, o) for o in offsets}
@@ -286,8 +294,15 @@ def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, in
     clause opening with "dated"/"fechado" dates the noun just before it."""
     index = _clause_of(clauses, span.offset)
     start, _end = clauses[index]
-    return index - 1 in term_clauses and bool(
-        re.match(r"\s*(?:dated|fechad[oa]s?)\s*$", sentence[start:span.offset], re.I))
+    return index - 1 in term_clauses and bool(_APPOSITION.match(sentence[start:span.offset]))
+
+
+# "…, dated 12 September 2025, …", "…, ocurrida el 24 de septiembre, …", "…, announced on 21 October, …",
+# "…, published in September 2024, …": a clause opening with such a participle dates the noun before it.
+_APPOSITION = re.compile(r"\s*(?:dated|fechad[oa]s?|occurred|ocurrid[oa]s?|announced|anunciad[oa]s?|published|"
+                         r"publicad[oa]s?|released|divulgad[oa]s?|issued|emitid[oa]s?|made|hech[oa]s?|"
+                         r"decided|decidid[oa]s?|ordered|ordenad[oa]s?|adopted|adoptad[oa]s?)"
+                         r"(?:\s+(?:on|in|el|en|a|the))?\s*$", re.I)
 
 
 

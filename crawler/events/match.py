@@ -95,7 +95,7 @@ def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
 
 
 def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
-                 dates: list[DateSpan] | None = None, tolerance_days: int = 1,
+                 dates: list[DateSpan] | None = None, tolerance_days: int = 1, continued: bool = False,
                  ) -> tuple[float, list[int], str] | None:
     """(score, offsets of the words that named it, how) or None.
 
@@ -137,6 +137,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
     if actor is None and BOTH_SIDES.search(folded):
         actor = "both sides"
+    if actor is None and continued:
+        actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
         return None
     actor_name = actor if isinstance(actor, str) else actor.name
