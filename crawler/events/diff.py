@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from crawler.events.candidates import _candidate
 from crawler.events.figures import _fact_statements
@@ -55,7 +55,7 @@ def _offset_from_event(folded: str, offsets: list[int]) -> bool:
     for m in _OFFSET_PHRASE.finditer(folded):
         if re.match(r"\s+(?:he|she|they|we|i|el|ella|ellos)\s+\w+", folded[m.end():]):
             continue  # "two days before he was due to speak": anchored on another action
-        anchor = re.match(r"\s+(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
+        anchor = re.match(r"\s+(?:de\s+|of\s+)?(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
         if anchor is None:
             return True
         noun_at = m.end() + anchor.end()
@@ -133,6 +133,45 @@ _DENIED_THAT = re.compile(r"\b(?:den(?:y|ies|ied)|neg(?:o|aron|a)|niega\w*|desmi
                           r"(?:\s+\w+){0,3}?\s+(?:that|que)\b")
 
 
+_ANCHOR_OFFSET = re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten|un|una|dos|tres|"
+                            r"cuatro|cinco|seis|siete|ocho|nueve|diez)\s+(?P<unit>days?|weeks?|months?|d[ií]as?|"
+                            r"semanas?|mes(?:es)?)\s+(?P<dir>after|before|despu[eé]s\s+de|antes\s+de)\b", re.I)
+_COUNTS = {"a": 1, "an": 1, "one": 1, "un": 1, "una": 1, "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4,
+           "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8, "ocho": 8,
+           "nine": 9, "nueve": 9, "ten": 10, "diez": 10}
+
+
+class _Derived:
+    """A date computed from an offset anchored on another dated thing, and
+    where that anchor's phrase ends (only words after it take the date)."""
+
+    __slots__ = ("span", "end_at")
+
+    def __init__(self, span: DateSpan, end_at: int) -> None:
+        self.span, self.end_at = span, end_at
+
+
+def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int, int]]) -> list[_Derived]:
+    """"A week after the September 15 decertification", "dos días después de la descertificación del 15 de
+    septiembre": the anchor's day plus (or minus) the offset, for what the sentence says next."""
+    out = []
+    for m in _ANCHOR_OFFSET.finditer(sentence):
+        clause = clauses[_clause_of(clauses, m.start())]
+        anchor = next((d for d in dates if d.precision == "day" and m.end() <= d.offset < min(clause[1], m.end() + 60)),
+                      None)
+        if anchor is None:
+            continue
+        n = m.group("n").lower()
+        count = int(n) if n.isdigit() else _COUNTS.get(fold(n), 1)
+        unit = fold(m.group("unit").lower())
+        days = count * (7 if unit.startswith(("week", "seman")) else 30 if unit.startswith("m") else 1)
+        sign = -1 if fold(m.group("dir").lower()).startswith(("before", "antes")) else 1
+        day = anchor.start + timedelta(days=sign * days)
+        span = DateSpan(day, day, "day", f"{m.group(0)} {anchor.text}", m.start(), True)
+        out.append(_Derived(span, anchor.offset + len(anchor.text)))
+    return out
+
+
 def _slack(span: DateSpan) -> int:
     """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
     return 1 if span.precision == "day" else 0
@@ -173,6 +212,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             log.debug("events: %s named but not as having happened (%s): %s", event.id, reason, sentence.text[:120])
             continue
         matches.append((event, match))
+    derived = _derived_dates(sentence.text, dates, clauses)
     for event, (confidence, offsets, how) in matches:
         start, end = event.interval(today)
         # A date that is another named event's ("the decertification and the visa revocation on 26
@@ -187,6 +227,12 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
                 and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
                                                                       for s, e in others))]
+        # "A week after the September 15 decertification, the State Department revoked Petro's visa":
+        # the other event's date plus the offset dates the event named after it.
+        counted = [d for d in derived if min(offsets) > d.end_at]
+        near += [d for d in counted if d.span not in near]
+        near = [d.span if isinstance(d, _Derived) else d for d in near]
+        counted_spans = [d.span for d in counted]
         agreeing = [d for d in near if d.overlaps(start, end, slack_days=_slack(d))]
         if near and not agreeing:
             strict = _clauses(sentence.text, strict=True)
@@ -195,13 +241,13 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                         or _opens_sentence(d, sentence.text, clauses)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                         or _date_clause_before(d, sentence.text, clauses, term_clauses)
-                                        or _announced_that(d, folded, offsets))
+                                        or _announced_that(d, folded, offsets) or d in counted_spans)
                     and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
                     continue  # a denied report, or a repeat ("decertified again on …"): not this event
                 wrong = [d for d in held if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
-                if not _offset_from_event(folded, offsets):
+                if any(d in counted_spans for d in wrong) or not _offset_from_event(folded, offsets):
                     if len(wrong) == 1 and len(near) == 1:
                         stated = wrong[0]
                         named[event.id] = offsets
