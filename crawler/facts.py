@@ -221,6 +221,8 @@ _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "un": 1, "uno": 1, "two": 2, "dos": 
 _SEASONS = {"spring": 3, "primavera": 3, "summer": 6, "verano": 6, "fall": 9, "autumn": 9, "otono": 9,
             "winter": 12, "invierno": 12}
 
+_ANY_MONTH = re.compile(rf"(?i)(?<![A-Za-zÀ-ÿ])(?:{_MONTH_WORDS})(?![A-Za-zÀ-ÿ])")
+_NEEDS_MONTH = {"m_y", "d_m", "m_d", "m"}
 DEFAULT_DATE_ORDER = {"es": "DMY", "en": "MDY"}
 _DIGIT = re.compile(r"\d")
 
@@ -241,9 +243,12 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
         return all(end <= s or start >= e for s, e in taken)
 
     has_digit = _DIGIT.search(text) is not None
+    has_month = _ANY_MONTH.search(text) is not None
     for pattern, kind in _ABSOLUTE_PATTERNS:
         if not has_digit and kind != "m":
             continue  # every other form has a day or a year in digits
+        if not has_month and kind in _NEEDS_MONTH:
+            continue  # these forms name a month as written (a cheap test first)
         for match in pattern.finditer(text):
             if not free(match.start(), match.end()):
                 continue

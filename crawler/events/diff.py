@@ -141,6 +141,9 @@ _COUNTS = {"a": 1, "an": 1, "one": 1, "un": 1, "una": 1, "two": 2, "dos": 2, "th
            "nine": 9, "nueve": 9, "ten": 10, "diez": 10}
 
 
+_ANCHOR_CUE = re.compile(r"(?i)after|before|despu|antes")
+
+
 class _Derived:
     """A date computed from an offset anchored on another dated thing, and
     where that anchor's phrase ends (only words after it take the date)."""
@@ -155,6 +158,8 @@ def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int
     """"A week after the September 15 decertification", "dos días después de la descertificación del 15 de
     septiembre": the anchor's day plus (or minus) the offset, for what the sentence says next."""
     out = []
+    if not dates or not _ANCHOR_CUE.search(sentence):
+        return out
     for m in _ANCHOR_OFFSET.finditer(sentence):
         clause = clauses[_clause_of(clauses, m.start())]
         anchor = next((d for d in dates if d.precision == "day" and m.end() <= d.offset < min(clause[1], m.end() + 60)),

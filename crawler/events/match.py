@@ -106,8 +106,10 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     instead of its day: 0.5)."""
     needles, ids = _quick(event)
     matched = words.matched() if words is not None else frozenset()
-    if ids.isdisjoint(matched) and not (dates and event.precision == "day") and not any(
-            n in folded or n in original for n in needles):
+    if ids.isdisjoint(matched) and not (dates and event.precision == "day" and words is not None and any(
+            d.precision in ("day", "month") and d.overlaps(event.start, event.start,
+                                                           tolerance_days if d.precision == "day" else 0)
+            for d in dates)) and not any(n in folded or n in original for n in needles):
         return None  # no word of the event in the sentence, and no date to match its evidence on
     hits, names = [], []
     for p in event.alias_patterns:

@@ -129,6 +129,8 @@ def _announced(folded: str, offset: int) -> bool:
     return bool(_ANNOUNCED_BEFORE.search(folded, max(0, offset - 90), offset))
 
 
+_WORD = re.compile(r"\w+")
+_WOULD = re.compile(r"\b(?:would|could|might)\b")
 _DE_INFINITIVE = re.compile(r"^\W*de\s+\w+(?:ar|er|ir)(?:se|le|les|la|las|lo|los)?\b")
 _IF_FIRST = re.compile(r"^\W*(?:if|si|unless|a\s+menos\s+que|en\s+caso\s+de\s+que)\b")
 
@@ -175,20 +177,20 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
     before = folded[clause_at:offset]
     if _CONDITIONS.search(before) or _UNREAL.search(folded[:offset]):
         return "a condition or a hypothesis"
-    word = re.match(r"\w+", original[offset:])
+    word = _WORD.match(original, offset)
     word = word.group(0).lower() if word else ""
     if _DE_INFINITIVE.match(folded) and offset <= _DE_INFINITIVE.match(folded).end():
         return "a condition or a hypothesis"  # "De descertificar a Colombia, …": if it decertified
-    if _IF_FIRST.match(folded) and (re.search(r"\b(?:would|could|might)\b", folded[:offset]) or any(
-            irrealis(t) for t in re.findall(r"\w+", original[:offset + len(word)].lower()))):
+    if _IF_FIRST.match(folded) and (_WOULD.search(folded, 0, offset) or any(
+            irrealis(t) for t in _WORD.findall(original[:offset + len(word)].lower()))):
         return "a hypothesis"  # "If X happened, it would be …" / "Si el Tesoro llegara a …, sería …"
     if irrealis(word) and not _announced(folded, offset):
         return "possible, not done"  # "Washington descertificaría a Colombia"
     if _RULED_OUT.search(folded, max(0, offset - 40), offset):
         return "negated"
     near: list[str] = []
-    raw_tokens = re.findall(r"\w+", original[clause_at:offset].lower())
-    folded_tokens = re.findall(r"\w+", before)
+    raw_tokens = _WORD.findall(original[clause_at:offset].lower())
+    folded_tokens = _WORD.findall(before)
     for token in reversed(folded_tokens):
         if token in _BOUNDARIES:
             break

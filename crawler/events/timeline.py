@@ -222,17 +222,20 @@ class Names:
 
     name: str
     forms: tuple[Phrase, ...]
+    key: tuple[str, ...] = ()  # its forms: actors written differently but named alike share one lookup
 
     @classmethod
     def of(cls, name: str) -> "Names":
-        return cls(name, tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name)))
+        forms = tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name))
+        return cls(name, forms, tuple(sorted(f.text for f in forms)))
 
     def search(self, folded: str, original: str, words: Words | None = None):
         if words is not None:
             memo = words.memo
-            if self.name not in memo:
-                memo[self.name] = self._search(folded, original)
-            return memo[self.name]
+            key = self.key or self.name
+            if key not in memo:
+                memo[key] = self._search(folded, original)
+            return memo[key]
         return self._search(folded, original)
 
     def _search(self, folded: str, original: str):
