@@ -18,7 +18,7 @@ import re
 from datetime import date, timedelta
 
 from crawler.events.hits import CandidateHit
-from crawler.events.lemmas import CONCEPTS, Token, Words
+from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, Token, Words
 from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
 from crawler.events.modality import modality_reason
 from crawler.events.timeline import Timeline
@@ -61,7 +61,7 @@ renunciar amenazar cerrar desplegar convocar reabrir demandar votar devolver reg
 cortar romper extraditar liberar designar nombrar viajar recibir anular quitar frenar interceptar hundir
 destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer aceptar entregar repatriar
 llegar imponer telefonear
-exclude excluir acordar pedir solicitar request
+exclude excluir acordar pedir solicitar request notify notificar
 """.split())
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""
@@ -238,6 +238,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     if _SPORT.search(folded):
         return None
     actors = [n.name for n in timeline.watch_actors if n.search(folded, sentence.text, words)]
+    if not actors and BOTH_SIDES.search(folded):
+        actors = ["both governments"]  # "Ambos gobiernos acordaron …" names both sides
     if not actors:
         return None
     named = named or {}

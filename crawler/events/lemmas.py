@@ -62,7 +62,7 @@ CONCEPTS: list[set[str]] = [
     {"deportee", "deportado", "migrant", "migrante"},
     {"plane", "aircraft", "avion", "aeronave", "jet"},
     # a quarrel between governments
-    {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque",
+    {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque", "crisis",
      "enfrentamiento", "rina"},
     # what strikes are made with
     {"missile", "misil", "rocket", "cohete"},
@@ -129,6 +129,8 @@ _PHRASAL = {("take", "away"): ("revoke", "quitar"), ("dejar", "sin"): ("revoke",
             ("acabar", "con"): ("end", "cortar")}
 # "dejó de certificar", "stopped certifying": the verb undone (descertificar, decertify).
 _STOP_DOING = {"dejar": "de", "stop": None, "cease": None}
+_LINKS = {"over", "about", "on", "of", "por", "de", "del", "sobre", "con"}
+_LINK_ARTICLES = {"the", "los", "las", "la", "el", "lo", "their", "sus", "su"}
 _PHRASAL_HEADS = {head for head, _ in _PHRASAL} | set(_STOP_DOING)
 _ACCENTED = {"a": "á", "e": "é", "i": "í", "o": "ó"}
 
@@ -299,6 +301,7 @@ class LemmaPhrase:
 
     words: tuple[WordPattern, ...]
     ids: frozenset[int] = frozenset()  # its words' ids: a sentence that matches them all may hold it
+    stem: str | None = None  # a compound's modifier ("deportation standoff"), for "standoff over deportees"
 
     @classmethod
     def of(cls, phrase: str, widen: bool = True, reserved: tuple[str, ...] = ()) -> "LemmaPhrase | None":
@@ -308,20 +311,53 @@ class LemmaPhrase:
         if not parts:
             return None
         patterns = tuple(word_pattern(p, widen, reserved) for p in parts)
-        return cls(patterns, frozenset(w.id for w in patterns))
+        first = fold(parts[0].rstrip("*"))
+        stem = first[:max(6, len(first) - 4)] if len(parts) == 2 and len(first) >= 8 else None
+        return cls(patterns, frozenset(w.id for w in patterns), stem)
+
+    def _inverted(self, words: Words) -> list[int]:
+        """A two-word compound written the other way round, with a preposition:
+        "deportation standoff" = "the row over deportees", "el choque por los
+        deportados" (the modifier by its stem, the head by its lemmas and class)."""
+        if self.words[1].id not in words.matched():
+            return []
+        tokens = words.tokens
+        out = []
+        for i in sorted(self.words[1].positions(words)):
+            j = i + 1
+            if j >= len(tokens) or tokens[j].surface not in _LINKS:
+                continue
+            j += 1
+            if j < len(tokens) and tokens[j].surface in _LINK_ARTICLES:
+                j += 1
+            if j < len(tokens) and tokens[j].surface.startswith(self.stem):
+                out.append(tokens[i].start)
+        return out
 
     def find_all(self, words: Words) -> list[int]:
         """Offsets of the matches."""
         if not self.ids <= words.matched():
-            return []
+            return self._inverted(words) if self.stem else []
         first = self.words[0].positions(words)
         if not first:
             return []
         rest = [w.positions(words) for w in self.words[1:]]
         if any(not r for r in rest):
             return []
-        return [words.tokens[i].start for i in sorted(first)
-                if all(i + 1 + j in r for j, r in enumerate(rest))]
+        tokens = words.tokens
+        out = []
+        for i in sorted(first):
+            at = i
+            for r in rest:
+                if at + 1 in r:
+                    at += 1
+                elif at + 2 in r and tokens[at + 1].surface in ("a", "al"):
+                    at += 2  # the Spanish personal "a": "sancionó a Petro" is "sanctioned Petro"
+                else:
+                    break
+            else:
+                out.append(tokens[i].start)
+        return out
 
     def find(self, words: Words) -> int | None:
         """Offset of the first match, or None."""

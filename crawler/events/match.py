@@ -123,7 +123,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
     if words is not None:
         for p in event.alias_patterns:
-            if p.lemma is not None and p.lemma.ids <= matched:
+            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem):
                 found = p.lemma.find_all(words)
                 if found:
                     hits += found

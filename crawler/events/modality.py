@@ -65,7 +65,7 @@ _CONDITIONS = re.compile(r"\b(?:if|unless|whether|should|si|a\s+menos\s+que|en\s
 _BOUNDARIES = {"after", "before", "since", "because", "when", "while", "tras", "despues", "antes", "cuando", "porque",
                "who", "which", "whose", "que", "that", "as", "amid"}
 # "said it would", "announced that Washington will": a decision announced, not a possibility.
-_ANNOUNCING = re.compile(r"\b(?:said|says|announced|announces|warned|declared|stated|confirmed|wrote|posted|"
+_ANNOUNCING = re.compile(r"\b(?:said|says|announced|announces|announcement|decision|warned|declared|stated|confirmed|wrote|posted|"
                          r"dijo|anuncio|advirtio|aseguro|afirmo|declaro|confirmo)\b[^.;?]{0,80}?\b"
                          r"(?:would|will|ll)\s+(?:\w+\s+){0,2}$")
 _SAID = re.compile(r"\b(?:said|says|announced|declared|wrote|posted|dijo|anuncio|declaro|escribio)\b")
