@@ -188,7 +188,8 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
     unless a determiner presupposes it ("if talks on the aid cut advance")."""
     for offset in offsets:
         reason = modality_reason(folded, original, offset)
-        if reason in ("a hypothesis", "denied") and (reason == "a hypothesis" or _DENIED_THAT.search(folded, 0, offset)):
+        if reason in ("a hypothesis", "a verb in the conditional or future", "denied") and (
+                reason != "denied" or _DENIED_THAT.search(folded, 0, offset)):
             return reason  # a whole sentence in a hypothesis, a denied "that" clause: no determiner makes it real
         if reason and not presupposed(words, offset) and not (
                 reason not in ("denied", "negated") and _ANOTHER_TIME.search(folded)):

@@ -312,7 +312,7 @@ class LemmaPhrase:
             return None
         patterns = tuple(word_pattern(p, widen, reserved) for p in parts)
         first = fold(parts[0].rstrip("*"))
-        stem = first[:max(6, len(first) - 4)] if len(parts) == 2 and len(first) >= 8 else None
+        stem = first[:max(6, len(first) - 5)] if len(parts) == 2 and len(first) >= 8 else None
         return cls(patterns, frozenset(w.id for w in patterns), stem)
 
     def _inverted(self, words: Words) -> list[int]:

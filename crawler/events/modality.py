@@ -185,7 +185,7 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
             irrealis(t) for t in _WORD.findall(original[:offset + len(word)].lower()))):
         return "a hypothesis"  # "If X happened, it would be …" / "Si el Tesoro llegara a …, sería …"
     if irrealis(word) and not _announced(folded, offset):
-        return "possible, not done"  # "Washington descertificaría a Colombia"
+        return "a verb in the conditional or future"  # "Washington descertificaría a Colombia": a verb, no noun to presuppose
     if _RULED_OUT.search(folded, max(0, offset - 40), offset):
         return "negated"
     near: list[str] = []
