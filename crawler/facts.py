@@ -223,6 +223,9 @@ _SEASONS = {"spring": 3, "primavera": 3, "summer": 6, "verano": 6, "fall": 9, "a
 
 _ANY_MONTH = re.compile(rf"(?i)(?<![A-Za-zÀ-ÿ])(?:{_MONTH_WORDS})(?![A-Za-zÀ-ÿ])")
 _NEEDS_MONTH = {"m_y", "d_m", "m_d", "m"}
+_NEEDS_YEAR = {"iso", "d_m_y", "m_d_y", "m_y", "y"}  # forms with a four-digit year
+_ANY_YEAR = re.compile(r"(?:19|20)\d\d")
+_ANY_NUMERIC = re.compile(r"\d[/.]\d")
 DEFAULT_DATE_ORDER = {"es": "DMY", "en": "MDY"}
 _DIGIT = re.compile(r"\d")
 
@@ -244,11 +247,17 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
 
     has_digit = _DIGIT.search(text) is not None
     has_month = _ANY_MONTH.search(text) is not None
+    has_year = has_digit and _ANY_YEAR.search(text) is not None
+    has_numeric = has_digit and _ANY_NUMERIC.search(text) is not None
     for pattern, kind in _ABSOLUTE_PATTERNS:
         if not has_digit and kind != "m":
             continue  # every other form has a day or a year in digits
         if not has_month and kind in _NEEDS_MONTH:
             continue  # these forms name a month as written (a cheap test first)
+        if kind in _NEEDS_YEAR and not has_year:
+            continue
+        if kind == "numeric" and not has_numeric:
+            continue
         for match in pattern.finditer(text):
             if not free(match.start(), match.end()):
                 continue
