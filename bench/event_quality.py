@@ -5,9 +5,12 @@
 Without arguments it measures the shipped sets and reports them separately,
 the headline first:
 
-* ``blind3.yaml`` — THE HEADLINE: written by another engineer who never read
-  the rules (≥ 160 items, half Spanish), measured once after all the tuning of
-  issue 13 and never tuned on: the honest estimate for new wording.
+* ``blind3.yaml`` — written by another engineer who never read the rules
+  (201 items, half Spanish) and measured once after the first pass of issue
+  13 (mentions 0.73 / 0.64, candidates 0.65 / 0.39, contradictions 0.72 /
+  0.51: that was the honest estimate for new wording). The second pass
+  studied its errors, so it is NO LONGER BLIND: a tuning set listed first
+  because it is the largest. The next blind set is the honest figure.
 * ``blind2.yaml`` — written the same way, measured once before issue 13's
   work and once after it; never tuned on.
 * tuning sets (the rules were tuned on them; they guard against regressions):

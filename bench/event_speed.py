@@ -41,6 +41,8 @@ def load_baseline(commit: str, where: Path):
     """The old event diff as a module (its facts module beside it), and its timeline."""
     (where / "old_facts.py").write_text(_git_show(commit, "crawler/facts.py"))
     events = _git_show(commit, "crawler/events.py").replace("from crawler.facts import", "from old_facts import")
+    # The config helpers it imported have moved since (the error formatter is crawler/errors.py now).
+    events = events.replace("from newsmon.config import ConfigError", "from crawler.errors import ConfigError")
     (where / "old_events.py").write_text(events)
     (where / "timeline.yaml").write_text(_git_show(commit, "tests/fixtures/events/timeline.yaml"))
     sys.path.insert(0, str(where))

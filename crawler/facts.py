@@ -180,6 +180,8 @@ _ABSOLUTE_PATTERNS = [
                 re.I), "y"),
 ]
 _RELATIVE_PATTERNS = [
+    (re.compile(r"\b(?:the\s+)?day\s+before\s+yesterday\b|\b(?:anteayer|antier|antes\s+de\s+ayer)\b", re.I),
+     "day_before_yesterday"),
     (re.compile(r"\b(?:yesterday|ayer)\b", re.I), "yesterday"),
     (re.compile(r"\b(?:last|the\s+previous)\s+month\b|\bel\s+mes\s+pasado\b", re.I), "last_month"),
     (re.compile(r"\b(?:earlier|later)\s+this\s+month\b|\bthis\s+month\b|\beste\s+mes\b", re.I), "this_month"),
@@ -194,6 +196,9 @@ _RELATIVE_PATTERNS = [
     (re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+days?\s+ago\b|"
                 r"\bhace\s+(?P<m>\d{1,2}|un|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)\s+d[ií]as?\b", re.I),
      "days_ago"),
+    (re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+weeks?\s+ago\b|"
+                r"\bhace\s+(?P<m>\d{1,2}|una|un|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)\s+semanas?\b", re.I),
+     "weeks_ago"),
     (re.compile(r"\b(?:this|last|past)\s+(spring|summer|fall|autumn|winter)\b|"
                 r"\b(?:este|esta|el|la|el\s+pasado|la\s+pasada)\s+(primavera|verano|oto[ñn]o|invierno)"
                 r"(?:\s+pasad[oa])?\b", re.I), "season"),
@@ -205,12 +210,22 @@ _ANCHORED_PATTERNS = [
     (re.compile(r"\b(?:the\s+)?(?:following|next)\s+week\b|\b(?:a\s+)?la\s+semana\s+siguiente\b", re.I),
      "next_week"),
 ]
+# Every relative or anchored form has one of these words.
+_RELATIVE_CUES = re.compile(r"(?i)yesterday|ayer|antier|month|mes\b|year|a[ñn]o|day|d[ií]a|week|seman|ago\b|hace\b|"
+                            r"spring|summer|fall|autumn|winter|primavera|verano|oto[ñn]o|invierno|following|next|"
+                            r"siguiente|monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|"
+                            r"mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo")
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "un": 1, "uno": 1, "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4,
                  "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8,
-                 "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10}
+                 "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10, "una": 1}
 _SEASONS = {"spring": 3, "primavera": 3, "summer": 6, "verano": 6, "fall": 9, "autumn": 9, "otono": 9,
             "winter": 12, "invierno": 12}
 
+_ANY_MONTH = re.compile(rf"(?i)(?<![A-Za-zÀ-ÿ])(?:{_MONTH_WORDS})(?![A-Za-zÀ-ÿ])")
+_NEEDS_MONTH = {"m_y", "d_m", "m_d", "m"}
+_NEEDS_YEAR = {"iso", "d_m_y", "m_d_y", "m_y", "y"}  # forms with a four-digit year
+_ANY_YEAR = re.compile(r"(?:19|20)\d\d")
+_ANY_NUMERIC = re.compile(r"\d[/.]\d")
 DEFAULT_DATE_ORDER = {"es": "DMY", "en": "MDY"}
 _DIGIT = re.compile(r"\d")
 
@@ -231,9 +246,18 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
         return all(end <= s or start >= e for s, e in taken)
 
     has_digit = _DIGIT.search(text) is not None
+    has_month = _ANY_MONTH.search(text) is not None
+    has_year = has_digit and _ANY_YEAR.search(text) is not None
+    has_numeric = has_digit and _ANY_NUMERIC.search(text) is not None
     for pattern, kind in _ABSOLUTE_PATTERNS:
         if not has_digit and kind != "m":
             continue  # every other form has a day or a year in digits
+        if not has_month and kind in _NEEDS_MONTH:
+            continue  # these forms name a month as written (a cheap test first)
+        if kind in _NEEDS_YEAR and not has_year:
+            continue
+        if kind == "numeric" and not has_numeric:
+            continue
         for match in pattern.finditer(text):
             if not free(match.start(), match.end()):
                 continue
@@ -243,7 +267,8 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
             if span is not None:
                 taken.append((match.start(), match.end()))
                 found.append(span)
-    if published is not None:
+    relative = _RELATIVE_CUES.search(text) is not None  # no cue word: no relative date (a cheap test)
+    if published is not None and relative:
         for pattern, kind in _RELATIVE_PATTERNS:
             for match in pattern.finditer(text):
                 if not free(match.start(), match.end()):
@@ -252,12 +277,15 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
                 if span is not None:
                     taken.append((match.start(), match.end()))
                     found.append(span)
-    if anchor is not None:
-        for pattern, kind in _ANCHORED_PATTERNS:
-            for match in pattern.finditer(text):
-                if free(match.start(), match.end()):
-                    taken.append((match.start(), match.end()))
-                    found.append(_anchored(kind, match, anchor))
+    for pattern, kind in _ANCHORED_PATTERNS if relative else ():
+        for match in pattern.finditer(text):
+            # Anchored on the last day stated before it: in this sentence ("After the July 3 recall, the
+            # following month …"), else the article's last one.
+            here = [d for d in found if d.precision == "day" and d.offset < match.start()]
+            base = max(here, key=lambda d: d.offset).start if here else anchor
+            if base is not None and free(match.start(), match.end()):
+                taken.append((match.start(), match.end()))
+                found.append(_anchored(kind, match, base))
     return sorted(found, key=lambda d: d.offset)
 
 
@@ -359,8 +387,8 @@ def _month_word_ok(word: str, alone: bool = False) -> bool:
 
 def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
     text, at = m.group(0), m.start()
-    if kind == "yesterday":
-        day = published - timedelta(days=1)
+    if kind in ("yesterday", "day_before_yesterday"):
+        day = published - timedelta(days=1 if kind == "yesterday" else 2)
         return DateSpan(day, day, "day", text, at, True)
     if kind in ("last_month", "this_month"):
         year, month = published.year, published.month
@@ -383,10 +411,10 @@ def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
         if kind == "last_week":
             monday -= timedelta(days=7)
         return DateSpan(monday, min(monday + timedelta(days=6), published), "week", text, at, True)
-    if kind == "days_ago":
+    if kind in ("days_ago", "weeks_ago"):
         count = m.group("n") or m.group("m")
         count = int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]
-        day = published - timedelta(days=count)
+        day = published - timedelta(days=count * (7 if kind == "weeks_ago" else 1))
         return DateSpan(day, day, "day", text, at, True)
     if kind == "season":
         word = fold(m.group(1) or m.group(2))
@@ -409,7 +437,9 @@ def stated_years(text: str, published: date | None = None) -> set[int]:
 
 
 _RELATIVE_YEAR = re.compile(r"\b(?:last|the\s+previous|the\s+past)\s+year\b|\bel\s+a[ñn]o\s+pasado\b|"
-                            r"\b(?P<this>this\s+year|este\s+a[ñn]o)\b", re.I)
+                            r"\b(?P<this>this\s+year|este\s+a[ñn]o)\b|"
+                            r"\b(?P<n>two|three|four|five|\d)\s+years\s+ago\b|"
+                            r"\bhace\s+(?P<m>dos|tres|cuatro|cinco|\d)\s+a[ñn]os\b", re.I)
 
 
 def year_positions(text: str, published: date | None = None) -> dict[int, int]:
@@ -418,7 +448,9 @@ def year_positions(text: str, published: date | None = None) -> dict[int, int]:
     out = {m.start(): int(m.group(1)) for m in re.finditer(r"(?<![\d$])((?:19|20)\d\d)(?!\d|[,.]\d)", text)}
     if published is not None:
         for m in _RELATIVE_YEAR.finditer(text):
-            out[m.start()] = published.year - (0 if m.group("this") else 1)
+            count = m.group("n") or m.group("m")
+            back = (int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]) if count else 1
+            out[m.start()] = published.year - (0 if m.group("this") else back)
     return out
 
 
@@ -428,6 +460,9 @@ _METADATA = re.compile(
     r"^\s*(?:(?:last\s+)?(?:updated|published|posted|modified)(?:\s+on)?|actualizad[oa](?:\s+el)?|publicad[oa](?:\s+el)?|"
     r"modificad[oa]|[úu]ltima\s+actualizaci[óo]n)\b:?[^—–|\n]{0,80}?(?:\s[-—–|]\s*|[—–|]\s*|$)|"
     r"^\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*(?:[-—–|]\s*|$)|"
+    r"^\s*(?:\d{1,2}\s+(?:de\s+)?[A-Za-zÀ-ÿ]{3,10}\.?|[A-Za-zÀ-ÿ]{3,10}\.?\s+\d{1,2}|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4})"
+    r",?\s+(?:(?:de\s+)?\d{4},?\s+)?(?:[-–—|]\s*)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*"
+    r"(?:[-—–|]\s*)|"
     r"^\s*[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]{2,}(?:\s+[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]+){0,3}(?:,\s*[^()\n.]{0,40}?)?\s*"
     r"(?:\((?:Reuters|AP|AFP|EFE|Bloomberg|dpa|DPA|Xinhua|Europa Press|Colprensa|UPI|ANSA)\)\s*)?(?:-|—|–|\.-)\s*",
     re.I)
@@ -443,7 +478,7 @@ def metadata_prefix(text: str) -> int:
     if re.match(r"\s*[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ.'-]{2,}", m.group(0)) and not _METADATA_CAPS.match(text):
         return 0
     first = m.group(0).split()[0] if m.group(0).split() else ""
-    if first.isupper() or first[:1].isdigit() or re.match(r"(?i)(?:last|updated|published|posted|modified|"
+    if first.isupper() or first[:1].isdigit() or month_number(first.rstrip(".,")) or re.match(r"(?i)(?:last|updated|published|posted|modified|"
                                                           r"actualizad|publicad|modificad|[úu]ltima)", first):
         return m.end()
     return 0

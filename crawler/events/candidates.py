@@ -18,7 +18,7 @@ import re
 from datetime import date, timedelta
 
 from crawler.events.hits import CandidateHit
-from crawler.events.lemmas import CONCEPTS, Token, Words
+from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, Token, Words
 from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
 from crawler.events.modality import modality_reason
 from crawler.events.timeline import Timeline
@@ -61,6 +61,7 @@ renunciar amenazar cerrar desplegar convocar reabrir demandar votar devolver reg
 cortar romper extraditar liberar designar nombrar viajar recibir anular quitar frenar interceptar hundir
 destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer aceptar entregar repatriar
 llegar imponer telefonear
+exclude excluir acordar pedir solicitar request notify notificar
 """.split())
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""
@@ -88,7 +89,7 @@ _DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "his"
 _AUXILIARIES_PAST = {"had"}  # "had been met in full": background to the news, not the news
 _PERFECT = {"has", "have", "ha", "han", "hemos"}
 _PASSIVE = {"was", "were", "fue", "fueron", "been"}
-_DIPLOMATS = CONCEPTS[4]
+_DIPLOMATS = next(c for c in CONCEPTS if "ambassador" in c)
 # The endings a verb form _verb_of reads can have (a cheap test before it).
 _VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido")
 _MARKET_SENSE = {"end", "close", "open", "finish", "cerrar", "abrir"}
@@ -99,6 +100,18 @@ _INFINITIVE = re.compile(r"\b(?:to|podria\w*|va|van|vaya\w*)\s+(?:\w+\s+)?$")
 _OF_EVENT = {"of", "de", "against", "contra", "on", "sobre"}
 # Verbs that, in a short last clause, only say who reported the news: "…, anunció la Casa Blanca."
 _ATTRIBUTION = {"announce", "anunciar", "confirm", "report", "informar"}
+
+
+_SAYING_NOUNS = {"claim", "report", "allegation", "rumor", "rumour", "story", "version", "informe", "version",
+                 "acusacion", "rumor", "noticia", "afirmacion", "que", "that", "it", "lo"}
+# Sport: "La selección Colombia venció 3-0 a Estados Unidos" is not an act of governments.
+_SPORT = re.compile(r"(?<![\d\-/.])\b\d{1,2}\s*[-–]\s*\d{1,2}\b(?![-/.]\d|\s*(?:de|of)\b)|\b(?:seleccion|national\s+team|squad|amistoso|"
+                    r"friendly\s+(?:match|game)|goles?|goals?\b|eliminatorias?|world\s+cup|copa\s+(?:america|mundial|del\s+mundo)|"
+                    r"mundial\s+de\s+futbol|futbol|soccer|football|torneo|tournament|estadio|stadium)\b")
+# "a lo largo de las últimas tres décadas", "for years", "over the past decade": a habit, not the day's news.
+_DURATION = re.compile(r"\b(?:a\s+lo\s+largo\s+de|durante|en|over|for|in)\s+(?:the\s+|las\s+|los\s+)?"
+                       r"(?:past\s+|last\s+|ultim[oa]s\s+|pasad[oa]s\s+)?(?:\w+\s+)?(?:decades?|decadas?|years|anos|"
+                       r"months|meses)\b|\bfor\s+years\b|\bdesde\s+hace\s+\w+\b")
 
 
 class _Verb:
@@ -139,6 +152,9 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
             lemma = es
         elif es and prev in _PERFECT and surface.endswith(("ado", "ido")):
             lemma, present = es, True
+    if lemma in ("deny", "negar") and nxt in ("el", "la", "los", "las", "entry", "access", "a", "an", "the") and not any(
+            any(f in _SAYING_NOUNS for f in t.forms) for t in tokens[index + 1:index + 4]):
+        lemma = "refuse"  # "negó el ingreso", "denied entry": a refusal, not a denial of a report
     if lemma is None or lemma in _NOT_ACTIONS:
         return None
     if lemma in _MARKET_SENSE and nxt in _MARKET_AFTER:
@@ -148,7 +164,7 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         return None  # "the revoked visa", "had been met", "being designated"
     if prev in _PERFECT:
         present = True
-    if lemma in ("recall", "llamar", "retirar") and not any(
+    if lemma in ("recall", "llamar") and not any(
             any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6]):
         return None  # "recalled" = remembered, unless a diplomat is recalled
     weight = 1.0 if lemma in _ACTIONS else 0.5
@@ -196,7 +212,7 @@ _ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "abo
 
 def _about(words: Words, offset: int, folded: str = "") -> bool:
     index = words.index_at(offset)
-    return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 4):index]) or bool(
+    return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 6):index]) or bool(
         _ABOUT_EVENT.search(folded, max(0, offset - 40), offset))
 
 
@@ -219,14 +235,27 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     of the dates those events take; ``topic``: 1 when the sentence names a
     topic actor (or none are set), 0.9 when only its article does, 0.4 when
     neither does."""
+    if _SPORT.search(folded):
+        return None
     actors = [n.name for n in timeline.watch_actors if n.search(folded, sentence.text, words)]
+    if not actors and BOTH_SIDES.search(folded):
+        actors = ["both governments"]  # "Ambos gobiernos acordaron …" names both sides
     if not actors:
         return None
     named = named or {}
+    verb_probe = None
+    if named and ";" in sentence.text:
+        # "Trump anunció en octubre el fin de la ayuda; al mes siguiente, el Pentágono suspendió …": each
+        # side of a semicolon is a sentence of its own; a known event in the other one is no follow-up.
+        verb_probe = _action_verb(sentence.text, folded, words, {o for offs in named.values() for o in offs})
+        if verb_probe is not None:
+            part = sentence.text.count(";", 0, verb_probe.token.start)
+            named = {e: offs for e, offs in named.items()
+                     if any(sentence.text.count(";", 0, o) == part for o in offs)}
     claimed = claimed or set()
     skip = {o for offsets in named.values() for o in offsets}
     named_events = [e for e in timeline.events if e.id in named]
-    verb = _action_verb(sentence.text, folded, words, skip)
+    verb = verb_probe or _action_verb(sentence.text, folded, words, skip)
     if verb is None:
         return None
     if named and (verb.weight < 1.0 or any(o < verb.token.start and _clause_of(_clauses(sentence.text), o)
@@ -259,7 +288,7 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     elif own and not usable:
         return None
     elif (is_lede and published is not None and not dates and verb.present and not named
-          and verb.lemma not in _NOT_DATED_BY_NEWS):
+          and verb.lemma not in _NOT_DATED_BY_NEWS and not _DURATION.search(folded)):
         # A present-tense lede reports the article's own news: undated, it happened around publication.
         start, precision = date(published.year, published.month, 1), "month"
         dated = f"undated present-tense lede: the publication month ({start:%Y-%m})"

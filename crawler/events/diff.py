@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from crawler.events.candidates import _candidate
 from crawler.events.figures import _fact_statements
@@ -55,7 +55,7 @@ def _offset_from_event(folded: str, offsets: list[int]) -> bool:
     for m in _OFFSET_PHRASE.finditer(folded):
         if re.match(r"\s+(?:he|she|they|we|i|el|ella|ellos)\s+\w+", folded[m.end():]):
             continue  # "two days before he was due to speak": anchored on another action
-        anchor = re.match(r"\s+(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
+        anchor = re.match(r"\s+(?:de\s+|of\s+)?(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
         if anchor is None:
             return True
         noun_at = m.end() + anchor.end()
@@ -99,7 +99,8 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
         claimed: set[int] = set()  # offsets of the dates the sentence's known events take
-        found = _sentence_events(diff, timeline, sentence, folded, words, dates, today, lead, claimed)
+        found = _sentence_events(diff, timeline, sentence, folded, words, dates, today, lead, claimed,
+                                 set(named[-1]) if named else set())
         named.append(found)
         per_sentence[-1] += (claimed,)
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
@@ -113,8 +114,12 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     for index, sentence in enumerate(sentences):
         folded, dates, words, claimed = per_sentence[index]
         topic = 1.0 if not gated or topical[index] else 0.9 if article_topical else 0.4
-        _fact_statements(diff, timeline, sentence, folded, paragraph_events.get(sentence.paragraph, set()), language,
-                         published)
+        # The events of the sentence's paragraph, and of the sentence before it: a story goes on
+        # ("The deportation stand-off began …\nWithin hours Trump announced tariffs of 25 per cent …").
+        events_here = paragraph_events.get(sentence.paragraph, set())
+        if index:
+            events_here = events_here | set(named[index - 1])
+        _fact_statements(diff, timeline, sentence, folded, events_here, language, published)
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
                                is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
         if candidate:
@@ -123,12 +128,69 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     return diff
 
 
+# "denied on Thursday that Petro's visa was under review": everything in the denied clause is denied.
+_DENIED_THAT = re.compile(r"\b(?:den(?:y|ies|ied)|neg(?:o|aron|a)|niega\w*|desminti\w*|desmient\w*)\b"
+                          r"(?:\s+\w+){0,3}?\s+(?:that|que)\b")
+
+
+_ANCHOR_OFFSET = re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten|un|una|dos|tres|"
+                            r"cuatro|cinco|seis|siete|ocho|nueve|diez)\s+(?P<unit>days?|weeks?|months?|d[ií]as?|"
+                            r"semanas?|mes(?:es)?)\s+(?P<dir>after|before|despu[eé]s\s+de|antes\s+de)\b", re.I)
+_COUNTS = {"a": 1, "an": 1, "one": 1, "un": 1, "una": 1, "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4,
+           "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8, "ocho": 8,
+           "nine": 9, "nueve": 9, "ten": 10, "diez": 10}
+
+
+_ANCHOR_CUE = re.compile(r"(?i)after|before|despu|antes")
+
+
+class _Derived:
+    """A date computed from an offset anchored on another dated thing, and
+    where that anchor's phrase ends (only words after it take the date)."""
+
+    __slots__ = ("span", "end_at")
+
+    def __init__(self, span: DateSpan, end_at: int) -> None:
+        self.span, self.end_at = span, end_at
+
+
+def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int, int]]) -> list[_Derived]:
+    """"A week after the September 15 decertification", "dos días después de la descertificación del 15 de
+    septiembre": the anchor's day plus (or minus) the offset, for what the sentence says next."""
+    out = []
+    if not dates or not _ANCHOR_CUE.search(sentence):
+        return out
+    for m in _ANCHOR_OFFSET.finditer(sentence):
+        clause = clauses[_clause_of(clauses, m.start())]
+        anchor = next((d for d in dates if d.precision == "day" and m.end() <= d.offset < min(clause[1], m.end() + 60)),
+                      None)
+        if anchor is None:
+            continue
+        n = m.group("n").lower()
+        count = int(n) if n.isdigit() else _COUNTS.get(fold(n), 1)
+        unit = fold(m.group("unit").lower())
+        days = count * (7 if unit.startswith(("week", "seman")) else 30 if unit.startswith("m") else 1)
+        sign = -1 if fold(m.group("dir").lower()).startswith(("before", "antes")) else 1
+        day = anchor.start + timedelta(days=sign * days)
+        span = DateSpan(day, day, "day", f"{m.group(0)} {anchor.text}", m.start(), True)
+        out.append(_Derived(span, anchor.offset + len(anchor.text)))
+    return out
+
+
+def _slack(span: DateSpan) -> int:
+    """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
+    return 1 if span.precision == "day" else 0
+
+
 def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
     """Why the words naming an event do not report it as having happened:
     any of them in a question, a condition, a plan, a negation or a denial,
     unless a determiner presupposes it ("if talks on the aid cut advance")."""
     for offset in offsets:
         reason = modality_reason(folded, original, offset)
+        if reason in ("a hypothesis", "a verb in the conditional or future", "denied") and (
+                reason != "denied" or _DENIED_THAT.search(folded, 0, offset)):
+            return reason  # a whole sentence in a hypothesis, a denied "that" clause: no determiner makes it real
         if reason and not presupposed(words, offset) and not (
                 reason not in ("denied", "negated") and _ANOTHER_TIME.search(folded)):
             return reason  # ("if Petro again turned back deportation flights": it happened once)
@@ -136,7 +198,8 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
 
 
 def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, words: Words,
-                     dates: list[DateSpan], today: date, lead: int | None, claimed: set[int]) -> dict[str, list[int]]:
+                     dates: list[DateSpan], today: date, lead: int | None, claimed: set[int],
+                     before: set[str] = frozenset()) -> dict[str, list[int]]:
     """Mentions and date statements of known events in one sentence; returns
     the events it names with the offsets of the words that name them (an
     event whose date the sentence rules out is not named: the sentence may
@@ -146,7 +209,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     clauses = _clauses(sentence.text)
     matches = []
     for event in timeline.events:
-        match = _match_event(event, folded, sentence.text, words, dates, timeline.settings.evidence_tolerance_days)
+        match = _match_event(event, folded, sentence.text, words, dates, timeline.settings.evidence_tolerance_days,
+                             event.id in before)
         if match is None:
             continue
         reason = _unhappened(folded, sentence.text, words, match[1])
@@ -154,6 +218,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             log.debug("events: %s named but not as having happened (%s): %s", event.id, reason, sentence.text[:120])
             continue
         matches.append((event, match))
+    derived = _derived_dates(sentence.text, dates, clauses)
     for event, (confidence, offsets, how) in matches:
         start, end = event.interval(today)
         # A date that is another named event's ("the decertification and the visa revocation on 26
@@ -166,9 +231,15 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
-                and (d.overlaps(start, end, slack_days=1) or not any(d.overlaps(s, e, slack_days=1)
+                and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
                                                                       for s, e in others))]
-        agreeing = [d for d in near if d.overlaps(start, end, slack_days=1)]
+        # "A week after the September 15 decertification, the State Department revoked Petro's visa":
+        # the other event's date plus the offset dates the event named after it.
+        counted = [d for d in derived if min(offsets) > d.end_at]
+        near += [d for d in counted if d.span not in near]
+        near = [d.span if isinstance(d, _Derived) else d for d in near]
+        counted_spans = [d.span for d in counted]
+        agreeing = [d for d in near if d.overlaps(start, end, slack_days=_slack(d))]
         if near and not agreeing:
             strict = _clauses(sentence.text, strict=True)
             strict_terms = {_clause_of(strict, o) for o in offsets}
@@ -176,13 +247,13 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                         or _opens_sentence(d, sentence.text, clauses)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                         or _date_clause_before(d, sentence.text, clauses, term_clauses)
-                                        or _announced_that(d, folded, offsets))
+                                        or _announced_that(d, folded, offsets) or d in counted_spans)
                     and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
                     continue  # a denied report, or a repeat ("decertified again on …"): not this event
                 wrong = [d for d in held if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
-                if not _offset_from_event(folded, offsets):
+                if any(d in counted_spans for d in wrong) or not _offset_from_event(folded, offsets):
                     if len(wrong) == 1 and len(near) == 1:
                         stated = wrong[0]
                         named[event.id] = offsets
@@ -225,6 +296,11 @@ _BOUNDING = re.compile(r"^(?:since|until|till|by|as\s+of|desde|hasta)\b", re.I)
 _ANNOUNCED = re.compile(r"\b(?:announc\w+|declar\w+|anunci\w+|proclaim\w+|notif\w+)\s+(?:\w+\s+){0,2}$")
 
 
+# "The White House on Friday declared that Colombia had failed …": the date before the announcing verb.
+_ANNOUNCED_AFTER = re.compile(r"\W*(?:(?:it|he|she|they|officially|formally|publicly)\s+)?(?:announc\w+|declar\w+|"
+                              r"anunci\w+|proclaim\w+|notif\w+)\s+(?:\w+\s+){0,2}?(?:that|que)\b")
+
+
 def _background_year(span: DateSpan, folded: str) -> bool:
     return span.precision == "year" and bool(_BOUNDING.match(folded[span.offset:]))
 
@@ -234,8 +310,8 @@ def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:
     announcement holds for what it announces, in the clause after "that"."""
     end = span.offset + len(span.text)
     between = folded[end:min(offsets)] if offsets and min(offsets) > end else ""
-    return bool(_ANNOUNCED.search(folded[max(0, span.offset - 40):span.offset])) and bool(
-        re.match(r"\W*(?:that|que)\b", between))
+    return (bool(_ANNOUNCED.search(folded[max(0, span.offset - 40):span.offset])) and bool(
+        re.match(r"\W*(?:that|que)\b", between))) or bool(_ANNOUNCED_AFTER.match(between))
 
 
 def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bool:
@@ -270,8 +346,15 @@ def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, in
     clause opening with "dated"/"fechado" dates the noun just before it."""
     index = _clause_of(clauses, span.offset)
     start, _end = clauses[index]
-    return index - 1 in term_clauses and bool(
-        re.match(r"\s*(?:dated|fechad[oa]s?)\s*$", sentence[start:span.offset], re.I))
+    return index - 1 in term_clauses and bool(_APPOSITION.match(sentence[start:span.offset]))
+
+
+# "…, dated 12 September 2025, …", "…, ocurrida el 24 de septiembre, …", "…, announced on 21 October, …",
+# "…, published in September 2024, …": a clause opening with such a participle dates the noun before it.
+_APPOSITION = re.compile(r"\s*(?:dated|fechad[oa]s?|occurred|ocurrid[oa]s?|announced|anunciad[oa]s?|published|"
+                         r"publicad[oa]s?|released|divulgad[oa]s?|issued|emitid[oa]s?|made|hech[oa]s?|"
+                         r"decided|decidid[oa]s?|ordered|ordenad[oa]s?|adopted|adoptad[oa]s?)"
+                         r"(?:\s+(?:on|in|el|en|a|the))?\s*$", re.I)
 
 
 

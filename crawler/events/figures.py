@@ -7,6 +7,7 @@ import re
 
 from crawler.events.hits import STOPWORDS, ArticleDiff, ContradictionHit, StatementHit
 from crawler.events.match import _clause_of, _clauses, _denied, _match_event
+from crawler.events.modality import irrealis
 from crawler.events.timeline import KnownEvent, KnownFact, Timeline
 from crawler.facts import (
     Quantity,
@@ -116,13 +117,15 @@ def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q:
     after = [k for k in keywords if k[0] >= q.end and k[0] - q.end <= 30 and not re.search(r"[,;:()]", text[q.end:k[0]])]
     if not before and not after:
         return "no keyword close to it"
-    if _HYPOTHETICAL.search(folded[max(0, q.start - 40):q.start]) or _CONDITION_AFTER.search(folded[q.end:]):
+    if _HYPOTHETICAL.search(folded[max(0, q.start - 40):q.start]) or _CONDITION_AFTER.search(folded[q.end:]) or any(
+            irrealis(t) for t in re.findall(r"\w+", text[max(0, q.start - 30):q.start].lower())[-3:]):
         return "possible, planned or conditional"
     if _denied(folded, q.start):
         return "in a denied report"
     if previous_value(text, q) and not re.match(r"\s*(?:in|en|del?|for)?\s*(?:FY\s*)?(?:19|20)\d\d\b", text[q.end:]):
         return "the value it is compared with"
-    if _PART_BEFORE.search(folded[max(0, q.start - 30):q.start]) or _a_part(fact, event, folded, q):
+    if _PART_BEFORE.search(folded[max(0, q.start - 30):q.start]) or _a_part(fact, event, folded, q) or \
+            _REGION.search(folded, max(0, q.start - 80), q.start):
         return "a part of a total"
     if any(_ON_THE_US.match(folded[k[1]:]) for k in before + after):
         return "the other direction (on US goods)"
@@ -143,11 +146,18 @@ def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q:
     return None
 
 
+# "Solo en el departamento de Putumayo había …", "in Nariño province": one region's share of a country's figure.
+_REGION = re.compile(r"\b(?:departamento|provincia|municipio|region|estado)\s+(?:de|del)\s+\w+|"
+                     r"\b(?:department|province|municipality|region|state)\s+of\s+\w+|"
+                     r"\b\w+\s+(?:department|province|municipality)\b")
 # "$11 per Colombian", "por habitante": not the total.
 _PER_UNIT = re.compile(r"\s*(?:a|an|per|por|each|cada)\s+(?:capita|cápita|capita|person|head|resident|inhabitant|"
-                       r"citizen|colombian|american|habitante|persona|ciudadano|colombiano)s?\b")
+                       r"citizen|colombian|american|habitante|persona|ciudadano|colombiano)s?\b|"
+                       # "$1.6 million a day", "1,6 millones de dólares diarios": a rate, not the year's total
+                       r"\s*(?:(?:a|an|per|por|each|cada|al|a\s+la)\s+(?:day|week|month|dia|semana|mes)\b|"
+                       r"(?:daily|weekly|monthly|diari[oa]s?|semanal(?:es)?|mensual(?:es)?)\b)")
 # "hectares eradicated", "toneladas incautadas": another measure of the same crop or trade than the stock.
-_OTHER_MEASURE = re.compile(r"\b(?:eradicat\w*|erradica\w*|destroy\w*|destruid\w*|seiz\w*|incauta\w*|"
+_OTHER_MEASURE = re.compile(r"\b(?:eradicat\w*|erradic\w*|destroy\w*|destrui\w*|destruy\w*|seiz\w*|incaut\w*|"
                             r"fumigat\w*|fumiga\w*|sprayed|substitut\w*|sustitu\w*|replanted|resembrad\w*)\b")
 
 
@@ -218,8 +228,9 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             keywords = [m.span() for p in fact.keywords for m in p.finditer(folded)]
             if not keywords:
                 continue
-            if fact.context and not any(p.search(folded) for p in fact.context):
-                continue
+            if fact.context and not any(p.search(folded) for p in fact.context) and not (
+                    any(st.fact == fact.name for st in diff.statements) and not _OTHER_COUNTRIES.search(folded)):
+                continue  # (an article that stated the fact for its place goes on about that place)
             # A relative year ("last year") counts when it is the fact's year; otherwise it is as
             # often the survey's publication as the year measured, and says nothing either way.
             if written is None:

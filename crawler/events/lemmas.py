@@ -38,12 +38,12 @@ CONCEPTS: list[set[str]] = [
     # stopping money or cooperation
     {"cut", "halt", "stop", "end", "suspend", "freeze", "slash", "terminate", "axe", "cortar", "suspender",
      "congelar", "frenar", "recortar", "detener", "eliminar", "fin", "suspension", "congelamiento", "recorte",
-     "corte"},
+     "corte", "acabar"},
     # military force
     {"strike", "attack", "bomb", "hit", "destroy", "atacar", "bombardear", "destruir", "ataque", "bombardeo"},
     # small boats
     {"boat", "vessel", "speedboat", "lancha", "embarcacion", "narcolancha", "bote", "narco-boat", "semisubmarine",
-     "semisumergible"},
+     "semisumergible", "submersible", "semisubmersible"},
     # diplomats
     {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado"},
     # calling a diplomat back
@@ -62,8 +62,10 @@ CONCEPTS: list[set[str]] = [
     {"deportee", "deportado", "migrant", "migrante"},
     {"plane", "aircraft", "avion", "aeronave", "jet"},
     # a quarrel between governments
-    {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque",
+    {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque", "crisis",
      "enfrentamiento", "rina"},
+    # what strikes are made with
+    {"missile", "misil", "rocket", "cohete"},
 ]
 _CONCEPT_OF: dict[str, list[int]] = {}
 for _index, _members in enumerate(CONCEPTS):
@@ -80,7 +82,11 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"white house"}, ["White House", "Casa Blanca"]),
     ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
     ({"treasury"}, ["Treasury", "Tesoro", "Departamento del Tesoro"]),
-    ({"pentagon"}, ["Pentagon", "Pentagono", "Department of War", "Department of Defense"]),
+    ({"pentagon"}, ["Pentagon", "Pentagono", "Department of War", "Department of Defense", "Southern Command",
+                    "SOUTHCOM", "Comando Sur"]),
+    ({"unodc", "onudd"}, ["UNODC", "ONUDD", "UN Office on Drugs and Crime", "United Nations Office on Drugs and Crime",
+                          "UN drug office", "UN drugs office", "UN drug agency", "UN drugs agency",
+                          "UN anti-drug agency", "Oficina de las Naciones Unidas contra la Droga y el Delito"]),
     ({"venezuela"}, ["Venezuelan", "venezolano", "venezolana", "venezolanos", "Caracas"]),
     ({"ecuador"}, ["Ecuadorian", "ecuatoriano", "ecuatoriana", "Quito"]),
     ({"mexico"}, ["Mexican", "mexicano", "mexicana"]),
@@ -117,6 +123,46 @@ def lemmas_of(token: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Two-word verbs that mean a class's act: "took away my visa", "dejó sin visado" (left without) = revoked,
+# "acabar con" (put an end to) = end.
+_PHRASAL = {("take", "away"): ("revoke", "quitar"), ("dejar", "sin"): ("revoke", "quitar"),
+            ("acabar", "con"): ("end", "cortar")}
+# "dejó de certificar", "stopped certifying": the verb undone (descertificar, decertify).
+_STOP_DOING = {"dejar": "de", "stop": None, "cease": None}
+_LINKS = {"over", "about", "on", "of", "por", "de", "del", "sobre", "con"}
+_LINK_ARTICLES = {"the", "los", "las", "la", "el", "lo", "their", "sus", "su"}
+_PHRASAL_HEADS = {head for head, _ in _PHRASAL} | set(_STOP_DOING)
+_ACCENTED = {"a": "á", "e": "é", "i": "í", "o": "ó"}
+
+
+def _phrasal(tokens: list["Token"]) -> None:
+    """Give the tokens of a two-word verb the forms of the act it means."""
+    for i, token in enumerate(tokens[:-1]):
+        nxt = tokens[i + 1]
+        for form in token.forms[1:]:
+            extra = _PHRASAL.get((form, nxt.surface))
+            if extra:
+                token.forms = token.forms + extra
+                break
+            if form in _STOP_DOING:
+                particle = _STOP_DOING[form]
+                verb = tokens[i + 2] if particle and i + 2 < len(tokens) and nxt.surface == particle else \
+                    nxt if particle is None and nxt.surface.endswith("ing") else None
+                if verb is not None:
+                    base = verb.forms[-1]
+                    verb.forms = verb.forms + ("des" + base, "de" + base)
+                break
+
+
+def timeline_lemmas(word: str) -> tuple[str, ...]:
+    """Lemmas of a timeline word, which its author may have written without
+    accents: "retiro" (a noun) is also "retiró" (retirar)."""
+    forms = lemmas_of(word)
+    if len(forms) == 1 and word[-1:] in _ACCENTED and len(word) > 3:
+        forms = tuple(dict.fromkeys(forms + lemmas_of(word[:-1] + _ACCENTED[word[-1]])))
+    return forms
+
+
 class Token:
     """A word of a sentence: offsets, folded surface form, and its forms
     (the surface form and its lemmas, folded)."""
@@ -136,6 +182,8 @@ class Words:
     def __init__(self, text: str) -> None:
         self.tokens = [Token(m.start(), m.end(), forms[0], forms) for m in _TOKEN.finditer(text)
                        for forms in (lemmas_of(m.group(0).lower()),)]
+        if _PHRASAL_HEADS.intersection(f for t in self.tokens for f in t.forms[1:]):
+            _phrasal(self.tokens)
         self.index: dict[str, list[int]] = {}
         for position, token in enumerate(self.tokens):
             for form in token.forms:
@@ -233,7 +281,7 @@ def word_pattern(word: str, widen: bool = True, reserved: tuple[str, ...] = ()) 
     wildcard = word.endswith("*")
     word = word.rstrip("*")
     folded = fold(word)
-    forms = set(lemmas_of(word.lower()))
+    forms = set(timeline_lemmas(word.lower()))
     prefix = folded if wildcard and len(folded) >= 3 else None
     if widen:
         classes = {c for f in forms for c in _CONCEPT_OF.get(f, [])}
@@ -253,6 +301,7 @@ class LemmaPhrase:
 
     words: tuple[WordPattern, ...]
     ids: frozenset[int] = frozenset()  # its words' ids: a sentence that matches them all may hold it
+    stem: str | None = None  # a compound's modifier ("deportation standoff"), for "standoff over deportees"
 
     @classmethod
     def of(cls, phrase: str, widen: bool = True, reserved: tuple[str, ...] = ()) -> "LemmaPhrase | None":
@@ -262,20 +311,53 @@ class LemmaPhrase:
         if not parts:
             return None
         patterns = tuple(word_pattern(p, widen, reserved) for p in parts)
-        return cls(patterns, frozenset(w.id for w in patterns))
+        first = fold(parts[0].rstrip("*"))
+        stem = first[:max(6, len(first) - 5)] if len(parts) == 2 and len(first) >= 8 else None
+        return cls(patterns, frozenset(w.id for w in patterns), stem)
+
+    def _inverted(self, words: Words) -> list[int]:
+        """A two-word compound written the other way round, with a preposition:
+        "deportation standoff" = "the row over deportees", "el choque por los
+        deportados" (the modifier by its stem, the head by its lemmas and class)."""
+        if self.words[1].id not in words.matched():
+            return []
+        tokens = words.tokens
+        out = []
+        for i in sorted(self.words[1].positions(words)):
+            j = i + 1
+            if j >= len(tokens) or tokens[j].surface not in _LINKS:
+                continue
+            j += 1
+            if j < len(tokens) and tokens[j].surface in _LINK_ARTICLES:
+                j += 1
+            if j < len(tokens) and tokens[j].surface.startswith(self.stem):
+                out.append(tokens[i].start)
+        return out
 
     def find_all(self, words: Words) -> list[int]:
         """Offsets of the matches."""
         if not self.ids <= words.matched():
-            return []
+            return self._inverted(words) if self.stem else []
         first = self.words[0].positions(words)
         if not first:
             return []
         rest = [w.positions(words) for w in self.words[1:]]
         if any(not r for r in rest):
             return []
-        return [words.tokens[i].start for i in sorted(first)
-                if all(i + 1 + j in r for j, r in enumerate(rest))]
+        tokens = words.tokens
+        out = []
+        for i in sorted(first):
+            at = i
+            for r in rest:
+                if at + 1 in r:
+                    at += 1
+                elif at + 2 in r and tokens[at + 1].surface in ("a", "al"):
+                    at += 2  # the Spanish personal "a": "sancionó a Petro" is "sanctioned Petro"
+                else:
+                    break
+            else:
+                out.append(tokens[i].start)
+        return out
 
     def find(self, words: Words) -> int | None:
         """Offset of the first match, or None."""

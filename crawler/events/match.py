@@ -19,6 +19,7 @@ _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|w
 # reacting to something: "met on Wednesday to debate the sanctions", "voted to reject the decertification".
 # ("in over 30 years", "about 40 days": amounts, not what something is about.)
 _ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
+                          r"(?:condemn|denounc|protest|reject|criticiz|criticis|repudiat|challeng|oppos|contest)ing|"
                           r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
                           r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight)|"
                           r"por|sobre|en respuesta a|a causa de|para (?:debatir|discutir|analizar|rechazar|condenar|repudiar|impugnar|apelar|revertir|frenar))\b")
@@ -94,7 +95,7 @@ def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
 
 
 def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
-                 dates: list[DateSpan] | None = None, tolerance_days: int = 1,
+                 dates: list[DateSpan] | None = None, tolerance_days: int = 1, continued: bool = False,
                  ) -> tuple[float, list[int], str] | None:
     """(score, offsets of the words that named it, how) or None.
 
@@ -105,8 +106,10 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     instead of its day: 0.5)."""
     needles, ids = _quick(event)
     matched = words.matched() if words is not None else frozenset()
-    if ids.isdisjoint(matched) and not (dates and event.precision == "day") and not any(
-            n in folded or n in original for n in needles):
+    if ids.isdisjoint(matched) and not (dates and event.precision == "day" and words is not None and any(
+            d.precision in ("day", "month") and d.overlaps(event.start, event.start,
+                                                           tolerance_days if d.precision == "day" else 0)
+            for d in dates)) and not any(n in folded or n in original for n in needles):
         return None  # no word of the event in the sentence, and no date to match its evidence on
     hits, names = [], []
     for p in event.alias_patterns:
@@ -120,7 +123,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
     if words is not None:
         for p in event.alias_patterns:
-            if p.lemma is not None and p.lemma.ids <= matched:
+            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem):
                 found = p.lemma.find_all(words)
                 if found:
                     hits += found
@@ -136,6 +139,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
     if actor is None and BOTH_SIDES.search(folded):
         actor = "both sides"
+    if actor is None and continued:
+        actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
         return None
     actor_name = actor if isinstance(actor, str) else actor.name

@@ -31,8 +31,10 @@ The rules are general, not lists of sentences:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from crawler.events.lemmas import Words
+from crawler.events.lemmas import Words, lemmas_of
+from crawler.text import fold
 
 _DETERMINERS = {"the", "this", "these", "those", "its", "his", "her", "their", "our", "last", "latest",
                 "recent", "el", "la", "los", "las", "su", "sus", "este", "esta", "estos", "estas", "ese", "esa",
@@ -63,7 +65,7 @@ _CONDITIONS = re.compile(r"\b(?:if|unless|whether|should|si|a\s+menos\s+que|en\s
 _BOUNDARIES = {"after", "before", "since", "because", "when", "while", "tras", "despues", "antes", "cuando", "porque",
                "who", "which", "whose", "que", "that", "as", "amid"}
 # "said it would", "announced that Washington will": a decision announced, not a possibility.
-_ANNOUNCING = re.compile(r"\b(?:said|says|announced|announces|warned|declared|stated|confirmed|wrote|posted|"
+_ANNOUNCING = re.compile(r"\b(?:said|says|announced|announces|announcement|decision|warned|declared|stated|confirmed|wrote|posted|"
                          r"dijo|anuncio|advirtio|aseguro|afirmo|declaro|confirmo)\b[^.;?]{0,80}?\b"
                          r"(?:would|will|ll)\s+(?:\w+\s+){0,2}$")
 _SAID = re.compile(r"\b(?:said|says|announced|declared|wrote|posted|dijo|anuncio|declaro|escribio)\b")
@@ -74,13 +76,63 @@ _DENIAL_VERB = re.compile(r"\b(?:den(?:y|ies|ied|ying|ial)|reject\w*|dismiss\w*|
                           r"rechaz\w*|descart\w*|calific\w+\s+de\s+(?:falso|falsa|mentira|bulo))\b")
 _FALSEHOOD = re.compile(r"\b(?:false(?:ly)?|fals[oa]s?|falsamente|fake|fabricat\w*|untrue|baseless|unfounded|"
                         r"wrong(?:ly)?|erroneous(?:ly)?|erroneamente|bulo\w*|infundad\w*|mentira\w*|inciert\w*|"
-                        r"not\s+true|no\s+es\s+(?:cierto|verdad))\b")
+                        r"not\s+true|no\s+es\s+(?:cierto|verdad)|inventions?|invented|invent[oa]s?|inventad\w*|fictions?|ficcion\w*|"
+                        r"hoax\w*|nonsense|lies|disinformation|desinformacion|montaje\w*|calumni\w*|absurd\w*|"
+                        r"ridicul\w*|fantasy|fantasia\w*)\b")
 _SAYING = re.compile(r"\b(?:claims?|reports?|reported|reporting|allegations?|alleged|rumou?rs?|suggestions?|"
                      r"stor(?:y|ies)|ideas?|notion|assertions?|accusations?|speculation|versions?|accounts?|"
                      r"news|that|afirmacion\w*|version\w*|informe\w*|informacion\w*|rumor\w*|acusacion\w*|"
                      r"noticia\w*|especulacion\w*|idea\w*|que|segun\s+la\s+cual)\b")
 _SAYING_SOON = re.compile(r"\W*(?:\w+\W+){0,5}?(?:" + _SAYING.pattern[2:-2] + r")\b")
 _QUESTION_END = re.compile(r"\?[\"'”’)\]]*\s*$")
+# Spanish verb forms of what is not (yet) real: irregular conditionals and subjunctives
+# (regular ones are read from the lemma: "descertificaría" = descertificar + -ía).
+_IRREALIS = {"haria", "harian", "diria", "dirian", "tendria", "tendrian", "pondria", "pondrian", "saldria",
+             "saldrian", "vendria", "vendrian", "querria", "querrian", "sabria", "sabrian", "fuera", "fueran",
+             "fuese", "fuesen", "hiciera", "hicieran", "tuviera", "tuvieran", "pudiera", "pudieran", "hara", "haran",
+             "habria", "habrian", "dira", "diran", "tendra", "tendran", "pondra", "pondran", "saldra", "saldran", "vendra", "vendran"}
+# "Consultado en agosto, Trump descartó revocarle la visa", "ruled out suspending aid": not done.
+_RULED_OUT = re.compile(r"\b(?:ruled?\s+out|rules\s+out|declin(?:e|es|ed)\s+to|descart\w+|desisti\w+\s+de|"
+                        r"se\s+abstuv\w+\s+de)\s+(?:\w+\s+)?$")
+# "any cut", "cualquier recorte", "ningún ataque": no particular act.
+_NONSPECIFIC = {"any", "cualquier", "ningun", "ninguna", "ninguno"}
+# An announced decision, whatever the verb's tense: "dijo que acabaría con…", "the announcement that aid would end".
+_ANNOUNCED_BEFORE = re.compile(r"\b(?:said|says|announced|announces|announcement|declared|stated|confirmed|wrote|posted|"
+                               r"decided|decision|ordered|order|dijo|anuncio|anunciaron|aseguro|afirmo|declaro|"
+                               r"confirmo|decidio|decision|ordeno|orden)\b[^.;?]{0,80}?$")
+
+
+@lru_cache(maxsize=32768)
+def irrealis(raw: str) -> bool:
+    """A Spanish conditional, future or past subjunctive form (lowercase, as
+    written): "descertificaría", "acabarían", "enviará", "llegara", "sería"."""
+    if len(raw) < 4:
+        return False
+    token = fold(raw)
+    if token in _IRREALIS or raw in ("sería", "serían", "será", "serán", "habrá", "habrán"):
+        return True
+    for ending in ("ía", "ían", "á", "án"):
+        stem = token[:-len(fold(ending))]
+        if raw.endswith(ending) and stem.endswith(("ar", "er", "ir")):
+            forms = lemmas_of(raw)[1:]
+            return stem in forms or any(f != token and f.endswith(("ar", "er", "ir")) for f in forms)
+    for ending, verb in (("aran", "ar"), ("ara", "ar"), ("ieran", "er"), ("iera", "er"), ("iesen", "er"),
+                         ("iese", "er"), ("asen", "ar"), ("ase", "ar")):
+        if token.endswith(ending):
+            stem = token[:-len(ending)]
+            forms = lemmas_of(raw)[1:]
+            return any(f in (stem + verb, stem + "ir") for f in forms)
+    return False
+
+
+def _announced(folded: str, offset: int) -> bool:
+    return bool(_ANNOUNCED_BEFORE.search(folded, max(0, offset - 90), offset))
+
+
+_WORD = re.compile(r"\w+")
+_WOULD = re.compile(r"\b(?:would|could|might)\b")
+_DE_INFINITIVE = re.compile(r"^\W*de\s+\w+(?:ar|er|ir)(?:se|le|les|la|las|lo|los)?\b")
+_IF_FIRST = re.compile(r"^\W*(?:if|si|unless|a\s+menos\s+que|en\s+caso\s+de\s+que)\b")
 
 
 def _clause_start(folded: str, offset: int) -> int:
@@ -125,14 +177,33 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
     before = folded[clause_at:offset]
     if _CONDITIONS.search(before) or _UNREAL.search(folded[:offset]):
         return "a condition or a hypothesis"
+    word = _WORD.match(original, offset)
+    word = word.group(0).lower() if word else ""
+    if _DE_INFINITIVE.match(folded) and offset <= _DE_INFINITIVE.match(folded).end():
+        return "a condition or a hypothesis"  # "De descertificar a Colombia, …": if it decertified
+    if _IF_FIRST.match(folded) and (_WOULD.search(folded, 0, offset) or any(
+            irrealis(t) for t in _WORD.findall(original[:offset + len(word)].lower()))):
+        return "a hypothesis"  # "If X happened, it would be …" / "Si el Tesoro llegara a …, sería …"
+    if irrealis(word) and not _announced(folded, offset):
+        return "a verb in the conditional or future"  # "Washington descertificaría a Colombia": a verb, no noun to presuppose
+    if _RULED_OUT.search(folded, max(0, offset - 40), offset):
+        return "negated"
     near: list[str] = []
-    for token in reversed(re.findall(r"\w+", before)):
+    raw_tokens = _WORD.findall(original[clause_at:offset].lower())
+    folded_tokens = _WORD.findall(before)
+    for token in reversed(folded_tokens):
         if token in _BOUNDARIES:
             break
         near.insert(0, token)
         if len(near) == 4:
             break
+    raw_near = dict(enumerate(raw_tokens[len(raw_tokens) - len(near):])) if len(raw_tokens) == len(folded_tokens) \
+        else {}
     for position, token in enumerate(near):
+        if token in _NONSPECIFIC and position >= len(near) - 2:
+            return "not a particular one"
+        if irrealis(raw_near.get(position, token)) and not _announced(folded, offset - len(before) + before.rfind(token)):
+            return "possible, not done"
         if token in _MODALS:
             if token == "may" and _month_may(original, clause_at, before):
                 continue
@@ -141,6 +212,8 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
             if token == "will" and _SAID.search(folded):
                 continue  # "“… will no longer be made to Colombia,” Trump said": declared
             return "possible, not done"
+        if token == "sin" and position and near[position - 1].startswith("dej"):
+            continue  # "dejó sin visado": left without (deprived of), not a negation
         if token in _NEGATIONS and not (position + 1 < len(near) and near[position + 1] in
                                         ("longer", "more", "only", "solo", "sólo")):
             return "negated"

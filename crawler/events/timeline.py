@@ -222,17 +222,20 @@ class Names:
 
     name: str
     forms: tuple[Phrase, ...]
+    key: tuple[str, ...] = ()  # its forms: actors written differently but named alike share one lookup
 
     @classmethod
     def of(cls, name: str) -> "Names":
-        return cls(name, tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name)))
+        forms = tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name))
+        return cls(name, forms, tuple(sorted(f.text for f in forms)))
 
     def search(self, folded: str, original: str, words: Words | None = None):
         if words is not None:
             memo = words.memo
-            if self.name not in memo:
-                memo[self.name] = self._search(folded, original)
-            return memo[self.name]
+            key = self.key or self.name
+            if key not in memo:
+                memo[key] = self._search(folded, original)
+            return memo[key]
         return self._search(folded, original)
 
     def _search(self, folded: str, original: str):
@@ -369,7 +372,10 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
                                    [_phrase_pattern(c) for c in fact.context], fact.require_event))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
-            [Phrase.of(a) for a in spec.aliases],
+            # An alias that is one of the event's actors ("UNODC") is named by the actor's other forms
+            # too ("the UN Office on Drugs and Crime", "la ONUDD").
+            [Phrase.of(form) for a in spec.aliases
+             for form in (actor_forms(a) if fold(a) in {fold(x) for x in spec.actors} else [a])],
             [[Phrase.of(t, reserved=_reserved(spec.terms, number)) for t in group]
              for number, group in enumerate(spec.terms) if group],
             [Names.of(a) for a in spec.actors],
