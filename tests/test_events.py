@@ -602,6 +602,20 @@ def test_event_diff_regression_on_a_tuning_set(name, floors):
         assert measured["precision"] >= precision and measured["recall"] >= recall, (kind, result["errors"])
 
 
+def test_event_diff_on_the_frozen_blind_set():
+    """blind4.yaml (223 items, 127 Spanish) was written by a helper that read the timeline, issue 13
+    and blind3's schema only — no rule, no code, no other set — and was measured ONCE, after issue 13's
+    second pass: mentions 0.89 / 0.56, candidates 0.75 / 0.64, contradictions 0.84 / 0.47
+    (docs/events.md). The floors sit just under that; it is the honest figure for new wording, far
+    from the goals (0.9 / 0.85, 0.8 / 0.7, 0.9 / 0.85). Tuning on it makes it a tuning set."""
+    result = _bench().measure(FIXTURES / "blind4.yaml")
+    assert result["items"] >= 220
+    floors = {"mentions": (0.86, 0.53), "candidates": (0.70, 0.60), "contradictions": (0.80, 0.44)}
+    for kind, (precision, recall) in floors.items():
+        measured = result["kinds"][kind]
+        assert measured["precision"] >= precision and measured["recall"] >= recall, (kind, result["errors"])
+
+
 def test_unrelated_pages_invent_almost_no_candidates_without_the_topic_gate():
     """Other stories about watched actors ("Trump imposed tariffs on China") are not this timeline's
     news: the diff, run on every unrelated page, proposes at most 3 candidates per 100."""
