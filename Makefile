@@ -32,4 +32,4 @@ redis:
 	fi
 
 test: postgres redis setup
-	NEWSMON_REQUIRE_PG=1 NEWSMON_REQUIRE_REDIS=1 $(BIN)/pytest -q -n 2 --dist loadgroup
+	NEWSMON_REQUIRE_PG=1 NEWSMON_REQUIRE_REDIS=1 $(BIN)/pytest -q -n 3 --dist loadgroup

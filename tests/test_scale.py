@@ -25,8 +25,9 @@ from conftest import FAST, create_pg_database, free_port
 from service_harness import (DedupWebhook, GrowingSite, archive_report, log_events, newsmon, overlapping_crawls,
                              pid_alive, service_env, start_daemon, status, stop_daemon, wait_for, write_config)
 
-# Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
-pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("service")]
+# Long-running service processes: two groups (service, service-b), each run one test after another on one xdist
+# worker (`make test` uses -n 3 --dist loadgroup), the rest of the suite spread beside them.
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("service-b")]
 
 
 class RedisServer:

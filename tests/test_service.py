@@ -25,7 +25,8 @@ from crawler.runlog import COUNT_NAMES
 from storage.db import migrate, session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, DigestDelivery, DigestItem, Source, utcnow
 
-# Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
+# Long-running service processes: two groups (service, service-b), each run one test after another on one xdist
+# worker (`make test` uses -n 3 --dist loadgroup), the rest of the suite spread beside them.
 pytestmark = pytest.mark.xdist_group("service")
 
 SECRET = "service-test-secret"

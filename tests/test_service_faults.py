@@ -27,7 +27,8 @@ from service_harness import (
     wait_for,
 )
 
-# Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
+# Long-running service processes: two groups (service, service-b), each run one test after another on one xdist
+# worker (`make test` uses -n 3 --dist loadgroup), the rest of the suite spread beside them.
 pytestmark = pytest.mark.xdist_group("service")
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from service_harness import kill_soak
 
-# Long-running service processes: one xdist worker runs them one after another (`make test` uses -n 2 --dist loadgroup).
+# Long-running service processes: two groups (service, service-b), each run one test after another on one xdist
+# worker (`make test` uses -n 3 --dist loadgroup), the rest of the suite spread beside them.
 pytestmark = pytest.mark.xdist_group("service")
 
 
