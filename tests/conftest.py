@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import os
 import shutil
 import socket
@@ -24,6 +25,10 @@ import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = Path(__file__).resolve().parent.parent / "newsmon" / "data" / "seeds"  # package data, one copy
+# aiosmtpd logs every client disconnect at INFO ("EOF received", "connection lost"): noise in the suite's
+# output once an in-process command has installed a root handler.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
+
 PG_BIN_CANDIDATES = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14", "13")]
 
 

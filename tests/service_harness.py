@@ -33,6 +33,21 @@ WORDS = ("river harbor council senate budget tariff mayor strike market quarry v
          "airport harbour tunnel highway junction station terminal warehouse factory foundry laboratory").split()
 
 
+# Logs of the daemons this test process started, newest last: a timed-out wait shows their tails.
+STARTED_LOGS: list[Path] = []
+
+
+def log_tails(lines: int = 25) -> str:
+    out = []
+    for log in STARTED_LOGS[-3:]:
+        try:
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+        except OSError as exc:
+            tail = [f"(unreadable: {exc})"]
+        out.append(f"--- last {len(tail)} lines of {log}:\n" + "\n".join(tail))
+    return "\n".join(out)
+
+
 def wait_for(condition, timeout: float, what: str, interval: float = 0.3):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -40,7 +55,7 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.3):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{log_tails()}".rstrip())
 
 
 class QuietServer(http.server.ThreadingHTTPServer):
@@ -250,6 +265,8 @@ def service_env() -> dict:
 def start_daemon(config_path: Path, log: Path, cwd: Path | None = None) -> subprocess.Popen:
     """``newsmon run`` as its console script would start it (-P: the working directory is not on sys.path)."""
     handle = open(log, "ab")
+    if log not in STARTED_LOGS:
+        STARTED_LOGS.append(log)
     try:
         return subprocess.Popen([sys.executable, "-P", "-m", "newsmon.cli", "--config", str(config_path),
                                  "--log-format", "json", "run", "--stop-grace", "10"],

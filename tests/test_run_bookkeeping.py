@@ -12,13 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from sqlalchemy import func, select
 
 from cli_helpers import REPO, run_newsmon
 from conftest import crawl, write_config
+from service_harness import wait_for
 from crawler.urls import canonicalize_url
 from newsmon.localsite import LocalNewsSite
 from storage.db import session_scope
@@ -41,17 +41,6 @@ def start_crawl(config: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "newsmon.cli", "--config", config, "crawl",
                              "--set", "NEWSMON_RETRY_BACKOFF=0.1", *args],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition, timeout: float = 240, what: str = "condition"):
-    """Poll ``condition`` until it returns something truthy (a safety-net timeout, not a measurement)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def fetch_counts(session, run_id: int) -> dict[str, int]:
@@ -89,7 +78,7 @@ def test_sigkilled_crawl_reports_what_it_filed_and_the_next_run_files_the_rest(s
 
     process = start_crawl(slow)
     try:
-        wait_for(lambda: filed() >= 2 or process.poll() is not None, what="the first articles")
+        wait_for(lambda: filed() >= 2 or process.poll() is not None, 240, "the first articles")
         assert process.poll() is None, "the crawl finished before it could be killed"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)

@@ -3,7 +3,6 @@ schedule, delivers digests, stops cleanly on SIGTERM, and survives SIGKILL in
 the middle of a crawl and of a digest without losing or duplicating anything."""
 from __future__ import annotations
 
-import hashlib
 import http.server
 import json
 import os
@@ -22,6 +21,8 @@ from sqlalchemy import func, select
 import scheduler
 from crawler.config import load_config
 from crawler.runlog import COUNT_NAMES
+from conftest import add_article as conftest_add_article
+from service_harness import STARTED_LOGS, child_pids, pid_alive, wait_for
 from storage.db import migrate, session_scope
 from storage.models import Article, ArticleVersion, CrawlRun, DigestDelivery, DigestItem, Source, utcnow
 
@@ -35,16 +36,6 @@ SECRET = "service-test-secret"
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def write_config(tmp_path: Path, data: dict) -> Path:
     data.setdefault("database_url", f"sqlite:///{tmp_path / 'archive.db'}")
     path = tmp_path / "newsmon.yaml"
@@ -56,6 +47,7 @@ def start_service(config_path: Path, log: Path) -> subprocess.Popen:
     env = dict(os.environ, NEWSMON_WEBHOOK_SECRET=SECRET)
     env.pop("NEWSMON_DATABASE_URL", None)
     handle = open(log, "ab")
+    STARTED_LOGS.append(log)
     return subprocess.Popen([sys.executable, "-m", "newsmon.cli", "--config", str(config_path),
                              "--log-format", "json", "run", "--stop-grace", "20"],
                             stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=config_path.parent)
@@ -69,40 +61,16 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 60) -> tup
     return code, time.monotonic() - t0
 
 
-def child_pids(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            out += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def count(url: str, query) -> int:
     with session_scope(url) as session:
         return session.scalar(query)
 
 
 def add_article(url: str, link: str, title: str) -> int:
+    """A relevant article of source "outlet", its own cluster (as a digest picks it up)."""
     with session_scope(url) as session:
-        source = session.scalar(select(Source).where(Source.name == "outlet"))
-        if source is None:
-            source = Source(name="outlet")
-            session.add(source)
-            session.flush()
-        article = Article(source_id=source.id, canonical_url=link, url=link, title=title, text=f"{title}. Body.",
-                          text_hash=hashlib.sha256(link.encode()).hexdigest(), relevant=True, first_seen=utcnow())
-        session.add(article)
-        session.flush()
+        article = conftest_add_article(session, source="outlet", url=link, title=title, text=f"{title}. Body.",
+                                       version=False, relevant=True, first_seen=utcnow())
         article.cluster_id = article.id
         return article.id
 
