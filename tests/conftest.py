@@ -141,7 +141,9 @@ def seed_texts() -> dict[str, str]:
 # --- shared factories (one of each; test modules import them: ``from conftest import …``) -------------
 
 # Crawl settings for tests against the loopback site: no politeness delay, one quick retry.
-FAST = {"download_delay": 0, "autothrottle": False, "retry_times": 1, "download_timeout": 5}
+# download_timeout is a safety net: a loopback server starved of CPU by a loaded machine (two CPU hogs,
+# three xdist workers) can take seconds to answer; tests of timeouts set their own.
+FAST = {"download_delay": 0, "autothrottle": False, "retry_times": 1, "download_timeout": 30}
 
 
 def write_config(tmp_path: Path, db_url: str | None = None, sources: list[dict] | None = None, *,

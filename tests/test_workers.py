@@ -87,7 +87,7 @@ def test_a_worker_killed_mid_page_is_replaced_its_page_logged_failed_and_filed_n
             failed = [r for r in rows if r.outcome == "error"]
             filed = [r for r in rows if r.outcome == "new"]
             assert failed and len(failed) + len(filed) == len(rows) == 2
-            assert all("worker died" in r.reason for r in failed)
+            assert all("worker died" in r.reason for r in failed), [(r.url, r.reason) for r in failed]
             assert sorted(session.scalars(select(Article.url))) == sorted(r.url for r in filed)
             run = session.scalars(select(CrawlRun)).one()
             assert run.errors == len(failed) and run.new_articles == len(filed)
