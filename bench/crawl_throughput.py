@@ -307,8 +307,11 @@ def child_fetch(config_path: str) -> dict:
     from crawler.runner import crawl_settings
     from crawler.config import load_config
 
+    from crawler.netguard import POLICY, source_policy
+
     config = load_config(config_path)
     feed_url = config.sources[0].feeds[0]
+    POLICY.register(source_policy(config.sources[0], [feed_url]))  # connect-time guard: the source is marked local
     settings = crawl_settings(config, {"ITEM_PIPELINES": {}, "DOWNLOADER_MIDDLEWARES": {},
                                        "LOG_LEVEL": "WARNING"})
     times: dict = {"pages": 0}

@@ -37,10 +37,13 @@ WORDS = ("river harbor council senate budget tariff mayor strike market quarry v
 STARTED_LOGS: list[Path] = []
 
 
-def log_tails(lines: int = 25) -> str:
+def log_tails(since: float = 0.0, lines: int = 25) -> str:
+    """The last lines of the started daemons' logs written to after ``since`` (a time.time())."""
     out = []
     for log in STARTED_LOGS[-3:]:
         try:
+            if log.stat().st_mtime < since:
+                continue  # an earlier test's daemon
             tail = log.read_text(errors="replace").splitlines()[-lines:]
         except OSError as exc:
             tail = [f"(unreadable: {exc})"]
@@ -49,13 +52,14 @@ def log_tails(lines: int = 25) -> str:
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.3):
+    started = time.time()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{log_tails()}".rstrip())
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{log_tails(started)}".rstrip())
 
 
 class QuietServer(http.server.ThreadingHTTPServer):
