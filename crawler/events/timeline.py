@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crawler.events.lemmas import LemmaPhrase, Words, actor_forms, lemmas_of, widen_forms
+from crawler.events.lemmas import LemmaPhrase, Words, actor_forms, lemmas_of, timeline_lemmas, widen_forms
 from crawler.facts import format_date, month_interval, parse_fact_value, relative_tolerance
 from crawler.text import fold
 from crawler.errors import ConfigError, format_validation_error, location, parse_yaml_text, read_yaml_file
@@ -368,7 +368,7 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             text = f"{fact.value:g} {fact.unit}" if fact.value is not None else None
             rel_tol = relative_tolerance(f"{fact.value:g}", scaled=scale >= 1e3) if fact.value else 0.005
             facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
-                                   [_phrase_pattern(k) for k in fact.keywords], fact.year, fact.require_year,
+                                   _keyword_patterns(fact.keywords), fact.year, fact.require_year,
                                    [_phrase_pattern(c) for c in fact.context], fact.require_event))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
@@ -395,6 +395,30 @@ us u.s colombia colombian united states washington bogota petro trump announces 
 could long longer back away home state department speech military family alleged allege call called declare
 declared turn turns turned answer answers record reach reached ending stop stopped against since about new york
 plan plans with their para contra sobre desde tras entre""".split())
+
+
+def _inflections(word: str) -> str:
+    """A folded noun and its plurals as one regex: duty|duties, gravamen|gravamenes."""
+    forms = [word, word + "s", word + "es"] + ([word[:-1] + "ies"] if word.endswith("y") else [])
+    return "|".join(re.escape(f) for f in forms)
+
+
+def _keyword_patterns(keywords: list[str]) -> list[re.Pattern]:
+    """A fact's keywords, each also read as the other members of its concept
+    class ("tariff" is also "duty", "levy", "gravamen"; "aid" also
+    "cooperación"): the fact is written in the words news uses for it, not
+    only its author's."""
+    patterns = [_phrase_pattern(k) for k in keywords]
+    own = {fold(k.rstrip("*")) for k in keywords}
+    extra: set[str] = set()
+    for keyword in keywords:
+        if " " not in keyword.strip():
+            forms = set(timeline_lemmas(keyword.rstrip("*").lower()))
+            extra |= widen_forms(forms) - forms
+    extra = {m for m in extra if not any(m.startswith(o) for o in own)}
+    if extra:
+        patterns.append(re.compile(r"(?<!\w)(?:" + "|".join(_inflections(m) for m in sorted(extra)) + r")(?!\w)"))
+    return patterns
 
 
 def _reserved(terms: list[list[str]], own: int) -> tuple[str, ...]:
