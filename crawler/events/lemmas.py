@@ -78,7 +78,7 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
     ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu"},
      ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
-      "estadounidenses", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
+      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
     ({"white house"}, ["White House", "Casa Blanca"]),
     ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
     ({"treasury"}, ["Treasury", "Tesoro", "Departamento del Tesoro"]),
@@ -86,7 +86,9 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
                     "SOUTHCOM", "Comando Sur"]),
     ({"unodc", "onudd"}, ["UNODC", "ONUDD", "UN Office on Drugs and Crime", "United Nations Office on Drugs and Crime",
                           "UN drug office", "UN drugs office", "UN drug agency", "UN drugs agency",
-                          "UN anti-drug agency", "Oficina de las Naciones Unidas contra la Droga y el Delito"]),
+                          "UN anti-drug agency", "Oficina de las Naciones Unidas contra la Droga y el Delito",
+                          "oficina antidrogas de la ONU", "oficina de la ONU contra la droga",
+                          "agencia antidrogas de la ONU", "oficina antidrogas de Naciones Unidas"]),
     ({"venezuela"}, ["Venezuelan", "venezolano", "venezolana", "venezolanos", "Caracas"]),
     ({"ecuador"}, ["Ecuadorian", "ecuatoriano", "ecuatoriana", "Quito"]),
     ({"mexico"}, ["Mexican", "mexicano", "mexicana"]),
@@ -95,6 +97,19 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
      ["Colombian president", "Colombian leader", "Colombia's president", "presidente colombiano",
       "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano"]),
 ]
+# An agency named by its parent organisation ("según la ONU" for the UNODC's survey): only where the
+# sentence says what the agency does (see crawler.events.timeline._alias_phrases).
+_PARENT_FORMS: dict[str, list[str]] = {
+    "unodc": ["UN", "U.N.", "ONU", "Naciones Unidas", "United Nations"],
+    "onudd": ["UN", "U.N.", "ONU", "Naciones Unidas", "United Nations"],
+}
+
+
+def parent_forms(name: str) -> list[str]:
+    """The parent organisation's names of an agency actor, or []."""
+    return _PARENT_FORMS.get(fold(name).strip(), [])
+
+
 # Plural subjects that name both sides of a bilateral story.
 BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides)\b|"
                         r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales)\b")

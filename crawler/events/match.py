@@ -114,7 +114,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     hits, names = [], []
     for p in event.alias_patterns:
         text = original if p.exact_case else folded
-        if p.needle in text:
+        if p.needle in text and p.allowed(folded, original, words):
             found = [m.start() for m in p.pattern.finditer(text)]
             if found:
                 hits += found
@@ -123,7 +123,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
     if words is not None:
         for p in event.alias_patterns:
-            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem):
+            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem) and not p.requires:
                 found = p.lemma.find_all(words)
                 if found:
                     hits += found

@@ -4,14 +4,22 @@ the file; :mod:`crawler.events.diff` matches its events in text."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crawler.events.lemmas import LemmaPhrase, Words, actor_forms, lemmas_of, timeline_lemmas, widen_forms
+from crawler.events.lemmas import (
+    LemmaPhrase,
+    Words,
+    actor_forms,
+    lemmas_of,
+    parent_forms,
+    timeline_lemmas,
+    widen_forms,
+)
 from crawler.facts import format_date, month_interval, parse_fact_value, relative_tolerance
 from crawler.text import fold
 from crawler.errors import ConfigError, format_validation_error, location, parse_yaml_text, read_yaml_file
@@ -187,6 +195,10 @@ class Phrase:
     needle: str  # a literal part every match contains: a cheap test before the regex
     lemma: LemmaPhrase | None = None
     text: str = ""
+    # A parent organisation naming its agency ("the UN" for the UNODC) names the event only when the
+    # sentence also says what the agency measures (a keyword of the event's facts) and names another of
+    # the event's actors: "the UN counted 253,000 hectares of coca in Colombia", not "the UN General Assembly".
+    requires: tuple = ()
 
     @classmethod
     def of(cls, phrase: str, widen: bool = True, lemmas: bool = True, reserved: tuple[str, ...] = ()) -> "Phrase":
@@ -196,6 +208,13 @@ class Phrase:
         needle = max(re.findall(r"\w+", text.replace("*", " ")) or [""], key=len)
         lemma = None if acronym or not lemmas else LemmaPhrase.of(phrase, widen, reserved)
         return cls(_phrase_pattern(phrase, folded=not acronym), acronym, needle, lemma, phrase)
+
+    def allowed(self, folded: str, original: str, words: Words | None = None) -> bool:
+        """Whether the sentence meets the phrase's ``requires`` (keywords, other actors)."""
+        if not self.requires:
+            return True
+        keywords, actors = self.requires
+        return any(k.search(folded) for k in keywords) and any(a.search(folded, original, words) for a in actors)
 
     def finditer(self, folded: str, original: str, words: Words | None = None):
         text = original if self.exact_case else folded
@@ -374,8 +393,7 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
             # An alias that is one of the event's actors ("UNODC") is named by the actor's other forms
             # too ("the UN Office on Drugs and Crime", "la ONUDD").
-            [Phrase.of(form) for a in spec.aliases
-             for form in (actor_forms(a) if fold(a) in {fold(x) for x in spec.actors} else [a])],
+            _alias_phrases(spec),
             [[Phrase.of(t, reserved=_reserved(spec.terms, number)) for t in group]
              for number, group in enumerate(spec.terms) if group],
             [Names.of(a) for a in spec.actors],
@@ -395,6 +413,25 @@ us u.s colombia colombian united states washington bogota petro trump announces 
 could long longer back away home state department speech military family alleged allege call called declare
 declared turn turns turned answer answers record reach reached ending stop stopped against since about new york
 plan plans with their para contra sobre desde tras entre""".split())
+
+
+def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
+    """The event's aliases. An alias that is one of the event's actors ("UNODC") is named by the actor's
+    other forms too ("the UN Office on Drugs and Crime", "la ONUDD"), and by its parent organisation's
+    ("the UN", "la ONU") in a sentence with a keyword of the event's facts and another of its actors."""
+    actors = {fold(x) for x in spec.actors}
+    out: list[Phrase] = []
+    for alias in spec.aliases:
+        if fold(alias) not in actors:
+            out.append(Phrase.of(alias))
+            continue
+        out += [Phrase.of(form) for form in actor_forms(alias)]
+        keywords = [k for fact in spec.facts.values() for k in _keyword_patterns(fact.keywords)]
+        others = tuple(Names.of(a) for a in spec.actors if fold(a) != fold(alias))
+        if keywords and others:
+            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others))
+                    for form in parent_forms(alias)]
+    return out
 
 
 def _inflections(word: str) -> str:
