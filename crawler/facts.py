@@ -459,7 +459,9 @@ def year_positions(text: str, published: date | None = None) -> dict[int, int]:
 _METADATA = re.compile(
     r"^\s*(?:(?:last\s+)?(?:updated|published|posted|modified)(?:\s+on)?|actualizad[oa](?:\s+el)?|publicad[oa](?:\s+el)?|"
     r"modificad[oa]|[úu]ltima\s+actualizaci[óo]n)\b:?[^—–|\n]{0,80}?(?:\s[-—–|]\s*|[—–|]\s*|$)|"
-    r"^\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*(?:[-—–|]\s*|$)|"
+    r"^\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*"
+    r"(?:,\s*(?:\d{1,2}\s+(?:de\s+)?[A-Za-zÀ-ÿ]{3,10}\.?|[A-Za-zÀ-ÿ]{3,10}\.?\s+\d{1,2})(?:,?\s+(?:de\s+)?\d{4})?\s*)?"
+    r"(?:[-—–|]\s*|$)|"
     r"^\s*(?:\d{1,2}\s+(?:de\s+)?[A-Za-zÀ-ÿ]{3,10}\.?|[A-Za-zÀ-ÿ]{3,10}\.?\s+\d{1,2}|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4})"
     r",?\s+(?:(?:de\s+)?\d{4},?\s+)?(?:[-–—|]\s*)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*"
     r"(?:[-—–|]\s*)|"
@@ -469,9 +471,18 @@ _METADATA = re.compile(
 _METADATA_CAPS = re.compile(r"^\s*[A-ZÁÉÍÓÚÑ]{3,}")
 
 
+# A live blog's label before its timestamp: "Live | 11:05 ET, Sept. 30 -", "EN VIVO | 10:32 -".
+_LIVE_LABEL = re.compile(r"^\s*(?:live|live updates|breaking|en vivo|en directo|directo|[úu]ltima hora|minuto a minuto)"
+                         r"\s*[|:—–-]\s*", re.I)
+
+
 def metadata_prefix(text: str) -> int:
     """How many leading characters of a sentence are page metadata (a live
     blog's timestamp, a dateline), whose dates are not the news's."""
+    label = _LIVE_LABEL.match(text)
+    if label:
+        rest = metadata_prefix(text[label.end():])
+        return label.end() + rest if rest else 0
     m = _METADATA.match(text)
     if not m:
         return 0

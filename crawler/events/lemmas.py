@@ -33,24 +33,27 @@ _TOKEN = re.compile(r"\w+")
 # Words of one meaning for the purpose of naming an event (lemmas, folded).
 CONCEPTS: list[set[str]] = [
     # taking away a permit or status
-    {"revoke", "rescind", "strip", "cancel", "annul", "withdraw", "pull", "revocar", "cancelar", "anular",
-     "quitar", "retirar"},
+    {"revoke", "rescind", "strip", "cancel", "annul", "withdraw", "pull", "yank", "revocar", "cancelar", "anular",
+     "quitar", "retirar", "tumbar"},
+    # …and the same act told from the side that loses it ("lost his visa", "se quedó sin visa", "perdió la visa")
+    {"revoke", "lose", "loss", "perder", "perdida"},
     # stopping money or cooperation
     {"cut", "halt", "stop", "end", "suspend", "freeze", "slash", "terminate", "axe", "cortar", "suspender",
      "congelar", "frenar", "recortar", "detener", "eliminar", "fin", "suspension", "congelamiento", "recorte",
      "corte", "acabar"},
     # military force
-    {"strike", "attack", "bomb", "hit", "destroy", "atacar", "bombardear", "destruir", "ataque", "bombardeo"},
+    {"strike", "attack", "bomb", "bombing", "hit", "destroy", "atacar", "bombardear", "destruir", "ataque", "bombardeo",
+     "bombazo", "voladura", "pulverizar"},
     # small boats
     {"boat", "vessel", "speedboat", "lancha", "embarcacion", "narcolancha", "bote", "narco-boat", "semisubmarine",
      "semisumergible", "submersible", "semisubmersible"},
     # diplomats
     {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado"},
-    # calling a diplomat back
-    {"recall", "summon", "llamar", "convocar"},
+    # calling a diplomat back ("brought their envoys home", "ordenó el regreso de su embajador")
+    {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno"},
     # money sent
     {"aid", "assistance", "funding", "payment", "ayuda", "asistencia", "pago", "subsidy", "subsidio",
-     "financiacion", "financiamiento", "cooperacion"},
+     "financiacion", "financiamiento", "cooperacion", "fund"},
     # punitive measures
     {"sanction", "sancionar", "sancion", "blacklist"},
     # tariffs
@@ -61,9 +64,12 @@ CONCEPTS: list[set[str]] = [
     {"deport", "expel", "deportar", "expulsar"},
     {"deportee", "deportado", "migrant", "migrante"},
     {"plane", "aircraft", "avion", "aeronave", "jet"},
+    {"flight", "vuelo"},
+    # a country's certification (de-certifying is taking it away: see crawler.events.timeline)
+    {"certification", "certificacion", "aval"},
     # a quarrel between governments
     {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque", "crisis",
-     "enfrentamiento", "rina"},
+     "enfrentamiento", "rina", "pelea", "pleito", "fight", "quarrel", "tussle", "desencuentro", "roce"},
     # what strikes are made with
     {"missile", "misil", "rocket", "cohete"},
 ]
@@ -141,12 +147,15 @@ def lemmas_of(token: str) -> tuple[str, ...]:
 # Two-word verbs that mean a class's act: "took away my visa", "dejó sin visado" (left without) = revoked,
 # "acabar con" (put an end to) = end.
 _PHRASAL = {("take", "away"): ("revoke", "quitar"), ("dejar", "sin"): ("revoke", "quitar"),
-            ("acabar", "con"): ("end", "cortar")}
+            ("quedar", "sin"): ("lose", "perder"), ("acabar", "con"): ("end", "cortar"),
+            ("lista", "negra"): ("blacklist",), ("black", "list"): ("blacklist",)}
+# Verbs whose particle may stand a few words later: "brought their envoys home" = recalled them.
+_SPLIT_PHRASAL = {("bring", "home"): ("recall",), ("call", "home"): ("recall",), ("send", "home"): ("recall",)}
 # "dejó de certificar", "stopped certifying": the verb undone (descertificar, decertify).
 _STOP_DOING = {"dejar": "de", "stop": None, "cease": None}
 _LINKS = {"over", "about", "on", "of", "por", "de", "del", "sobre", "con"}
 _LINK_ARTICLES = {"the", "los", "las", "la", "el", "lo", "their", "sus", "su"}
-_PHRASAL_HEADS = {head for head, _ in _PHRASAL} | set(_STOP_DOING)
+_PHRASAL_HEADS = {head for head, _ in _PHRASAL} | set(_STOP_DOING) | {head for head, _ in _SPLIT_PHRASAL}
 _ACCENTED = {"a": "á", "e": "é", "i": "í", "o": "ó"}
 
 
@@ -155,6 +164,11 @@ def _phrasal(tokens: list["Token"]) -> None:
     for i, token in enumerate(tokens[:-1]):
         nxt = tokens[i + 1]
         for form in token.forms[1:]:
+            split = next((extra for (head, particle), extra in _SPLIT_PHRASAL.items() if head == form and any(
+                t.surface == particle for t in tokens[i + 1:i + 5])), None)
+            if split:
+                token.forms = token.forms + split
+                break
             extra = _PHRASAL.get((form, nxt.surface))
             if extra:
                 token.forms = token.forms + extra
