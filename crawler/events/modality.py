@@ -212,8 +212,8 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
             if token == "will" and _SAID.search(folded):
                 continue  # "“… will no longer be made to Colombia,” Trump said": declared
             return "possible, not done"
-        if token == "sin" and position and near[position - 1].startswith("dej"):
-            continue  # "dejó sin visado": left without (deprived of), not a negation
+        if token == "sin" and position and near[position - 1].startswith(("dej", "qued")):
+            continue  # "dejó sin visado", "se quedó sin visa": left without (deprived of), not a negation
         if token in _NEGATIONS and not (position + 1 < len(near) and near[position + 1] in
                                         ("longer", "more", "only", "solo", "sólo")):
             return "negated"

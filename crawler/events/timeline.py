@@ -395,7 +395,7 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             # too ("the UN Office on Drugs and Crime", "la ONUDD").
             _alias_phrases(spec),
             [[Phrase.of(t, reserved=_reserved(spec.terms, number)) for t in group]
-             for number, group in enumerate(spec.terms) if group],
+             for number, group in enumerate(spec.terms) if group] + _undoing_groups(spec),
             [Names.of(a) for a in spec.actors],
             facts,
             _title_words(spec),
@@ -432,6 +432,22 @@ def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
             out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others))
                     for form in parent_forms(alias)]
     return out
+
+
+# "decertif*", "descertific*", "desclasific*": a verb that undoes a noun ("de-certify" = take the
+# certification away). Read also as the taking away of the rest: "stripped Colombia of its
+# certification", "le retiró la certificación".
+_UNDOING = re.compile(r"(?:des|de|dis)([a-z]{5,})\*")
+
+
+def _undoing_groups(spec: "EventSpec") -> list[list[Phrase]]:
+    """For each one-word alias that undoes something, a term group: the thing undone + taking away."""
+    groups = []
+    for alias in spec.aliases:
+        m = _UNDOING.fullmatch(fold(alias).strip())
+        if m:
+            groups.append([Phrase.of(m.group(1) + "*"), Phrase.of("revoke")])
+    return groups
 
 
 def _inflections(word: str) -> str:
