@@ -350,10 +350,10 @@ def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, in
 
 
 # "…, dated 12 September 2025, …", "…, ocurrida el 24 de septiembre, …", "…, announced on 21 October, …",
-# "…, published in September 2024, …": a clause opening with such a participle dates the noun before it.
-_APPOSITION = re.compile(r"\s*(?:dated|fechad[oa]s?|occurred|ocurrid[oa]s?|announced|anunciad[oa]s?|published|"
-                         r"publicad[oa]s?|released|divulgad[oa]s?|issued|emitid[oa]s?|made|hech[oa]s?|"
-                         r"decided|decidid[oa]s?|ordered|ordenad[oa]s?|adopted|adoptad[oa]s?)"
+# "…, published in September 2024, …", "…, signed on September 5, …", "…, firmada el 3 de …": a clause
+# opening with a past participle (any regular one, and the common irregular ones) dates the noun before it.
+_APPOSITION = re.compile(r"\s*(?:[a-z]{3,}ed|[a-zñ]{2,}(?:ad|id)[oa]s?|made|hech[oa]s?|issued|written|escrit[oa]s?|"
+                         r"taken|tomad[oa]s?|carried\s+out|put\s+in\s+place|impuest[oa]s?|dispuest[oa]s?)"
                          r"(?:\s+(?:on|in|el|en|a|the))?\s*$", re.I)
 
 

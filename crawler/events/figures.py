@@ -7,6 +7,7 @@ import re
 
 from crawler.events.hits import STOPWORDS, ArticleDiff, ContradictionHit, StatementHit
 from crawler.events.match import _clause_of, _clauses, _denied, _match_event
+from crawler.events.lemmas import lemmas_of
 from crawler.events.modality import irrealis
 from crawler.events.timeline import KnownEvent, KnownFact, Timeline
 from crawler.facts import (
@@ -53,7 +54,7 @@ _PURPOSE_AFTER_KEYWORD = re.compile(
     r"^\s*(?:(?:estadounidense|norteamericana|americana|us|u\.s\.|total|exterior)\s+)?"
     r"(?:for|para|to|a|al|a\s+la|a\s+los|a\s+las)\s+(?P<target>[^,;]{0,30})")
 _OWN_TARGET = re.compile(r"^(?:the\s+|el\s+)?(?:colombia\b(?!')|bogota\b|country\b|pais\b|fiscal\b|fy\b|\d|"
-                         r"(?:the|this|last|that)\s+year\b|(?:el|este)\s+ano\b)")
+                         r"(?:the|this|last|that)\s+(?:same\s+)?year\b|(?:el|este)\s+(?:mismo\s+)?ano\b|same\s+year\b)")
 # A keyword with a modifier naming a programme: "crop-substitution assistance", "military aid",
 # "ayuda militar". Modifiers that keep the total: "US aid", "total assistance", "foreign aid".
 _TOTAL_MODIFIERS = {"total", "overall", "foreign", "annual", "yearly", "bilateral", "american", "federal", "direct",
@@ -180,7 +181,14 @@ def _programme_modifier(text: str, folded: str, keyword: tuple[int, int], q: Qua
     key = fold(raw).rstrip(".")
     return (raw[:1].islower() and len(key) >= 4 and key not in _TOTAL_MODIFIERS and key not in STOPWORDS
             and key not in _PREPOSITIONS  # "320,000 hectares under coca"
-            and not key.endswith(("ly", "ed")) and not key.isdigit())  # adverbs and verbs: "threatened tariffs"
+            and not key.endswith(("ly", "ed")) and not key.isdigit()  # adverbs and verbs: "threatened tariffs"
+            and not _irregular_past(key))  # "grew coca on 300,000 hectares": a verb, not a modifier
+
+
+def _irregular_past(word: str) -> bool:
+    """An English verb form whose lemma is not its stem: grew (grow), sent (send), gave (give)."""
+    forms = lemmas_of(word)
+    return len(forms) > 1 and not word.startswith(forms[1]) and not forms[1].startswith(word)
 
 
 _COMPARISON = re.compile(r"\b(?:against|versus|vs|compared\s+(?:with|to)|while|whereas|than|frente\s+a|contra|"
