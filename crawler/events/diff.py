@@ -57,6 +57,8 @@ def _offset_from_event(folded: str, offsets: list[int]) -> bool:
             continue  # "two days before he was due to speak": anchored on another action
         anchor = re.match(r"\s+(?:de\s+|of\s+)?(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
         if anchor is None:
+            if re.match(r"\s+[a-z]+\s+(?:[a-z]+\s+)?[a-z]{3,}ed\b", folded[m.end():]):
+                continue  # "a day after Petro addressed the UN": anchored on another action
             return True
         noun_at = m.end() + anchor.end()
         if any(0 <= o - noun_at <= 15 for o in offsets):
@@ -177,6 +179,13 @@ def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int
     return out
 
 
+def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
+    """"La semana pasada Washington descertificó…" a fortnight after the event: a calendar week
+    ("last week", "this week") that misses a one-day event by three days or more disagrees with it."""
+    return (span.precision == "week" and event.precision == "day" and (span.end - span.start).days <= 6
+            and span.distance_days(start, end) >= 3)
+
+
 def _slack(span: DateSpan) -> int:
     """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
     return 1 if span.precision == "day" else 0
@@ -252,7 +261,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
                     continue  # a denied report, or a repeat ("decertified again on …"): not this event
-                wrong = [d for d in held if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
+                wrong = [d for d in held if (d.precision in ("day", "month") or _calendar_week_off(d, event, start, end))
+                         and d.distance_days(start, end) <= window]
                 if any(d in counted_spans for d in wrong) or not _offset_from_event(folded, offsets):
                     if len(wrong) == 1 and len(near) == 1:
                         stated = wrong[0]
