@@ -62,6 +62,7 @@ cortar romper extraditar liberar designar nombrar viajar recibir anular quitar f
 destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer aceptar entregar repatriar
 llegar imponer telefonear
 exclude excluir acordar pedir solicitar request notify notificar
+abandon abandonar quit reduce reducir downsize
 """.split())
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""
