@@ -33,7 +33,7 @@ from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
-from crawler.events.lemmas import Words
+from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.modality import modality_reason, presupposed
 from crawler.facts import DateSpan, find_dates, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
@@ -124,7 +124,7 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         _fact_statements(diff, timeline, sentence, folded, events_here, language, published)
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
                                is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
-        if candidate:
+        if candidate and -1 not in claimed:
             diff.candidates.append(candidate)
     _internal_contradictions(diff)
     return diff
@@ -206,6 +206,24 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
     return None
 
 
+# "off the Venezuelan coast", "frente a las costas de Venezuela": where, not whom.
+_LOCATION_BEFORE = re.compile(r"\b(?:off|near|cerca\s+de|frente\s+a|en\s+aguas\s+de|aguas)\s+(?:the\s+|las\s+|la\s+|los\s+)?"
+                              r"(?:\w+\s+){0,2}$")
+
+
+def _another_countrys(timeline: Timeline, folded: str, original: str, words: Words, offsets: list[int]) -> bool:
+    """"OFAC sanctioned three Venezuelan officials", "Washington again listed Bolivia and Venezuela as
+    having failed demonstrably": the act named is the agency's against another country's people, not
+    the timeline's event — a sentence that names no topic actor and another country in the clause of the
+    words naming the event (not as a place: "off the Venezuelan coast")."""
+    if not timeline.topic_actors or any(n.search(folded, original, words) for n in timeline.topic_actors):
+        return False
+    clauses = _clauses(original)
+    mine = {_clause_of(clauses, o) for o in offsets}
+    return any(_clause_of(clauses, m.start()) in mine and not _LOCATION_BEFORE.search(folded, 0, m.start())
+               for m in OTHER_COUNTRIES.finditer(folded))
+
+
 def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, words: Words,
                      dates: list[DateSpan], today: date, lead: int | None, claimed: set[int],
                      before: set[str] = frozenset()) -> dict[str, list[int]]:
@@ -221,6 +239,10 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         match = _match_event(event, folded, sentence.text, words, dates, timeline.settings.evidence_tolerance_days,
                              event.id in before)
         if match is None:
+            continue
+        if _another_countrys(timeline, folded, sentence.text, words, match[1]):
+            log.debug("events: %s named for another country: %s", event.id, sentence.text[:120])
+            claimed.add(-1)  # (the sentence is another country's story: no candidate either)
             continue
         reason = _unhappened(folded, sentence.text, words, match[1])
         if reason:

@@ -7,7 +7,7 @@ import re
 
 from crawler.events.hits import STOPWORDS, ArticleDiff, ContradictionHit, StatementHit
 from crawler.events.match import _clause_of, _clauses, _denied, _match_event
-from crawler.events.lemmas import lemmas_of
+from crawler.events.lemmas import OTHER_COUNTRIES, lemmas_of
 from crawler.events.modality import irrealis
 from crawler.events.timeline import KnownEvent, KnownFact, Timeline
 from crawler.facts import (
@@ -67,11 +67,7 @@ _PREPOSITIONS = {"under", "over", "into", "onto", "about", "across", "against", 
 _PROGRAMME_AFTER = re.compile(r"^\s+(?:general\w*|universal\w*|base\b|basic\w*|militar\w*|humanitari\w*|antidrogas|antinarcoticos|policial\w*|judicial\w*|"
                               r"electoral\w*|alimentari\w*|para\s+el\s+desarrollo)\b")
 # Other countries: "Ecuador received $95 million in US aid" is not Colombia's aid.
-_OTHER_COUNTRIES = re.compile(
-    r"\b(?:ecuador\w*|ecuatorian\w*|peru\b|peruvian\w*|peruan\w*|bolivia\w*|venezuela\w*|venezolan\w*|mexic\w*|"
-    r"brazil\w*|brasil\w*|panama\w*|hondura\w*|guatemal\w*|el salvador|salvador\w+|haiti\w*|argentin\w*|"
-    r"chile\b|chilean\w*|nicaragu\w*|cuba\b|cuban\w*|paraguay\w*|uruguay\w*|costa rica\w*|israel\w*|ukrain\w*|"
-    r"ucrania\w*|egypt\w*|egipto|jordan\b|jordania|afghan\w*|afgan\w*)")
+_OTHER_COUNTRIES = OTHER_COUNTRIES
 
 
 # "USAID's share of the 2024 assistance", "a portion of the aid": a part, unless the share is the

@@ -103,6 +103,14 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
      ["Colombian president", "Colombian leader", "Colombia's president", "presidente colombiano",
       "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano"]),
 ]
+# Other countries than the shipped topic's (folded): "Ecuador received $95 million in US aid" is not
+# Colombia's aid; "OFAC sanctioned three Venezuelan officials" is not the sanctions on Petro.
+OTHER_COUNTRIES = re.compile(
+    r"\b(?:ecuador\w*|ecuatorian\w*|peru\b|peruvian\w*|peruan\w*|bolivia\w*|venezuela\w*|venezolan\w*|mexic\w*|"
+    r"brazil\w*|brasil\w*|panama\w*|hondura\w*|guatemal\w*|el salvador|salvador\w+|haiti\w*|argentin\w*|"
+    r"chile\b|chilean\w*|nicaragu\w*|cuba\b|cuban\w*|paraguay\w*|uruguay\w*|costa rica\w*|israel\w*|ukrain\w*|"
+    r"ucrania\w*|egypt\w*|egipto|jordan\b|jordania|afghan\w*|afgan\w*)")
+
 # An agency named by its parent organisation ("según la ONU" for the UNODC's survey): only where the
 # sentence says what the agency does (see crawler.events.timeline._alias_phrases).
 _PARENT_FORMS: dict[str, list[str]] = {
