@@ -48,7 +48,7 @@ CONCEPTS: list[set[str]] = [
     {"boat", "vessel", "speedboat", "lancha", "embarcacion", "narcolancha", "bote", "narco-boat", "semisubmarine",
      "semisumergible", "submersible", "semisubmersible"},
     # diplomats
-    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado"},
+    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado", "affaire", "affaires"},
     # calling a diplomat back ("brought their envoys home", "ordenó el regreso de su embajador")
     {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno"},
     # money sent

@@ -94,6 +94,32 @@ def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
     return cached
 
 
+# Verbs of calling a diplomat in: one's own envoy called in is a recall ("summoned their envoys",
+# "llamó a consultas a su embajador"); another's is a protest or a phone call ("summoned the US chargé
+# d'affaires over the strikes", "llamó al embajador de Japón para agradecer").
+_CALL_IN = {"summon", "llamar", "convocar", "citar"}
+_OWN = {"its", "their", "his", "her", "own", "su", "sus", "nuestro", "nuestros"}
+_CONSULTATIONS = re.compile(r"\b(?:a\s+consultas|for\s+consultations|home)\b")
+# "The ambassador recalled how …": remembered.
+_REMEMBERED = re.compile(r"recall\w*\s+(?:how|that|when|what|why|where|being|seeing|having|the\s+(?:day|time|moment|years?))\b")
+
+
+def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
+    """Whether the words found name the act in another sense: remembering, or calling in another
+    country's diplomat."""
+    if words is None:
+        return False
+    for offset in offsets:
+        if _REMEMBERED.match(folded, offset):
+            return True
+        at = words.index_at(offset)
+        if at < len(words.tokens) and not _CALL_IN.isdisjoint(words.tokens[at].forms) and \
+                not _CONSULTATIONS.search(folded) and \
+                not any(t.surface in _OWN for t in words.tokens[at + 1:at + 4]):
+            return True
+    return False
+
+
 def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
                  dates: list[DateSpan] | None = None, tolerance_days: int = 1, continued: bool = False,
                  ) -> tuple[float, list[int], str] | None:
@@ -153,7 +179,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                 break
             found.append(m.start())
         else:
-            return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
+            if not _other_sense(folded, words, found):
+                return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
     if words is not None:
         for group in event.term_groups:
             found = []
@@ -173,7 +200,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                 # Read on lemmas, the terms must stand together: one clause ("nothing to stop it, despite
                 # payments" does not stop payments).
                 clauses = _clauses(original)
-                if len({_clause_of(clauses, o) for o in found}) == 1:
+                if len({_clause_of(clauses, o) for o in found}) == 1 and not _other_sense(folded, words, found):
                     return (0.65, found,
                             f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
     if on_day and event.title_words:
