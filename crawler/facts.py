@@ -281,7 +281,9 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
         for match in pattern.finditer(text):
             # Anchored on the last day stated before it: in this sentence ("After the July 3 recall, the
             # following month …"), else the article's last one.
-            here = [d for d in found if d.precision == "day" and d.offset < match.start()]
+            # ("In July …; the following month …": a month stated anchors the next one.)
+            here = [d for d in found if (d.precision == "day" or d.precision == "month" and kind == "next_month")
+                    and d.offset < match.start()]
             base = max(here, key=lambda d: d.offset).start if here else anchor
             if base is not None and free(match.start(), match.end()):
                 taken.append((match.start(), match.end()))

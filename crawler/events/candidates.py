@@ -79,7 +79,7 @@ quedar parecer pasar desmentir conocer saber enterar
 score beat win lose draw tie rally climb slip jump gain trade batter collide
 """.split())
 # Irregular English pasts of action verbs (simplemma gives their lemma; the form says it is a past).
-_IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold
+IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold
 paid took gave began left won lost drew fought overtook forbade rode stole swore threw tore""".split())
 # Participle forms used as adjectives before their noun: not an action.
 _ADJECTIVAL = {"alleged", "suspected", "so", "armed", "united", "based", "related", "concerned", "expected",
@@ -139,7 +139,7 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
     en = fold(token.forms[1]) if len(token.forms) > 1 else surface
     if surface.endswith("ed") and en != surface:
         lemma = en
-    elif surface in _IRREGULAR_PAST:
+    elif surface in IRREGULAR_PAST:
         lemma = en if en != surface else surface
     elif (surface.endswith("s") and en != surface and en in _ACTIONS and prev not in _DETERMINERS
           and nxt not in ("on", "against", "of", "for", "to", "in", "over", "from", "and", "by", "were", "are")
@@ -182,7 +182,7 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
     clauses = _clauses(sentence)
     best: _Verb | None = None
     for index, token in enumerate(words.tokens):
-        if token.start in skip or not (token.surface.endswith(_VERB_ENDINGS) or token.surface in _IRREGULAR_PAST):
+        if token.start in skip or not (token.surface.endswith(_VERB_ENDINGS) or token.surface in IRREGULAR_PAST):
             continue
         verb = _verb_of(words, index, sentence)
         if verb is None:

@@ -28,7 +28,7 @@ import logging
 import re
 from datetime import date, timedelta
 
-from crawler.events.candidates import _candidate
+from crawler.events.candidates import IRREGULAR_PAST, _candidate
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
@@ -47,18 +47,26 @@ _OFFSET_PHRASE = re.compile(r"\b(?:\w+\s+)(?:days?|weeks?|months?|hours?|dias?|s
 _ANOTHER_TIME = re.compile(r"\b(?:again|once more|a second time|de nuevo|otra vez|nuevamente|por segunda vez)\b")
 
 
+# A subject and a past verb after "after/before": "a day after Petro addressed the UN".
+_ANOTHER_ACTION = re.compile(r"\s+[a-z]+\s+(?:[a-z]+\s+)?(?:[a-z]{3,}ed|" + "|".join(sorted(IRREGULAR_PAST)) + r")\b")
+
+
 def _offset_from_event(folded: str, offsets: list[int]) -> bool:
     """An offset phrase dates the sentence relative to the event ("two days
     later", "months after revoking it", "a day after the revocation"), not
     when it is anchored on something else ("a month after the deadline": the
     date is then the event's own, and can disagree)."""
+    clauses = _clauses(folded)
+    mine = {_clause_of(clauses, o) for o in offsets}
     for m in _OFFSET_PHRASE.finditer(folded):
+        if _clause_of(clauses, m.start()) not in mine and m.group(0).endswith(("later", "earlier")):
+            continue  # "…, and Colombia followed suit hours later": another clause's act
         if re.match(r"\s+(?:he|she|they|we|i|el|ella|ellos)\s+\w+", folded[m.end():]):
             continue  # "two days before he was due to speak": anchored on another action
         anchor = re.match(r"\s+(?:de\s+|of\s+)?(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
         if anchor is None:
-            if re.match(r"\s+[a-z]+\s+(?:[a-z]+\s+)?[a-z]{3,}ed\b", folded[m.end():]):
-                continue  # "a day after Petro addressed the UN": anchored on another action
+            if _ANOTHER_ACTION.match(folded, m.end()):
+                continue  # "a day after Petro addressed the UN", "… after Trump cut off aid": another action
             return True
         noun_at = m.end() + anchor.end()
         if any(0 <= o - noun_at <= 15 for o in offsets):

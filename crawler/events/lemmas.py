@@ -173,7 +173,7 @@ def _phrasal(tokens: list["Token"]) -> None:
         nxt = tokens[i + 1]
         for form in token.forms[1:]:
             split = next((extra for (head, particle), extra in _SPLIT_PHRASAL.items() if head == form and any(
-                t.surface == particle for t in tokens[i + 1:i + 5])), None)
+                t.surface == particle for t in tokens[i + 1:i + 7])), None)
             if split:
                 token.forms = token.forms + split
                 break
