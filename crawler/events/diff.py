@@ -187,6 +187,11 @@ def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int
     return out
 
 
+# The first of an ongoing campaign's acts, or its start: its date is the range's first day.
+_FIRST_OF = re.compile(r"\b(?:first|began|begun|begin|begins|started|launched|opening|primer[oa]?|comenz\w+|empez\w+|"
+                       r"inici\w+|arranc\w+)\b")
+
+
 def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
     """"La semana pasada Washington descertificó…" a fortnight after the event: a calendar week
     ("last week", "this week") that misses a one-day event by three days or more disagrees with it."""
@@ -260,6 +265,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     derived = _derived_dates(sentence.text, dates, clauses)
     for event, (confidence, offsets, how) in matches:
         start, end = event.interval(today)
+        if event.precision == "range" and _FIRST_OF.search(folded, max(0, min(offsets) - 30), max(offsets) + 30):
+            end = start  # "the first U.S. strike on a drug boat, on September 12": the campaign's first day
         # A date that is another named event's ("the decertification and the visa revocation on 26
         # September") is not held against this one.
         others = [e.interval(today) for e, _m in matches if e is not event]

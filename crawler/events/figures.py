@@ -73,7 +73,10 @@ _OTHER_COUNTRIES = OTHER_COUNTRIES
 # "USAID's share of the 2024 assistance", "a portion of the aid": a part, unless the share is the
 # fact's own place's ("Colombia's share of US aid" is Colombia's total).
 _SHARE = re.compile(r"(?:(?P<owner>[\w.-]+)'s\s+|\b(?:a|the|its|their)\s+)(?:\w+\s+)?(?:share|portion|part|slice|fraction|chunk|"
-                    r"proportion)\s+of\b|\b(?:parte|porcion|tajada)\s+de\b")
+                    r"proportion)\s+of\b|\b(?:parte|porcion|tajada)\s+de\b|"
+                    # "about a third of last year's US assistance", "la mitad de la ayuda": a fraction of it
+                    r"\b(?:a|one|two|an?)[\s-]+(?:half|third|quarter|fifth|tenth|thirds|quarters|fifths)\s+of\b|\bhalf\s+of\b|"
+                    r"\b(?:la\s+mitad|un\s+tercio|dos\s+tercios|un\s+cuarto|una\s+cuarta\s+parte|una\s+quinta\s+parte)\s+de\b")
 # "The Colombian navy alone absorbed $140 million …": one recipient among others.
 # ("In 2024 alone", "this year alone" are a time, not a recipient.)
 _ALONE = re.compile(r"(?P<owner>(?!(?:\d+|year|month|week|quarter|period)\b)[\w.-]+)\s+alone\b")
@@ -148,7 +151,7 @@ _REGION = re.compile(r"\b(?:departamento|provincia|municipio|region|estado)\s+(?
                      r"\b(?:department|province|municipality|region|state)\s+of\s+\w+|"
                      r"\b\w+\s+(?:department|province|municipality)\b")
 # "$11 per Colombian", "por habitante": not the total.
-_PER_UNIT = re.compile(r"\s*(?:a|an|per|por|each|cada)\s+(?:capita|cápita|capita|person|head|resident|inhabitant|"
+_PER_UNIT = re.compile(r"\s*(?:a|an|per|por|each|cada)\s+(?:cada\s+|each\s+)?(?:capita|cápita|capita|person|head|resident|inhabitant|"
                        r"citizen|colombian|american|habitante|persona|ciudadano|colombiano)s?\b|"
                        # "$1.6 million a day", "1,6 millones de dólares diarios": a rate, not the year's total
                        r"\s*(?:(?:a|an|per|por|each|cada|al|a\s+la)\s+(?:day|week|month|dia|semana|mes)\b|"
