@@ -18,7 +18,7 @@ import re
 from datetime import date, timedelta
 
 from crawler.events.hits import CandidateHit
-from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, Token, Words
+from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, Token, Words, names_foreign
 from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
 from crawler.events.modality import modality_reason
 from crawler.events.timeline import Timeline
@@ -244,6 +244,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     if not actors:
         return None
     named = named or {}
+    if not named and _domestic(timeline, actors, folded, sentence.text, words):
+        return None  # "Petro posesionó a la nueva ministra": the topic country's own politics, no other side
     verb_probe = None
     if named and ";" in sentence.text:
         # "Trump anunció en octubre el fin de la ayuda; al mes siguiente, el Pentágono suspendió …": each
@@ -315,6 +317,23 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
                    + f"; score {score:.2f}")
     return CandidateHit(start, precision, _short_title(sentence.text), actors, surface, sentence.text,
                         sentence.start, sentence.end, round(score, 2), explanation)
+
+
+def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str, words: Words) -> bool:
+    """Whether every watched actor the sentence names is on the topic's side (``topic_actors`` and
+    their forms: Petro, Colombia, "the Colombian government") and it names no topic word: the
+    country's own politics ("El alcalde de Bogotá anunció la licitación del metro"), not the story
+    between the two sides."""
+    if not timeline.topic_actors or "both governments" in actors:
+        return False
+    side = words.memo.get("topic side")
+    if side is None:
+        side = words.memo["topic side"] = {
+            n.name for n in timeline.watch_actors if any(t.search(fold(n.name), n.name) for t in timeline.topic_actors)}
+    if any(a not in side for a in actors):
+        return False
+    return not any(p.search(folded, original, words) for p in timeline.topic_words) and \
+        not names_foreign(words, original)
 
 
 def _facet_of_known_event(timeline: Timeline, day: date, precision: str, folded: str, original: str,

@@ -84,7 +84,8 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
     ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu"},
      ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
-      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
+      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA",
+      "Drug Enforcement Administration", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
     ({"white house"}, ["White House", "Casa Blanca"]),
     ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
     ({"treasury"}, ["Treasury", "Tesoro", "Departamento del Tesoro"]),
@@ -110,6 +111,51 @@ OTHER_COUNTRIES = re.compile(
     r"brazil\w*|brasil\w*|panama\w*|hondura\w*|guatemal\w*|el salvador|salvador\w+|haiti\w*|argentin\w*|"
     r"chile\b|chilean\w*|nicaragu\w*|cuba\b|cuban\w*|paraguay\w*|uruguay\w*|costa rica\w*|israel\w*|ukrain\w*|"
     r"ucrania\w*|egypt\w*|egipto|jordan\b|jordania|afghan\w*|afgan\w*)")
+
+# Capitalised words that name another country or an international body ("the Vatican", "la OEA"),
+# beside the country names of every territory in English and Spanish (Babel's CLDR data).
+_FOREIGN_BODIES = {"un", "onu", "oea", "oas", "eu", "ue", "nato", "otan", "vatican", "vaticano", "pope", "papa",
+                   "celac", "mercosur", "brics", "g20", "imf", "fmi", "opec", "opep", "interpol", "europol"}
+# Country names that are also common words or other places ("Georgia" the state, "Granada" the city).
+_AMBIGUOUS_PLACES = {"chad", "jersey", "georgia", "jordan", "turkey", "guinea", "niger", "granada", "man", "guernsey",
+                     "colombia", "world", "mundo", "america", "americas", "europe", "europa", "africa", "asia",
+                     "oceania", "antarctica", "antartida"}
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
+    """Folded names of every country (CLDR territories with a two-letter code), English and Spanish:
+    one-word names, and longer ones as word tuples."""
+    from babel import Locale
+
+    one: set[str] = set()
+    longer: set[tuple[str, ...]] = set()
+    for locale in ("en", "es"):
+        for code, name in Locale(locale).territories.items():
+            if not code.isalpha() or len(code) != 2:
+                continue
+            words = tuple(_TOKEN.findall(fold(name)))
+            if not words or words[0] in _AMBIGUOUS_PLACES:
+                continue
+            (one.add(words[0]) if len(words) == 1 else longer.add(words))
+    return frozenset(one | _FOREIGN_BODIES), frozenset(longer)
+
+
+def names_foreign(words: "Words", original: str) -> bool:
+    """Whether the sentence names, with a capital, a country other than the topic's or an
+    international body ("Petro met Pope Leo at the Vatican", "un acuerdo con China")."""
+    one, longer = _country_names()
+    tokens = words.tokens
+    for i, token in enumerate(tokens):
+        if not original[token.start:token.start + 1].isupper():
+            continue
+        if token.surface in one:
+            return True
+        for name in longer:
+            if name[0] == token.surface and tuple(t.surface for t in tokens[i:i + len(name)]) == name:
+                return True
+    return bool(OTHER_COUNTRIES.search(fold(original)))
+
 
 # An agency named by its parent organisation ("según la ONU" for the UNODC's survey): only where the
 # sentence says what the agency does (see crawler.events.timeline._alias_phrases).
