@@ -244,8 +244,6 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     if not actors:
         return None
     named = named or {}
-    if not named and _domestic(timeline, actors, folded, sentence.text, words):
-        return None  # "Petro posesionó a la nueva ministra": the topic country's own politics, no other side
     verb_probe = None
     if named and ";" in sentence.text:
         # "Trump anunció en octubre el fin de la ayuda; al mes siguiente, el Pentágono suspendió …": each
@@ -261,6 +259,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     verb = verb_probe or _action_verb(sentence.text, folded, words, skip)
     if verb is None:
         return None
+    if not named and _domestic(timeline, actors, folded, sentence.text, words):
+        return None  # "Petro posesionó a la nueva ministra": the topic country's own politics, no other side
     if named and (verb.weight < 1.0 or any(o < verb.token.start and _clause_of(_clauses(sentence.text), o)
                                            == _clause_of(_clauses(sentence.text), verb.token.start)
                                            for o in skip)):
@@ -326,10 +326,10 @@ def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str,
     between the two sides."""
     if not timeline.topic_actors or "both governments" in actors:
         return False
-    side = words.memo.get("topic side")
+    side = getattr(timeline, "_topic_side", None)
     if side is None:
-        side = words.memo["topic side"] = {
-            n.name for n in timeline.watch_actors if any(t.search(fold(n.name), n.name) for t in timeline.topic_actors)}
+        side = {n.name for n in timeline.watch_actors if any(t.search(fold(n.name), n.name) for t in timeline.topic_actors)}
+        timeline._topic_side = side
     if any(a not in side for a in actors):
         return False
     return not any(p.search(folded, original, words) for p in timeline.topic_words) and \
