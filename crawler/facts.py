@@ -707,8 +707,10 @@ def _bound_before(text: str, start: int) -> str:
     window = fold(text[max(0, start - 30):start]).rstrip()
     window = re.sub(r"\s+(?:the|los|las|el|la|a)$", "", window)
     for phrase, bound in _BOUND_PHRASES:
-        if re.search(rf"(?:^|\W){re.escape(phrase)}$", window):
-            return bound
+        if window.endswith(phrase):
+            before = window[:-len(phrase)][-1:]
+            if not before or not (before.isalnum() or before == "_"):  # the phrase as whole words
+                return bound
     return "exact"
 
 

@@ -281,11 +281,17 @@ class Words:
         if self._matched is None:
             ids: set[int] = set()
             for form in self.index:
-                ids.update(_BY_FORM.get(form, ()))
-                for end in range(3, len(form) + 1):
-                    found = _BY_PREFIX.get(form[:end])
-                    if found:
-                        ids.update(found)
+                known = _FORM_IDS.get(form)
+                if known is None:
+                    found_ids: set[int] = set(_BY_FORM.get(form, ()))
+                    for end in range(3, len(form) + 1):
+                        found = _BY_PREFIX.get(form[:end])
+                        if found:
+                            found_ids.update(found)
+                    if len(_FORM_IDS) > 200_000:
+                        _FORM_IDS.clear()  # bounded: a long crawl sees every word of the language
+                    known = _FORM_IDS[form] = frozenset(found_ids)
+                ids.update(known)
             self._matched = ids
         return self._matched
 
@@ -304,6 +310,7 @@ class Words:
 # once (Words.matched) and a phrase with a word no token matches is rejected without a scan.
 _BY_FORM: dict[str, set[int]] = {}
 _BY_PREFIX: dict[str, set[int]] = {}
+_FORM_IDS: dict[str, frozenset[int]] = {}  # a form's pattern ids, cleared when a pattern is made
 _COUNT = [0]
 
 
@@ -320,6 +327,7 @@ class WordPattern:
     def make(cls, forms: frozenset[str], prefix: str | None) -> "WordPattern":
         _COUNT[0] += 1
         number = _COUNT[0]
+        _FORM_IDS.clear()
         for form in forms:
             _BY_FORM.setdefault(form, set()).add(number)
         if prefix:
