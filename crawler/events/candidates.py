@@ -276,7 +276,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     at = _clause_of(clauses, verb.token.start)
     own = [d for d in dates if _clause_of(clauses, d.offset) == at]
     if any(_clause_of(clauses, d.offset) == at for d in own if d.offset in claimed) or any(
-            modality_reason(folded, sentence.text, d.offset) for d in own):
+            modality_reason(folded, sentence.text, d.offset) for d in own
+            if not 0 <= d.offset - verb.token.end <= 4):  # "pidió el 17 de noviembre …": the request's own day
         return None  # its clause's date is the known event's, or a planned one's ("will take effect on …")
     own = [d for d in own if d.offset not in claimed]
     # Another clause's date dates the verb only when it opens the sentence or stands alone.
