@@ -165,10 +165,11 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         return None  # "the revoked visa", "had been met", "being designated"
     if prev in _PERFECT:
         present = True
-    if lemma in ("recall", "llamar") and not any(
-            any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6]):
+    diplomat_after = any(any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6])
+    if lemma in ("recall", "llamar") and not diplomat_after:
         return None  # "recalled" = remembered, unless a diplomat is recalled
-    weight = 1.0 if lemma in _ACTIONS else 0.5
+    # "citó al encargado de negocios": summoned (citar is otherwise "quoted", a verb of saying)
+    weight = 1.0 if lemma in _ACTIONS or (lemma == "citar" and diplomat_after) else 0.5
     return _Verb(token, lemma, weight, present)
 
 
@@ -208,7 +209,7 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
 # A follow-up names the known event as what it is about or after: "over the sanctions", "after the
 # visa revocation", "contra la descertificación".
 _ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "about", "regarding", "concerning",
-                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese"}
+                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese", "until"}
 
 
 def _about(words: Words, offset: int, folded: str = "") -> bool:
