@@ -129,7 +129,7 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         events_here = paragraph_events.get(sentence.paragraph, set())
         if index:
             events_here = events_here | set(named[index - 1])
-        _fact_statements(diff, timeline, sentence, folded, events_here, language, published)
+        _fact_statements(diff, timeline, sentence, folded, events_here, language, published, words)
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
                                is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
         if candidate and -1 not in claimed:

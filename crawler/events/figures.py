@@ -225,7 +225,7 @@ _PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora
 
 
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
-                     language: str | None = None, published=None) -> None:
+                     language: str | None = None, published=None, words=None) -> None:
     quantities: list[Quantity] | None = None
     written = stated = None
     for event in timeline.events:
@@ -233,6 +233,9 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             if fact.require_event and (event.id not in paragraph_events or _before_event(event, folded, sentence.text)):
                 continue
             keywords = [m.span() for p in fact.keywords for m in p.finditer(folded)]
+            if words is not None and not fact.lemma_keywords.isdisjoint(words.formset):
+                keywords += [(t.start, t.end) for t in words.tokens if not fact.lemma_keywords.isdisjoint(t.forms)
+                             and (t.start, t.end) not in keywords]
             if not keywords:
                 continue
             if fact.context and not any(p.search(folded) for p in fact.context) and not (

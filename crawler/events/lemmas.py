@@ -54,6 +54,9 @@ CONCEPTS: list[set[str]] = [
     # money sent
     {"aid", "assistance", "funding", "payment", "ayuda", "asistencia", "pago", "subsidy", "subsidio",
      "financiacion", "financiamiento", "cooperacion", "fund"},
+    # giving money ("The US gave Colombia $590 million", "Washington le giró 450 millones")
+    {"provide", "give", "send", "grant", "disburse", "transfer", "aportar", "girar", "donar", "desembolsar",
+     "transferir", "otorgar", "entregar", "enviar"},
     # punitive measures
     {"sanction", "sancionar", "sancion", "blacklist"},
     # tariffs

@@ -284,6 +284,7 @@ class KnownFact:
     require_year: bool
     context: list[re.Pattern]
     require_event: bool
+    lemma_keywords: frozenset[str] = frozenset()  # the keywords' lemmas and concept classes: "gave" for "provided"
 
     def display(self, base_value: float) -> float:
         return base_value / self.scale
@@ -388,7 +389,8 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             rel_tol = relative_tolerance(f"{fact.value:g}", scaled=scale >= 1e3) if fact.value else 0.005
             facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
                                    _keyword_patterns(fact.keywords), fact.year, fact.require_year,
-                                   [_phrase_pattern(c) for c in fact.context], fact.require_event))
+                                   [_phrase_pattern(c) for c in fact.context], fact.require_event,
+                                   _keyword_lemmas(fact.keywords)))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
             # An alias that is one of the event's actors ("UNODC") is named by the actor's other forms
@@ -472,6 +474,16 @@ def _keyword_patterns(keywords: list[str]) -> list[re.Pattern]:
     if extra:
         patterns.append(re.compile(r"(?<!\w)(?:" + "|".join(_inflections(m) for m in sorted(extra)) + r")(?!\w)"))
     return patterns
+
+
+def _keyword_lemmas(keywords: list[str]) -> frozenset[str]:
+    """The lemmas of a fact's one-word keywords and of their concept classes, matched on a sentence's
+    lemmas: "provided" is also "gave", "sent", "aportó", "giró"."""
+    forms: set[str] = set()
+    for keyword in keywords:
+        if " " not in keyword.strip():
+            forms |= set(timeline_lemmas(keyword.rstrip("*").lower()))
+    return frozenset(widen_forms(forms))
 
 
 def _reserved(terms: list[list[str]], own: int) -> tuple[str, ...]:
