@@ -453,7 +453,18 @@ def year_positions(text: str, published: date | None = None) -> dict[int, int]:
             count = m.group("n") or m.group("m")
             back = (int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]) if count else 1
             out[m.start()] = published.year - (0 if m.group("this") else back)
+    if "year" in text or "ano" in text or "año" in text:
+        for m in _PREVIOUS_YEAR.finditer(text):
+            # "the previous year", "el año anterior": the year before the last one stated, else publication's
+            earlier = [at for at in out if at < m.start()]
+            base = out[max(earlier)] if earlier else published.year if published is not None else None
+            if base is not None:
+                out[m.start()] = base - 1
     return out
+
+
+_PREVIOUS_YEAR = re.compile(r"\b(?:the\s+(?:previous|prior|preceding)\s+year|the\s+year\s+before|"
+                            r"(?:el|del|al)\s+a[ñn]o\s+(?:anterior|previo|precedente))\b", re.I)
 
 
 # Text before a sentence that is about the page, not the news: a live blog's timestamp
@@ -497,12 +508,13 @@ def metadata_prefix(text: str) -> int:
     return 0
 
 
-def nearest_year(years: dict[int, int], offset: int) -> int | None:
+def nearest_year(years: dict[int, int], offset: int, end: int | None = None) -> int | None:
     """The year written closest to a figure: '$740 million in 2023, before
-    falling in 2024' is a 2023 figure."""
+    falling in 2024' is a 2023 figure. A year after the figure is measured
+    from its end (``end``)."""
     if not years:
         return None
-    return years[min(years, key=lambda at: abs(at - offset))]
+    return years[min(years, key=lambda at: at - end if end is not None and at >= end else abs(at - offset))]
 
 
 # --- figures --------------------------------------------------------------------

@@ -261,7 +261,7 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 else:
                     near.append(q)
             if fact.year is not None and years:
-                near = [q for q in near if nearest_year(positions, q.start) == fact.year]
+                near = [q for q in near if nearest_year(positions, q.start, q.end) == fact.year]
             if len({round(q.value, 6) for q in near}) > 1:
                 log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
                           fact.name, sentence.text[:120])
