@@ -53,7 +53,7 @@ CONCEPTS: list[set[str]] = [
     {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno"},
     # money sent
     {"aid", "assistance", "funding", "payment", "ayuda", "asistencia", "pago", "subsidy", "subsidio",
-     "financiacion", "financiamiento", "cooperacion", "fund"},
+     "financiacion", "financiamiento", "cooperacion", "fund", "fondo"},
     # giving money ("The US gave Colombia $590 million", "Washington le giró 450 millones")
     {"provide", "give", "send", "grant", "disburse", "transfer", "aportar", "girar", "donar", "desembolsar",
      "transferir", "otorgar", "entregar", "enviar"},
@@ -87,7 +87,8 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
     ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu"},
      ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
-      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA",
+      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA", "American", "Americans",
+      "americano", "americana", "americanos", "americanas",
       "Drug Enforcement Administration", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
     ({"white house"}, ["White House", "Casa Blanca"]),
     ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
@@ -173,6 +174,15 @@ def parent_forms(name: str) -> list[str]:
     return _PARENT_FORMS.get(fold(name).strip(), [])
 
 
+# Forms that name an actor only without these words around them (folded text): "American" is the
+# United States, not in "Latin American", "Inter-American", "the Organization of American States".
+_NOT_AMERICAS = (r"(?<!latin )(?<!latin-)(?<!south )(?<!central )(?<!north )(?<!inter-)(?<!pan-)(?<!pan )"
+                 r"(?<!latino )(?<!indo-)(?<!afro-)(?<!native )",
+                 r"(?!\s+(?:states|continent|countries|nations|region|peoples|cup|airlines|express)\b)"
+                 r"(?!\s+(?:del\s+sur|latin))")
+FORM_GUARDS: dict[str, tuple[str, str]] = {f: _NOT_AMERICAS for f in (
+    "american", "americans", "americano", "americana", "americanos", "americanas")}
+
 # Plural subjects that name both sides of a bilateral story.
 BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides)\b|"
                         r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales)\b")
@@ -237,6 +247,7 @@ def _phrasal(tokens: list["Token"]) -> None:
                 if verb is not None:
                     base = verb.forms[-1]
                     verb.forms = verb.forms + ("des" + base, "de" + base)
+                    token.forms = token.forms + ("stop",)  # "dejaron de desembolsar fondos": stopped paying
                 break
 
 

@@ -21,7 +21,8 @@ _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|w
 _ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
                           r"(?:condemn|denounc|protest|reject|criticiz|criticis|repudiat|challeng|oppos|contest)ing|"
                           r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
-                          r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight)|"
+                          r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight|"
+                          r"lift|remove|undo|rescind|take\s+\w+\s+off|drop)|"
                           r"por|sobre|en respuesta a|a causa de|para (?:debatir|discutir|analizar|rechazar|condenar|repudiar|impugnar|apelar|revertir|frenar))\b")
 # A report the sentence denies or rejects ("Petro denied that …", "rejected claims that …",
 # "negó que …") is not a statement of fact: neither its figures nor its dates nor its events.

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crawler.events.lemmas import (
     LemmaPhrase,
+    FORM_GUARDS,
     Words,
     actor_forms,
     lemmas_of,
@@ -245,7 +246,7 @@ class Names:
 
     @classmethod
     def of(cls, name: str) -> "Names":
-        forms = tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name))
+        forms = tuple(_guarded(Phrase.of(form, widen=False, lemmas=False)) for form in actor_forms(name))
         return cls(name, forms, tuple(sorted(f.text for f in forms)))
 
     def search(self, folded: str, original: str, words: Words | None = None):
@@ -266,6 +267,15 @@ class Names:
 
     def finditer(self, folded: str, original: str, words: Words | None = None):
         return [m for form in self.forms for m in form.finditer(folded, original)]
+
+
+def _guarded(phrase: Phrase) -> Phrase:
+    """A form with the words that must not stand around it ("American", not "Latin American")."""
+    guard = FORM_GUARDS.get(fold(phrase.text))
+    if guard is None:
+        return phrase
+    before, after = guard
+    return replace(phrase, pattern=re.compile(before + phrase.pattern.pattern + after))
 
 
 @dataclass
