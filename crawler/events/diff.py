@@ -368,7 +368,8 @@ def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bo
     ("filed suit against the decertification … on 3 November")."""
     end = span.offset + len(span.text)
     first = min(offsets)
-    if end <= first and _ABOUT_EVENT.search(folded[end:first]):
+    after = min((o for o in offsets if o >= end), default=None)  # "asked the Treasury on November 4 to take…"
+    if after is not None and _ABOUT_EVENT.search(folded[end:after]):
         return True
     return bool(_OBJECT_OF.search(folded, max(0, first - 40), first))
 
