@@ -411,8 +411,8 @@ def _internal_contradictions(diff: ArticleDiff) -> None:
     seen: set[tuple] = set()
     for i, a in enumerate(diff.statements):
         for b in diff.statements[i + 1:]:
-            if (a.event_id, a.fact) != (b.event_id, b.fact) or a.sentence == b.sentence:
-                continue
+            if (a.event_id, a.fact) != (b.event_id, b.fact) or (a.sentence == b.sentence and ";" not in a.sentence):
+                continue  # (two figures of one sentence only from the two sides of a semicolon)
             key = (a.event_id, a.fact, a.value_text, b.value_text)
             if key in seen or statements_agree(a, b):
                 continue

@@ -262,22 +262,28 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                     near.append(q)
             if fact.year is not None and years:
                 near = [q for q in near if nearest_year(positions, q.start, q.end) == fact.year]
+            chosen = near[:1]
             if len({round(q.value, 6) for q in near}) > 1:
-                log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
-                          fact.name, sentence.text[:120])
-                continue  # which one is the fact is unclear
-            if not near:
-                continue
-            q = near[0]
-            diff.statements.append(StatementHit(
-                event.id, fact.name, fact.display(q.value), fact.unit, q.bound, q.text, sentence.text,
-                sentence.start, sentence.end, q.interval()))
-            if fact.value is not None:
-                known = bound_interval(fact.value, "exact", fact.rel_tol)
-                if not intervals_agree(q.interval(), known):
-                    diff.contradictions.append(ContradictionHit(
-                        "timeline", event.id, fact.name, _stated_label(q, fact), fact.describe(), sentence.text,
-                        known_source=fact.source))
+                # "The UN counted 253,000 hectares of coca in 2023; a government slide said 210,000 …": each
+                # side of a semicolon states its own figure; otherwise which one is the fact is unclear.
+                parts = {}
+                for q in near:
+                    parts.setdefault(sentence.text.count(";", 0, q.start), set()).add(round(q.value, 6))
+                if len(parts) < 2 or any(len(values) > 1 for values in parts.values()):
+                    log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
+                              fact.name, sentence.text[:120])
+                    continue
+                chosen = [next(q for q in near if sentence.text.count(";", 0, q.start) == part) for part in parts]
+            for q in chosen:
+                diff.statements.append(StatementHit(
+                    event.id, fact.name, fact.display(q.value), fact.unit, q.bound, q.text, sentence.text,
+                    sentence.start, sentence.end, q.interval()))
+                if fact.value is not None:
+                    known = bound_interval(fact.value, "exact", fact.rel_tol)
+                    if not intervals_agree(q.interval(), known):
+                        diff.contradictions.append(ContradictionHit(
+                            "timeline", event.id, fact.name, _stated_label(q, fact), fact.describe(), sentence.text,
+                            known_source=fact.source))
 
 
 def _stated_label(q: Quantity, fact: KnownFact) -> str:
