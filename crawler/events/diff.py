@@ -210,7 +210,7 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
     unless a determiner presupposes it ("if talks on the aid cut advance")."""
     for offset in offsets:
         reason = modality_reason(folded, original, offset)
-        if reason in ("a hypothesis", "a verb in the conditional or future", "denied") and (
+        if reason in ("a hypothesis", "a verb in the conditional or future", "denied", "spared") and (
                 reason != "denied" or _DENIED_THAT.search(folded, 0, offset)):
             return reason  # a whole sentence in a hypothesis, a denied "that" clause: no determiner makes it real
         if reason and not presupposed(words, offset) and not (

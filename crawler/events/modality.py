@@ -219,9 +219,16 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
             return "negated"
     if _PLANS.search(folded[max(0, offset - 60):offset]):
         return "planned, threatened or considered"
+    if _SPARED.search(folded, max(clause_at, offset - 50), offset):
+        return "spared"
     if denied(folded, offset):
         return "denied"
     return None
+
+
+# Sparing someone the act: "waived the aid cuts", "la eximió de los recortes", "exempted Colombia from".
+_SPARED = re.compile(r"\b(?:waiv(?:e|es|ed|ing)|exempt(?:s|ed|ing)?|spar(?:e|es|ed|ing)|exim\w*|exoner\w*|"
+                     r"dispens(?:o|aron|ar|a)\b|libr(?:o|aron)\s+de)\b")
 
 
 def _month_may(original: str, clause_at: int, before_folded: str) -> bool:
