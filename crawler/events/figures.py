@@ -261,7 +261,7 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 else:
                     near.append(q)
             if fact.year is not None and years:
-                near = [q for q in near if nearest_year(positions, q.start, q.end) == fact.year]
+                near = [q for q in near if _year_of(positions, sentence.text, q) == fact.year]
             chosen = near[:1]
             if len({round(q.value, 6) for q in near}) > 1:
                 # "The UN counted 253,000 hectares of coca in 2023; a government slide said 210,000 …": each
@@ -284,6 +284,15 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                         diff.contradictions.append(ContradictionHit(
                             "timeline", event.id, fact.name, _stated_label(q, fact), fact.describe(), sentence.text,
                             known_source=fact.source))
+
+
+def _year_of(positions: dict[int, int], text: str, q: Quantity) -> int | None:
+    """The year of a figure: the nearest one written in its own clause, else the nearest in the
+    sentence ("Según el informe de 2024, Colombia tenía 270.000 hectáreas el año anterior")."""
+    clauses = _clauses(text)
+    mine = _clause_of(clauses, q.start)
+    own = {at: y for at, y in positions.items() if _clause_of(clauses, at) == mine}
+    return nearest_year(own or positions, q.start, q.end)
 
 
 def _stated_label(q: Quantity, fact: KnownFact) -> str:
