@@ -100,6 +100,9 @@ def test_another_countrys_act_proposes_no_candidate_and_contradicts_nothing():
      date(2025, 12, 1), "timeline:decertification:date"),
     # the first act of an ongoing campaign dates its first day
     ("The first US strike on a drug boat came on September 9.", "en", date(2025, 10, 1), "timeline:boat-strikes:date"),
+    # a day counted from the day stated, in a subjunctive Spanish grammar asks for after "antes de que"
+    ("El 20 de septiembre, dos días antes de que Washington revocara la visa de Petro, el presidente llegó a "
+     "Nueva York.", "es", date(2025, 10, 5), "timeline:visa-revocation:date"),
     # two figures on the two sides of a semicolon
     ("Officials put Colombia's coca at 253,000 hectares in 2023; a local NGO said 300,000 hectares for the same "
      "year.", "en", date(2024, 12, 1), "internal:coca-survey-2023:coca_hectares_2023"),

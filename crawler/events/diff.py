@@ -154,14 +154,19 @@ _COUNTS = {"a": 1, "an": 1, "one": 1, "un": 1, "una": 1, "two": 2, "dos": 2, "th
 _ANCHOR_CUE = re.compile(r"(?i)after|before|despu|antes")
 
 
+class _Counted(DateSpan):
+    """A day counted back from the day stated ("El 19 de octubre, cuatro días antes de que …"): the
+    writer's own arithmetic, with no time-zone slack."""
+
+
 class _Derived:
     """A date computed from an offset anchored on another dated thing, and
     where that anchor's phrase ends (only words after it take the date)."""
 
-    __slots__ = ("span", "end_at")
+    __slots__ = ("span", "end_at", "anchor", "until")
 
-    def __init__(self, span: DateSpan, end_at: int) -> None:
-        self.span, self.end_at = span, end_at
+    def __init__(self, span: DateSpan, end_at: int, anchor: DateSpan | None = None, until: int | None = None) -> None:
+        self.span, self.end_at, self.anchor, self.until = span, end_at, anchor, until
 
 
 def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int, int]]) -> list[_Derived]:
@@ -174,13 +179,22 @@ def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int
         clause = clauses[_clause_of(clauses, m.start())]
         anchor = next((d for d in dates if d.precision == "day" and m.end() <= d.offset < min(clause[1], m.end() + 60)),
                       None)
-        if anchor is None:
+        # "El 19 de octubre, cuatro días antes de que el Tesoro sancionara a Petro, …": the day stated is the
+        # offset's other end, so what follows the offset is that day minus (or plus) it.
+        before = None if anchor is not None else next(
+            (d for d in dates if d.precision == "day" and 0 <= m.start() - (d.offset + len(d.text)) <= 3), None)
+        if anchor is None and before is None:
             continue
         n = m.group("n").lower()
         count = int(n) if n.isdigit() else _COUNTS.get(fold(n), 1)
         unit = fold(m.group("unit").lower())
         days = count * (7 if unit.startswith(("week", "seman")) else 30 if unit.startswith("m") else 1)
         sign = -1 if fold(m.group("dir").lower()).startswith(("before", "antes")) else 1
+        if before is not None:
+            day = before.start - timedelta(days=sign * days)
+            span = _Counted(day, day, "day", f"{before.text}, {m.group(0)}", m.start(), True)
+            out.append(_Derived(span, m.end(), before, clause[1]))  # (only what its own clause names)
+            continue
         day = anchor.start + timedelta(days=sign * days)
         span = DateSpan(day, day, "day", f"{m.group(0)} {anchor.text}", m.start(), True)
         out.append(_Derived(span, anchor.offset + len(anchor.text)))
@@ -201,7 +215,7 @@ def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
 
 def _slack(span: DateSpan) -> int:
     """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
-    return 1 if span.precision == "day" else 0
+    return 1 if span.precision == "day" and not isinstance(span, _Counted) else 0
 
 
 def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
@@ -281,7 +295,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                                                       for s, e in others))]
         # "A week after the September 15 decertification, the State Department revoked Petro's visa":
         # the other event's date plus the offset dates the event named after it.
-        counted = [d for d in derived if min(offsets) > d.end_at]
+        counted = [d for d in derived if min(offsets) > d.end_at and (d.until is None or max(offsets) < d.until)]
+        near = [d for d in near if not any(d is c.anchor for c in counted)]  # "El 20 de septiembre, dos días antes de que …": that day is another act's
         near += [d for d in counted if d.span not in near]
         near = [d.span if isinstance(d, _Derived) else d for d in near]
         counted_spans = [d.span for d in counted]
