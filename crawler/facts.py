@@ -281,7 +281,9 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
         for match in pattern.finditer(text):
             # Anchored on the last day stated before it: in this sentence ("After the July 3 recall, the
             # following month …"), else the article's last one.
-            here = [d for d in found if d.precision == "day" and d.offset < match.start()]
+            # ("In July …; the following month …": a month stated anchors the next one.)
+            here = [d for d in found if (d.precision == "day" or d.precision == "month" and kind == "next_month")
+                    and d.offset < match.start()]
             base = max(here, key=lambda d: d.offset).start if here else anchor
             if base is not None and free(match.start(), match.end()):
                 taken.append((match.start(), match.end()))
@@ -451,7 +453,18 @@ def year_positions(text: str, published: date | None = None) -> dict[int, int]:
             count = m.group("n") or m.group("m")
             back = (int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]) if count else 1
             out[m.start()] = published.year - (0 if m.group("this") else back)
+    if "year" in text or "ano" in text or "año" in text:
+        for m in _PREVIOUS_YEAR.finditer(text):
+            # "the previous year", "el año anterior": the year before the last one stated, else publication's
+            earlier = [at for at in out if at < m.start()]
+            base = out[max(earlier)] if earlier else published.year if published is not None else None
+            if base is not None:
+                out[m.start()] = base - 1
     return out
+
+
+_PREVIOUS_YEAR = re.compile(r"\b(?:the\s+(?:previous|prior|preceding)\s+year|the\s+year\s+before|"
+                            r"(?:el|del|al)\s+a[ñn]o\s+(?:anterior|previo|precedente))\b", re.I)
 
 
 # Text before a sentence that is about the page, not the news: a live blog's timestamp
@@ -459,7 +472,9 @@ def year_positions(text: str, published: date | None = None) -> dict[int, int]:
 _METADATA = re.compile(
     r"^\s*(?:(?:last\s+)?(?:updated|published|posted|modified)(?:\s+on)?|actualizad[oa](?:\s+el)?|publicad[oa](?:\s+el)?|"
     r"modificad[oa]|[úu]ltima\s+actualizaci[óo]n)\b:?[^—–|\n]{0,80}?(?:\s[-—–|]\s*|[—–|]\s*|$)|"
-    r"^\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*(?:[-—–|]\s*|$)|"
+    r"^\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*"
+    r"(?:,\s*(?:\d{1,2}\s+(?:de\s+)?[A-Za-zÀ-ÿ]{3,10}\.?|[A-Za-zÀ-ÿ]{3,10}\.?\s+\d{1,2})(?:,?\s+(?:de\s+)?\d{4})?\s*)?"
+    r"(?:[-—–|]\s*|$)|"
     r"^\s*(?:\d{1,2}\s+(?:de\s+)?[A-Za-zÀ-ÿ]{3,10}\.?|[A-Za-zÀ-ÿ]{3,10}\.?\s+\d{1,2}|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4})"
     r",?\s+(?:(?:de\s+)?\d{4},?\s+)?(?:[-–—|]\s*)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?\s?m\.?)?\s*(?:[A-Z]{2,4}\b)?\s*"
     r"(?:[-—–|]\s*)|"
@@ -469,9 +484,18 @@ _METADATA = re.compile(
 _METADATA_CAPS = re.compile(r"^\s*[A-ZÁÉÍÓÚÑ]{3,}")
 
 
+# A live blog's label before its timestamp: "Live | 11:05 ET, Sept. 30 -", "EN VIVO | 10:32 -".
+_LIVE_LABEL = re.compile(r"^\s*(?:live|live updates|breaking|en vivo|en directo|directo|[úu]ltima hora|minuto a minuto)"
+                         r"\s*[|:—–-]\s*", re.I)
+
+
 def metadata_prefix(text: str) -> int:
     """How many leading characters of a sentence are page metadata (a live
     blog's timestamp, a dateline), whose dates are not the news's."""
+    label = _LIVE_LABEL.match(text)
+    if label:
+        rest = metadata_prefix(text[label.end():])
+        return label.end() + rest if rest else 0
     m = _METADATA.match(text)
     if not m:
         return 0
@@ -484,12 +508,13 @@ def metadata_prefix(text: str) -> int:
     return 0
 
 
-def nearest_year(years: dict[int, int], offset: int) -> int | None:
+def nearest_year(years: dict[int, int], offset: int, end: int | None = None) -> int | None:
     """The year written closest to a figure: '$740 million in 2023, before
-    falling in 2024' is a 2023 figure."""
+    falling in 2024' is a 2023 figure. A year after the figure is measured
+    from its end (``end``)."""
     if not years:
         return None
-    return years[min(years, key=lambda at: abs(at - offset))]
+    return years[min(years, key=lambda at: at - end if end is not None and at >= end else abs(at - offset))]
 
 
 # --- figures --------------------------------------------------------------------
@@ -694,8 +719,10 @@ def _bound_before(text: str, start: int) -> str:
     window = fold(text[max(0, start - 30):start]).rstrip()
     window = re.sub(r"\s+(?:the|los|las|el|la|a)$", "", window)
     for phrase, bound in _BOUND_PHRASES:
-        if re.search(rf"(?:^|\W){re.escape(phrase)}$", window):
-            return bound
+        if window.endswith(phrase):
+            before = window[:-len(phrase)][-1:]
+            if not before or not (before.isalnum() or before == "_"):  # the phrase as whole words
+                return bound
     return "exact"
 
 

@@ -18,7 +18,7 @@ import re
 from datetime import date, timedelta
 
 from crawler.events.hits import CandidateHit
-from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, Token, Words
+from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, Token, Words, names_foreign
 from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
 from crawler.events.modality import modality_reason
 from crawler.events.timeline import Timeline
@@ -62,6 +62,7 @@ cortar romper extraditar liberar designar nombrar viajar recibir anular quitar f
 destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer aceptar entregar repatriar
 llegar imponer telefonear
 exclude excluir acordar pedir solicitar request notify notificar
+abandon abandonar quit reduce reducir downsize
 """.split())
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""
@@ -78,7 +79,7 @@ quedar parecer pasar desmentir conocer saber enterar
 score beat win lose draw tie rally climb slip jump gain trade batter collide
 """.split())
 # Irregular English pasts of action verbs (simplemma gives their lemma; the form says it is a past).
-_IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold
+IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold
 paid took gave began left won lost drew fought overtook forbade rode stole swore threw tore""".split())
 # Participle forms used as adjectives before their noun: not an action.
 _ADJECTIVAL = {"alleged", "suspected", "so", "armed", "united", "based", "related", "concerned", "expected",
@@ -138,7 +139,7 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
     en = fold(token.forms[1]) if len(token.forms) > 1 else surface
     if surface.endswith("ed") and en != surface:
         lemma = en
-    elif surface in _IRREGULAR_PAST:
+    elif surface in IRREGULAR_PAST:
         lemma = en if en != surface else surface
     elif (surface.endswith("s") and en != surface and en in _ACTIONS and prev not in _DETERMINERS
           and nxt not in ("on", "against", "of", "for", "to", "in", "over", "from", "and", "by", "were", "are")
@@ -164,10 +165,11 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         return None  # "the revoked visa", "had been met", "being designated"
     if prev in _PERFECT:
         present = True
-    if lemma in ("recall", "llamar") and not any(
-            any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6]):
+    diplomat_after = any(any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6])
+    if lemma in ("recall", "llamar") and not diplomat_after:
         return None  # "recalled" = remembered, unless a diplomat is recalled
-    weight = 1.0 if lemma in _ACTIONS else 0.5
+    # "citó al encargado de negocios": summoned (citar is otherwise "quoted", a verb of saying)
+    weight = 1.0 if lemma in _ACTIONS or (lemma == "citar" and diplomat_after) else 0.5
     return _Verb(token, lemma, weight, present)
 
 
@@ -181,7 +183,7 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
     clauses = _clauses(sentence)
     best: _Verb | None = None
     for index, token in enumerate(words.tokens):
-        if token.start in skip or not (token.surface.endswith(_VERB_ENDINGS) or token.surface in _IRREGULAR_PAST):
+        if token.start in skip or not (token.surface.endswith(_VERB_ENDINGS) or token.surface in IRREGULAR_PAST):
             continue
         verb = _verb_of(words, index, sentence)
         if verb is None:
@@ -207,7 +209,7 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
 # A follow-up names the known event as what it is about or after: "over the sanctions", "after the
 # visa revocation", "contra la descertificación".
 _ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "about", "regarding", "concerning",
-                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese"}
+                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese", "until"}
 
 
 def _about(words: Words, offset: int, folded: str = "") -> bool:
@@ -258,6 +260,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     verb = verb_probe or _action_verb(sentence.text, folded, words, skip)
     if verb is None:
         return None
+    if not named and _domestic(timeline, actors, folded, sentence.text, words):
+        return None  # "Petro posesionó a la nueva ministra": the topic country's own politics, no other side
     if named and (verb.weight < 1.0 or any(o < verb.token.start and _clause_of(_clauses(sentence.text), o)
                                            == _clause_of(_clauses(sentence.text), verb.token.start)
                                            for o in skip)):
@@ -273,7 +277,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     at = _clause_of(clauses, verb.token.start)
     own = [d for d in dates if _clause_of(clauses, d.offset) == at]
     if any(_clause_of(clauses, d.offset) == at for d in own if d.offset in claimed) or any(
-            modality_reason(folded, sentence.text, d.offset) for d in own):
+            modality_reason(folded, sentence.text, d.offset) for d in own
+            if not 0 <= d.offset - verb.token.end <= 4):  # "pidió el 17 de noviembre …": the request's own day
         return None  # its clause's date is the known event's, or a planned one's ("will take effect on …")
     own = [d for d in own if d.offset not in claimed]
     # Another clause's date dates the verb only when it opens the sentence or stands alone.
@@ -314,6 +319,23 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
                    + f"; score {score:.2f}")
     return CandidateHit(start, precision, _short_title(sentence.text), actors, surface, sentence.text,
                         sentence.start, sentence.end, round(score, 2), explanation)
+
+
+def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str, words: Words) -> bool:
+    """Whether every watched actor the sentence names is on the topic's side (``topic_actors`` and
+    their forms: Petro, Colombia, "the Colombian government") and it names no topic word: the
+    country's own politics ("El alcalde de Bogotá anunció la licitación del metro"), not the story
+    between the two sides."""
+    if not timeline.topic_actors or "both governments" in actors:
+        return False
+    side = getattr(timeline, "_topic_side", None)
+    if side is None:
+        side = {n.name for n in timeline.watch_actors if any(t.search(fold(n.name), n.name) for t in timeline.topic_actors)}
+        timeline._topic_side = side
+    if any(a not in side for a in actors):
+        return False
+    return not any(p.search(folded, original, words) for p in timeline.topic_words) and \
+        not names_foreign(words, original)
 
 
 def _facet_of_known_event(timeline: Timeline, day: date, precision: str, folded: str, original: str,

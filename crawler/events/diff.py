@@ -28,12 +28,12 @@ import logging
 import re
 from datetime import date, timedelta
 
-from crawler.events.candidates import _candidate
+from crawler.events.candidates import IRREGULAR_PAST, _candidate
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
-from crawler.events.lemmas import Words
+from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.modality import modality_reason, presupposed
 from crawler.facts import DateSpan, find_dates, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
@@ -47,16 +47,26 @@ _OFFSET_PHRASE = re.compile(r"\b(?:\w+\s+)(?:days?|weeks?|months?|hours?|dias?|s
 _ANOTHER_TIME = re.compile(r"\b(?:again|once more|a second time|de nuevo|otra vez|nuevamente|por segunda vez)\b")
 
 
+# A subject and a past verb after "after/before": "a day after Petro addressed the UN".
+_ANOTHER_ACTION = re.compile(r"\s+[a-z]+\s+(?:[a-z]+\s+)?(?:[a-z]{3,}ed|" + "|".join(sorted(IRREGULAR_PAST)) + r")\b")
+
+
 def _offset_from_event(folded: str, offsets: list[int]) -> bool:
     """An offset phrase dates the sentence relative to the event ("two days
     later", "months after revoking it", "a day after the revocation"), not
     when it is anchored on something else ("a month after the deadline": the
     date is then the event's own, and can disagree)."""
+    clauses = _clauses(folded)
+    mine = {_clause_of(clauses, o) for o in offsets}
     for m in _OFFSET_PHRASE.finditer(folded):
+        if _clause_of(clauses, m.start()) not in mine and m.group(0).endswith(("later", "earlier")):
+            continue  # "…, and Colombia followed suit hours later": another clause's act
         if re.match(r"\s+(?:he|she|they|we|i|el|ella|ellos)\s+\w+", folded[m.end():]):
             continue  # "two days before he was due to speak": anchored on another action
         anchor = re.match(r"\s+(?:de\s+|of\s+)?(?:the|a|an|his|her|its|their|el|la|los|las|su|sus)\s+", folded[m.end():])
         if anchor is None:
+            if _ANOTHER_ACTION.match(folded, m.end()):
+                continue  # "a day after Petro addressed the UN", "… after Trump cut off aid": another action
             return True
         noun_at = m.end() + anchor.end()
         if any(0 <= o - noun_at <= 15 for o in offsets):
@@ -119,10 +129,10 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         events_here = paragraph_events.get(sentence.paragraph, set())
         if index:
             events_here = events_here | set(named[index - 1])
-        _fact_statements(diff, timeline, sentence, folded, events_here, language, published)
+        _fact_statements(diff, timeline, sentence, folded, events_here, language, published, words)
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
                                is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
-        if candidate:
+        if candidate and -1 not in claimed:
             diff.candidates.append(candidate)
     _internal_contradictions(diff)
     return diff
@@ -144,14 +154,19 @@ _COUNTS = {"a": 1, "an": 1, "one": 1, "un": 1, "una": 1, "two": 2, "dos": 2, "th
 _ANCHOR_CUE = re.compile(r"(?i)after|before|despu|antes")
 
 
+class _Counted(DateSpan):
+    """A day counted back from the day stated ("El 19 de octubre, cuatro días antes de que …"): the
+    writer's own arithmetic, with no time-zone slack."""
+
+
 class _Derived:
     """A date computed from an offset anchored on another dated thing, and
     where that anchor's phrase ends (only words after it take the date)."""
 
-    __slots__ = ("span", "end_at")
+    __slots__ = ("span", "end_at", "anchor", "until")
 
-    def __init__(self, span: DateSpan, end_at: int) -> None:
-        self.span, self.end_at = span, end_at
+    def __init__(self, span: DateSpan, end_at: int, anchor: DateSpan | None = None, until: int | None = None) -> None:
+        self.span, self.end_at, self.anchor, self.until = span, end_at, anchor, until
 
 
 def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int, int]]) -> list[_Derived]:
@@ -164,22 +179,43 @@ def _derived_dates(sentence: str, dates: list[DateSpan], clauses: list[tuple[int
         clause = clauses[_clause_of(clauses, m.start())]
         anchor = next((d for d in dates if d.precision == "day" and m.end() <= d.offset < min(clause[1], m.end() + 60)),
                       None)
-        if anchor is None:
+        # "El 19 de octubre, cuatro días antes de que el Tesoro sancionara a Petro, …": the day stated is the
+        # offset's other end, so what follows the offset is that day minus (or plus) it.
+        before = None if anchor is not None else next(
+            (d for d in dates if d.precision == "day" and 0 <= m.start() - (d.offset + len(d.text)) <= 3), None)
+        if anchor is None and before is None:
             continue
         n = m.group("n").lower()
         count = int(n) if n.isdigit() else _COUNTS.get(fold(n), 1)
         unit = fold(m.group("unit").lower())
         days = count * (7 if unit.startswith(("week", "seman")) else 30 if unit.startswith("m") else 1)
         sign = -1 if fold(m.group("dir").lower()).startswith(("before", "antes")) else 1
+        if before is not None:
+            day = before.start - timedelta(days=sign * days)
+            span = _Counted(day, day, "day", f"{before.text}, {m.group(0)}", m.start(), True)
+            out.append(_Derived(span, m.end(), before, clause[1]))  # (only what its own clause names)
+            continue
         day = anchor.start + timedelta(days=sign * days)
         span = DateSpan(day, day, "day", f"{m.group(0)} {anchor.text}", m.start(), True)
         out.append(_Derived(span, anchor.offset + len(anchor.text)))
     return out
 
 
+# The first of an ongoing campaign's acts, or its start: its date is the range's first day.
+_FIRST_OF = re.compile(r"\b(?:first|began|begun|begin|begins|started|launched|opening|primer[oa]?|comenz\w+|empez\w+|"
+                       r"inici\w+|arranc\w+)\b")
+
+
+def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
+    """"La semana pasada Washington descertificó…" a fortnight after the event: a calendar week
+    ("last week", "this week") that misses a one-day event by three days or more disagrees with it."""
+    return (span.precision == "week" and event.precision == "day" and (span.end - span.start).days <= 6
+            and span.distance_days(start, end) >= 3)
+
+
 def _slack(span: DateSpan) -> int:
     """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
-    return 1 if span.precision == "day" else 0
+    return 1 if span.precision == "day" and not isinstance(span, _Counted) else 0
 
 
 def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
@@ -188,13 +224,31 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
     unless a determiner presupposes it ("if talks on the aid cut advance")."""
     for offset in offsets:
         reason = modality_reason(folded, original, offset)
-        if reason in ("a hypothesis", "a verb in the conditional or future", "denied") and (
+        if reason in ("a hypothesis", "a verb in the conditional or future", "denied", "spared") and (
                 reason != "denied" or _DENIED_THAT.search(folded, 0, offset)):
             return reason  # a whole sentence in a hypothesis, a denied "that" clause: no determiner makes it real
         if reason and not presupposed(words, offset) and not (
                 reason not in ("denied", "negated") and _ANOTHER_TIME.search(folded)):
             return reason  # ("if Petro again turned back deportation flights": it happened once)
     return None
+
+
+# "off the Venezuelan coast", "frente a las costas de Venezuela": where, not whom.
+_LOCATION_BEFORE = re.compile(r"\b(?:off|near|cerca\s+de|frente\s+a|en\s+aguas\s+de|aguas)\s+(?:the\s+|las\s+|la\s+|los\s+)?"
+                              r"(?:\w+\s+){0,2}$")
+
+
+def _another_countrys(timeline: Timeline, folded: str, original: str, words: Words, offsets: list[int]) -> bool:
+    """"OFAC sanctioned three Venezuelan officials", "Washington again listed Bolivia and Venezuela as
+    having failed demonstrably": the act named is the agency's against another country's people, not
+    the timeline's event — a sentence that names no topic actor and another country in the clause of the
+    words naming the event (not as a place: "off the Venezuelan coast")."""
+    if not timeline.topic_actors or any(n.search(folded, original, words) for n in timeline.topic_actors):
+        return False
+    clauses = _clauses(original)
+    mine = {_clause_of(clauses, o) for o in offsets}
+    return any(_clause_of(clauses, m.start()) in mine and not _LOCATION_BEFORE.search(folded, 0, m.start())
+               for m in OTHER_COUNTRIES.finditer(folded))
 
 
 def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, words: Words,
@@ -213,6 +267,10 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                              event.id in before)
         if match is None:
             continue
+        if _another_countrys(timeline, folded, sentence.text, words, match[1]):
+            log.debug("events: %s named for another country: %s", event.id, sentence.text[:120])
+            claimed.add(-1)  # (the sentence is another country's story: no candidate either)
+            continue
         reason = _unhappened(folded, sentence.text, words, match[1])
         if reason:
             log.debug("events: %s named but not as having happened (%s): %s", event.id, reason, sentence.text[:120])
@@ -221,6 +279,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     derived = _derived_dates(sentence.text, dates, clauses)
     for event, (confidence, offsets, how) in matches:
         start, end = event.interval(today)
+        if event.precision == "range" and _FIRST_OF.search(folded, max(0, min(offsets) - 30), max(offsets) + 30):
+            end = start  # "the first U.S. strike on a drug boat, on September 12": the campaign's first day
         # A date that is another named event's ("the decertification and the visa revocation on 26
         # September") is not held against this one.
         others = [e.interval(today) for e, _m in matches if e is not event]
@@ -235,7 +295,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                                                       for s, e in others))]
         # "A week after the September 15 decertification, the State Department revoked Petro's visa":
         # the other event's date plus the offset dates the event named after it.
-        counted = [d for d in derived if min(offsets) > d.end_at]
+        counted = [d for d in derived if min(offsets) > d.end_at and (d.until is None or max(offsets) < d.until)]
+        near = [d for d in near if not any(d is c.anchor for c in counted)]  # "El 20 de septiembre, dos días antes de que …": that day is another act's
         near += [d for d in counted if d.span not in near]
         near = [d.span if isinstance(d, _Derived) else d for d in near]
         counted_spans = [d.span for d in counted]
@@ -252,7 +313,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
                     continue  # a denied report, or a repeat ("decertified again on …"): not this event
-                wrong = [d for d in held if d.precision in ("day", "month") and d.distance_days(start, end) <= window]
+                wrong = [d for d in held if (d.precision in ("day", "month") or _calendar_week_off(d, event, start, end))
+                         and d.distance_days(start, end) <= window]
                 if any(d in counted_spans for d in wrong) or not _offset_from_event(folded, offsets):
                     if len(wrong) == 1 and len(near) == 1:
                         stated = wrong[0]
@@ -321,7 +383,8 @@ def _dates_another_action(span: DateSpan, folded: str, offsets: list[int]) -> bo
     ("filed suit against the decertification … on 3 November")."""
     end = span.offset + len(span.text)
     first = min(offsets)
-    if end <= first and _ABOUT_EVENT.search(folded[end:first]):
+    after = min((o for o in offsets if o >= end), default=None)  # "asked the Treasury on November 4 to take…"
+    if after is not None and _ABOUT_EVENT.search(folded[end:after]):
         return True
     return bool(_OBJECT_OF.search(folded, max(0, first - 40), first))
 
@@ -350,10 +413,10 @@ def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, in
 
 
 # "…, dated 12 September 2025, …", "…, ocurrida el 24 de septiembre, …", "…, announced on 21 October, …",
-# "…, published in September 2024, …": a clause opening with such a participle dates the noun before it.
-_APPOSITION = re.compile(r"\s*(?:dated|fechad[oa]s?|occurred|ocurrid[oa]s?|announced|anunciad[oa]s?|published|"
-                         r"publicad[oa]s?|released|divulgad[oa]s?|issued|emitid[oa]s?|made|hech[oa]s?|"
-                         r"decided|decidid[oa]s?|ordered|ordenad[oa]s?|adopted|adoptad[oa]s?)"
+# "…, published in September 2024, …", "…, signed on September 5, …", "…, firmada el 3 de …": a clause
+# opening with a past participle (any regular one, and the common irregular ones) dates the noun before it.
+_APPOSITION = re.compile(r"\s*(?:[a-z]{3,}ed|[a-zñ]{2,}(?:ad|id)[oa]s?|made|hech[oa]s?|issued|written|escrit[oa]s?|"
+                         r"taken|tomad[oa]s?|carried\s+out|put\s+in\s+place|impuest[oa]s?|dispuest[oa]s?)"
                          r"(?:\s+(?:on|in|el|en|a|the))?\s*$", re.I)
 
 
@@ -363,8 +426,8 @@ def _internal_contradictions(diff: ArticleDiff) -> None:
     seen: set[tuple] = set()
     for i, a in enumerate(diff.statements):
         for b in diff.statements[i + 1:]:
-            if (a.event_id, a.fact) != (b.event_id, b.fact) or a.sentence == b.sentence:
-                continue
+            if (a.event_id, a.fact) != (b.event_id, b.fact) or (a.sentence == b.sentence and ";" not in a.sentence):
+                continue  # (two figures of one sentence only from the two sides of a semicolon)
             key = (a.event_id, a.fact, a.value_text, b.value_text)
             if key in seen or statements_agree(a, b):
                 continue

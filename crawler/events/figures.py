@@ -7,6 +7,7 @@ import re
 
 from crawler.events.hits import STOPWORDS, ArticleDiff, ContradictionHit, StatementHit
 from crawler.events.match import _clause_of, _clauses, _denied, _match_event
+from crawler.events.lemmas import OTHER_COUNTRIES, lemmas_of
 from crawler.events.modality import irrealis
 from crawler.events.timeline import KnownEvent, KnownFact, Timeline
 from crawler.facts import (
@@ -53,7 +54,7 @@ _PURPOSE_AFTER_KEYWORD = re.compile(
     r"^\s*(?:(?:estadounidense|norteamericana|americana|us|u\.s\.|total|exterior)\s+)?"
     r"(?:for|para|to|a|al|a\s+la|a\s+los|a\s+las)\s+(?P<target>[^,;]{0,30})")
 _OWN_TARGET = re.compile(r"^(?:the\s+|el\s+)?(?:colombia\b(?!')|bogota\b|country\b|pais\b|fiscal\b|fy\b|\d|"
-                         r"(?:the|this|last|that)\s+year\b|(?:el|este)\s+ano\b)")
+                         r"(?:the|this|last|that)\s+(?:same\s+)?year\b|(?:el|este)\s+(?:mismo\s+)?ano\b|same\s+year\b)")
 # A keyword with a modifier naming a programme: "crop-substitution assistance", "military aid",
 # "ayuda militar". Modifiers that keep the total: "US aid", "total assistance", "foreign aid".
 _TOTAL_MODIFIERS = {"total", "overall", "foreign", "annual", "yearly", "bilateral", "american", "federal", "direct",
@@ -66,17 +67,16 @@ _PREPOSITIONS = {"under", "over", "into", "onto", "about", "across", "against", 
 _PROGRAMME_AFTER = re.compile(r"^\s+(?:general\w*|universal\w*|base\b|basic\w*|militar\w*|humanitari\w*|antidrogas|antinarcoticos|policial\w*|judicial\w*|"
                               r"electoral\w*|alimentari\w*|para\s+el\s+desarrollo)\b")
 # Other countries: "Ecuador received $95 million in US aid" is not Colombia's aid.
-_OTHER_COUNTRIES = re.compile(
-    r"\b(?:ecuador\w*|ecuatorian\w*|peru\b|peruvian\w*|peruan\w*|bolivia\w*|venezuela\w*|venezolan\w*|mexic\w*|"
-    r"brazil\w*|brasil\w*|panama\w*|hondura\w*|guatemal\w*|el salvador|salvador\w+|haiti\w*|argentin\w*|"
-    r"chile\b|chilean\w*|nicaragu\w*|cuba\b|cuban\w*|paraguay\w*|uruguay\w*|costa rica\w*|israel\w*|ukrain\w*|"
-    r"ucrania\w*|egypt\w*|egipto|jordan\b|jordania|afghan\w*|afgan\w*)")
+_OTHER_COUNTRIES = OTHER_COUNTRIES
 
 
 # "USAID's share of the 2024 assistance", "a portion of the aid": a part, unless the share is the
 # fact's own place's ("Colombia's share of US aid" is Colombia's total).
 _SHARE = re.compile(r"(?:(?P<owner>[\w.-]+)'s\s+|\b(?:a|the|its|their)\s+)(?:\w+\s+)?(?:share|portion|part|slice|fraction|chunk|"
-                    r"proportion)\s+of\b|\b(?:parte|porcion|tajada)\s+de\b")
+                    r"proportion)\s+of\b|\b(?:parte|porcion|tajada)\s+de\b|"
+                    # "about a third of last year's US assistance", "la mitad de la ayuda": a fraction of it
+                    r"\b(?:a|one|two|an?)[\s-]+(?:half|third|quarter|fifth|tenth|thirds|quarters|fifths)\s+of\b|\bhalf\s+of\b|"
+                    r"\b(?:la\s+mitad|un\s+tercio|dos\s+tercios|un\s+cuarto|una\s+cuarta\s+parte|una\s+quinta\s+parte)\s+de\b")
 # "The Colombian navy alone absorbed $140 million …": one recipient among others.
 # ("In 2024 alone", "this year alone" are a time, not a recipient.)
 _ALONE = re.compile(r"(?P<owner>(?!(?:\d+|year|month|week|quarter|period)\b)[\w.-]+)\s+alone\b")
@@ -151,7 +151,7 @@ _REGION = re.compile(r"\b(?:departamento|provincia|municipio|region|estado)\s+(?
                      r"\b(?:department|province|municipality|region|state)\s+of\s+\w+|"
                      r"\b\w+\s+(?:department|province|municipality)\b")
 # "$11 per Colombian", "por habitante": not the total.
-_PER_UNIT = re.compile(r"\s*(?:a|an|per|por|each|cada)\s+(?:capita|cápita|capita|person|head|resident|inhabitant|"
+_PER_UNIT = re.compile(r"\s*(?:a|an|per|por|each|cada)\s+(?:cada\s+|each\s+)?(?:capita|cápita|capita|person|head|resident|inhabitant|"
                        r"citizen|colombian|american|habitante|persona|ciudadano|colombiano)s?\b|"
                        # "$1.6 million a day", "1,6 millones de dólares diarios": a rate, not the year's total
                        r"\s*(?:(?:a|an|per|por|each|cada|al|a\s+la)\s+(?:day|week|month|dia|semana|mes)\b|"
@@ -180,7 +180,14 @@ def _programme_modifier(text: str, folded: str, keyword: tuple[int, int], q: Qua
     key = fold(raw).rstrip(".")
     return (raw[:1].islower() and len(key) >= 4 and key not in _TOTAL_MODIFIERS and key not in STOPWORDS
             and key not in _PREPOSITIONS  # "320,000 hectares under coca"
-            and not key.endswith(("ly", "ed")) and not key.isdigit())  # adverbs and verbs: "threatened tariffs"
+            and not key.endswith(("ly", "ed")) and not key.isdigit()  # adverbs and verbs: "threatened tariffs"
+            and not _irregular_past(key))  # "grew coca on 300,000 hectares": a verb, not a modifier
+
+
+def _irregular_past(word: str) -> bool:
+    """An English verb form whose lemma is not its stem: grew (grow), sent (send), gave (give)."""
+    forms = lemmas_of(word)
+    return len(forms) > 1 and not word.startswith(forms[1]) and not forms[1].startswith(word)
 
 
 _COMPARISON = re.compile(r"\b(?:against|versus|vs|compared\s+(?:with|to)|while|whereas|than|frente\s+a|contra|"
@@ -218,7 +225,7 @@ _PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora
 
 
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
-                     language: str | None = None, published=None) -> None:
+                     language: str | None = None, published=None, words=None) -> None:
     quantities: list[Quantity] | None = None
     written = stated = None
     for event in timeline.events:
@@ -226,6 +233,9 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             if fact.require_event and (event.id not in paragraph_events or _before_event(event, folded, sentence.text)):
                 continue
             keywords = [m.span() for p in fact.keywords for m in p.finditer(folded)]
+            if words is not None and not fact.lemma_keywords.isdisjoint(words.formset):
+                keywords += [(t.start, t.end) for t in words.tokens if not fact.lemma_keywords.isdisjoint(t.forms)
+                             and (t.start, t.end) not in keywords]
             if not keywords:
                 continue
             if fact.context and not any(p.search(folded) for p in fact.context) and not (
@@ -251,23 +261,38 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 else:
                     near.append(q)
             if fact.year is not None and years:
-                near = [q for q in near if nearest_year(positions, q.start) == fact.year]
+                near = [q for q in near if _year_of(positions, sentence.text, q) == fact.year]
+            chosen = near[:1]
             if len({round(q.value, 6) for q in near}) > 1:
-                log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
-                          fact.name, sentence.text[:120])
-                continue  # which one is the fact is unclear
-            if not near:
-                continue
-            q = near[0]
-            diff.statements.append(StatementHit(
-                event.id, fact.name, fact.display(q.value), fact.unit, q.bound, q.text, sentence.text,
-                sentence.start, sentence.end, q.interval()))
-            if fact.value is not None:
-                known = bound_interval(fact.value, "exact", fact.rel_tol)
-                if not intervals_agree(q.interval(), known):
-                    diff.contradictions.append(ContradictionHit(
-                        "timeline", event.id, fact.name, _stated_label(q, fact), fact.describe(), sentence.text,
-                        known_source=fact.source))
+                # "The UN counted 253,000 hectares of coca in 2023; a government slide said 210,000 …": each
+                # side of a semicolon states its own figure; otherwise which one is the fact is unclear.
+                parts = {}
+                for q in near:
+                    parts.setdefault(sentence.text.count(";", 0, q.start), set()).add(round(q.value, 6))
+                if len(parts) < 2 or any(len(values) > 1 for values in parts.values()):
+                    log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
+                              fact.name, sentence.text[:120])
+                    continue
+                chosen = [next(q for q in near if sentence.text.count(";", 0, q.start) == part) for part in parts]
+            for q in chosen:
+                diff.statements.append(StatementHit(
+                    event.id, fact.name, fact.display(q.value), fact.unit, q.bound, q.text, sentence.text,
+                    sentence.start, sentence.end, q.interval()))
+                if fact.value is not None:
+                    known = bound_interval(fact.value, "exact", fact.rel_tol)
+                    if not intervals_agree(q.interval(), known):
+                        diff.contradictions.append(ContradictionHit(
+                            "timeline", event.id, fact.name, _stated_label(q, fact), fact.describe(), sentence.text,
+                            known_source=fact.source))
+
+
+def _year_of(positions: dict[int, int], text: str, q: Quantity) -> int | None:
+    """The year of a figure: the nearest one written in its own clause, else the nearest in the
+    sentence ("Según el informe de 2024, Colombia tenía 270.000 hectáreas el año anterior")."""
+    clauses = _clauses(text)
+    mine = _clause_of(clauses, q.start)
+    own = {at: y for at, y in positions.items() if _clause_of(clauses, at) == mine}
+    return nearest_year(own or positions, q.start, q.end)
 
 
 def _stated_label(q: Quantity, fact: KnownFact) -> str:

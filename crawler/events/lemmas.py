@@ -33,24 +33,30 @@ _TOKEN = re.compile(r"\w+")
 # Words of one meaning for the purpose of naming an event (lemmas, folded).
 CONCEPTS: list[set[str]] = [
     # taking away a permit or status
-    {"revoke", "rescind", "strip", "cancel", "annul", "withdraw", "pull", "revocar", "cancelar", "anular",
-     "quitar", "retirar"},
+    {"revoke", "rescind", "strip", "cancel", "annul", "withdraw", "pull", "yank", "revocar", "cancelar", "anular",
+     "quitar", "retirar", "tumbar"},
+    # …and the same act told from the side that loses it ("lost his visa", "se quedó sin visa", "perdió la visa")
+    {"revoke", "lose", "loss", "perder", "perdida"},
     # stopping money or cooperation
     {"cut", "halt", "stop", "end", "suspend", "freeze", "slash", "terminate", "axe", "cortar", "suspender",
      "congelar", "frenar", "recortar", "detener", "eliminar", "fin", "suspension", "congelamiento", "recorte",
      "corte", "acabar"},
     # military force
-    {"strike", "attack", "bomb", "hit", "destroy", "atacar", "bombardear", "destruir", "ataque", "bombardeo"},
+    {"strike", "attack", "bomb", "bombing", "hit", "destroy", "atacar", "bombardear", "destruir", "ataque", "bombardeo",
+     "bombazo", "voladura", "pulverizar"},
     # small boats
     {"boat", "vessel", "speedboat", "lancha", "embarcacion", "narcolancha", "bote", "narco-boat", "semisubmarine",
      "semisumergible", "submersible", "semisubmersible"},
     # diplomats
-    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado"},
-    # calling a diplomat back
-    {"recall", "summon", "llamar", "convocar"},
+    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado", "affaire", "affaires"},
+    # calling a diplomat back ("brought their envoys home", "ordenó el regreso de su embajador")
+    {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno"},
     # money sent
     {"aid", "assistance", "funding", "payment", "ayuda", "asistencia", "pago", "subsidy", "subsidio",
-     "financiacion", "financiamiento", "cooperacion"},
+     "financiacion", "financiamiento", "cooperacion", "fund", "fondo"},
+    # giving money ("The US gave Colombia $590 million", "Washington le giró 450 millones")
+    {"provide", "give", "send", "grant", "disburse", "transfer", "aportar", "girar", "donar", "desembolsar",
+     "transferir", "otorgar", "entregar", "enviar"},
     # punitive measures
     {"sanction", "sancionar", "sancion", "blacklist"},
     # tariffs
@@ -61,9 +67,12 @@ CONCEPTS: list[set[str]] = [
     {"deport", "expel", "deportar", "expulsar"},
     {"deportee", "deportado", "migrant", "migrante"},
     {"plane", "aircraft", "avion", "aeronave", "jet"},
+    {"flight", "vuelo"},
+    # a country's certification (de-certifying is taking it away: see crawler.events.timeline)
+    {"certification", "certificacion", "aval"},
     # a quarrel between governments
     {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque", "crisis",
-     "enfrentamiento", "rina"},
+     "enfrentamiento", "rina", "pelea", "pleito", "fight", "quarrel", "tussle", "desencuentro", "roce"},
     # what strikes are made with
     {"missile", "misil", "rocket", "cohete"},
 ]
@@ -78,7 +87,9 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
     ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu"},
      ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
-      "estadounidenses", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
+      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA", "American", "Americans",
+      "americano", "americana", "americanos", "americanas",
+      "Drug Enforcement Administration", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
     ({"white house"}, ["White House", "Casa Blanca"]),
     ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
     ({"treasury"}, ["Treasury", "Tesoro", "Departamento del Tesoro"]),
@@ -86,7 +97,9 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
                     "SOUTHCOM", "Comando Sur"]),
     ({"unodc", "onudd"}, ["UNODC", "ONUDD", "UN Office on Drugs and Crime", "United Nations Office on Drugs and Crime",
                           "UN drug office", "UN drugs office", "UN drug agency", "UN drugs agency",
-                          "UN anti-drug agency", "Oficina de las Naciones Unidas contra la Droga y el Delito"]),
+                          "UN anti-drug agency", "Oficina de las Naciones Unidas contra la Droga y el Delito",
+                          "oficina antidrogas de la ONU", "oficina de la ONU contra la droga",
+                          "agencia antidrogas de la ONU", "oficina antidrogas de Naciones Unidas"]),
     ({"venezuela"}, ["Venezuelan", "venezolano", "venezolana", "venezolanos", "Caracas"]),
     ({"ecuador"}, ["Ecuadorian", "ecuatoriano", "ecuatoriana", "Quito"]),
     ({"mexico"}, ["Mexican", "mexicano", "mexicana"]),
@@ -95,6 +108,81 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
      ["Colombian president", "Colombian leader", "Colombia's president", "presidente colombiano",
       "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano"]),
 ]
+# Other countries than the shipped topic's (folded): "Ecuador received $95 million in US aid" is not
+# Colombia's aid; "OFAC sanctioned three Venezuelan officials" is not the sanctions on Petro.
+OTHER_COUNTRIES = re.compile(
+    r"\b(?:ecuador\w*|ecuatorian\w*|peru\b|peruvian\w*|peruan\w*|bolivia\w*|venezuela\w*|venezolan\w*|mexic\w*|"
+    r"brazil\w*|brasil\w*|panama\w*|hondura\w*|guatemal\w*|el salvador|salvador\w+|haiti\w*|argentin\w*|"
+    r"chile\b|chilean\w*|nicaragu\w*|cuba\b|cuban\w*|paraguay\w*|uruguay\w*|costa rica\w*|israel\w*|ukrain\w*|"
+    r"ucrania\w*|egypt\w*|egipto|jordan\b|jordania|afghan\w*|afgan\w*)")
+
+# Capitalised words that name another country or an international body ("the Vatican", "la OEA"),
+# beside the country names of every territory in English and Spanish (Babel's CLDR data).
+_FOREIGN_BODIES = {"un", "onu", "oea", "oas", "eu", "ue", "nato", "otan", "vatican", "vaticano", "pope", "papa",
+                   "celac", "mercosur", "brics", "g20", "imf", "fmi", "opec", "opep", "interpol", "europol"}
+# Country names that are also common words or other places ("Georgia" the state, "Granada" the city).
+_AMBIGUOUS_PLACES = {"chad", "jersey", "georgia", "jordan", "turkey", "guinea", "niger", "granada", "man", "guernsey",
+                     "colombia", "world", "mundo", "america", "americas", "europe", "europa", "africa", "asia",
+                     "oceania", "antarctica", "antartida"}
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
+    """Folded names of every country (CLDR territories with a two-letter code), English and Spanish:
+    one-word names, and longer ones as word tuples."""
+    from babel import Locale
+
+    one: set[str] = set()
+    longer: set[tuple[str, ...]] = set()
+    for locale in ("en", "es"):
+        for code, name in Locale(locale).territories.items():
+            if not code.isalpha() or len(code) != 2:
+                continue
+            words = tuple(_TOKEN.findall(fold(name)))
+            if not words or words[0] in _AMBIGUOUS_PLACES:
+                continue
+            (one.add(words[0]) if len(words) == 1 else longer.add(words))
+    return frozenset(one | _FOREIGN_BODIES), frozenset(longer)
+
+
+def names_foreign(words: "Words", original: str) -> bool:
+    """Whether the sentence names, with a capital, a country other than the topic's or an
+    international body ("Petro met Pope Leo at the Vatican", "un acuerdo con China")."""
+    one, longer = _country_names()
+    tokens = words.tokens
+    for i, token in enumerate(tokens):
+        if not original[token.start:token.start + 1].isupper():
+            continue
+        if token.surface in one:
+            return True
+        for name in longer:
+            if name[0] == token.surface and tuple(t.surface for t in tokens[i:i + len(name)]) == name:
+                return True
+    return bool(OTHER_COUNTRIES.search(fold(original)))
+
+
+# An agency named by its parent organisation ("según la ONU" for the UNODC's survey): only where the
+# sentence says what the agency does (see crawler.events.timeline._alias_phrases).
+_PARENT_FORMS: dict[str, list[str]] = {
+    "unodc": ["UN", "U.N.", "ONU", "Naciones Unidas", "United Nations"],
+    "onudd": ["UN", "U.N.", "ONU", "Naciones Unidas", "United Nations"],
+}
+
+
+def parent_forms(name: str) -> list[str]:
+    """The parent organisation's names of an agency actor, or []."""
+    return _PARENT_FORMS.get(fold(name).strip(), [])
+
+
+# Forms that name an actor only without these words around them (folded text): "American" is the
+# United States, not in "Latin American", "Inter-American", "the Organization of American States".
+_NOT_AMERICAS = (r"(?<!latin )(?<!latin-)(?<!south )(?<!central )(?<!north )(?<!inter-)(?<!pan-)(?<!pan )"
+                 r"(?<!latino )(?<!indo-)(?<!afro-)(?<!native )",
+                 r"(?!\s+(?:states|continent|countries|nations|region|peoples|cup|airlines|express)\b)"
+                 r"(?!\s+(?:del\s+sur|latin))")
+FORM_GUARDS: dict[str, tuple[str, str]] = {f: _NOT_AMERICAS for f in (
+    "american", "americans", "americano", "americana", "americanos", "americanas")}
+
 # Plural subjects that name both sides of a bilateral story.
 BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides)\b|"
                         r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales)\b")
@@ -126,12 +214,15 @@ def lemmas_of(token: str) -> tuple[str, ...]:
 # Two-word verbs that mean a class's act: "took away my visa", "dejó sin visado" (left without) = revoked,
 # "acabar con" (put an end to) = end.
 _PHRASAL = {("take", "away"): ("revoke", "quitar"), ("dejar", "sin"): ("revoke", "quitar"),
-            ("acabar", "con"): ("end", "cortar")}
+            ("quedar", "sin"): ("lose", "perder"), ("acabar", "con"): ("end", "cortar"),
+            ("lista", "negra"): ("blacklist",), ("black", "list"): ("blacklist",)}
+# Verbs whose particle may stand a few words later: "brought their envoys home" = recalled them.
+_SPLIT_PHRASAL = {("bring", "home"): ("recall",), ("call", "home"): ("recall",), ("send", "home"): ("recall",)}
 # "dejó de certificar", "stopped certifying": the verb undone (descertificar, decertify).
 _STOP_DOING = {"dejar": "de", "stop": None, "cease": None}
 _LINKS = {"over", "about", "on", "of", "por", "de", "del", "sobre", "con"}
 _LINK_ARTICLES = {"the", "los", "las", "la", "el", "lo", "their", "sus", "su"}
-_PHRASAL_HEADS = {head for head, _ in _PHRASAL} | set(_STOP_DOING)
+_PHRASAL_HEADS = {head for head, _ in _PHRASAL} | set(_STOP_DOING) | {head for head, _ in _SPLIT_PHRASAL}
 _ACCENTED = {"a": "á", "e": "é", "i": "í", "o": "ó"}
 
 
@@ -140,6 +231,11 @@ def _phrasal(tokens: list["Token"]) -> None:
     for i, token in enumerate(tokens[:-1]):
         nxt = tokens[i + 1]
         for form in token.forms[1:]:
+            split = next((extra for (head, particle), extra in _SPLIT_PHRASAL.items() if head == form and any(
+                t.surface == particle for t in tokens[i + 1:i + 7])), None)
+            if split:
+                token.forms = token.forms + split
+                break
             extra = _PHRASAL.get((form, nxt.surface))
             if extra:
                 token.forms = token.forms + extra
@@ -151,6 +247,7 @@ def _phrasal(tokens: list["Token"]) -> None:
                 if verb is not None:
                     base = verb.forms[-1]
                     verb.forms = verb.forms + ("des" + base, "de" + base)
+                    token.forms = token.forms + ("stop",)  # "dejaron de desembolsar fondos": stopped paying
                 break
 
 
@@ -198,11 +295,17 @@ class Words:
         if self._matched is None:
             ids: set[int] = set()
             for form in self.index:
-                ids.update(_BY_FORM.get(form, ()))
-                for end in range(3, len(form) + 1):
-                    found = _BY_PREFIX.get(form[:end])
-                    if found:
-                        ids.update(found)
+                known = _FORM_IDS.get(form)
+                if known is None:
+                    found_ids: set[int] = set(_BY_FORM.get(form, ()))
+                    for end in range(3, len(form) + 1):
+                        found = _BY_PREFIX.get(form[:end])
+                        if found:
+                            found_ids.update(found)
+                    if len(_FORM_IDS) > 200_000:
+                        _FORM_IDS.clear()  # bounded: a long crawl sees every word of the language
+                    known = _FORM_IDS[form] = frozenset(found_ids)
+                ids.update(known)
             self._matched = ids
         return self._matched
 
@@ -221,6 +324,7 @@ class Words:
 # once (Words.matched) and a phrase with a word no token matches is rejected without a scan.
 _BY_FORM: dict[str, set[int]] = {}
 _BY_PREFIX: dict[str, set[int]] = {}
+_FORM_IDS: dict[str, frozenset[int]] = {}  # a form's pattern ids, cleared when a pattern is made
 _COUNT = [0]
 
 
@@ -237,6 +341,7 @@ class WordPattern:
     def make(cls, forms: frozenset[str], prefix: str | None) -> "WordPattern":
         _COUNT[0] += 1
         number = _COUNT[0]
+        _FORM_IDS.clear()
         for form in forms:
             _BY_FORM.setdefault(form, set()).add(number)
         if prefix:

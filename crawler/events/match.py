@@ -21,7 +21,8 @@ _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|w
 _ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
                           r"(?:condemn|denounc|protest|reject|criticiz|criticis|repudiat|challeng|oppos|contest)ing|"
                           r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
-                          r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight)|"
+                          r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight|"
+                          r"lift|remove|undo|rescind|take\s+\w+\s+off|drop)|"
                           r"por|sobre|en respuesta a|a causa de|para (?:debatir|discutir|analizar|rechazar|condenar|repudiar|impugnar|apelar|revertir|frenar))\b")
 # A report the sentence denies or rejects ("Petro denied that …", "rejected claims that …",
 # "negó que …") is not a statement of fact: neither its figures nor its dates nor its events.
@@ -94,6 +95,32 @@ def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
     return cached
 
 
+# Verbs of calling a diplomat in: one's own envoy called in is a recall ("summoned their envoys",
+# "llamó a consultas a su embajador"); another's is a protest or a phone call ("summoned the US chargé
+# d'affaires over the strikes", "llamó al embajador de Japón para agradecer").
+_CALL_IN = {"summon", "llamar", "convocar", "citar"}
+_OWN = {"its", "their", "his", "her", "own", "su", "sus", "nuestro", "nuestros"}
+_CONSULTATIONS = re.compile(r"\b(?:a\s+consultas|for\s+consultations|home)\b")
+# "The ambassador recalled how …": remembered.
+_REMEMBERED = re.compile(r"recall\w*\s+(?:how|that|when|what|why|where|being|seeing|having|the\s+(?:day|time|moment|years?))\b")
+
+
+def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
+    """Whether the words found name the act in another sense: remembering, or calling in another
+    country's diplomat."""
+    if words is None:
+        return False
+    for offset in offsets:
+        if _REMEMBERED.match(folded, offset):
+            return True
+        at = words.index_at(offset)
+        if at < len(words.tokens) and not _CALL_IN.isdisjoint(words.tokens[at].forms) and \
+                not _CONSULTATIONS.search(folded) and \
+                not any(t.surface in _OWN for t in words.tokens[at + 1:at + 4]):
+            return True
+    return False
+
+
 def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
                  dates: list[DateSpan] | None = None, tolerance_days: int = 1, continued: bool = False,
                  ) -> tuple[float, list[int], str] | None:
@@ -114,7 +141,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     hits, names = [], []
     for p in event.alias_patterns:
         text = original if p.exact_case else folded
-        if p.needle in text:
+        if p.needle in text and p.allowed(folded, original, words):
             found = [m.start() for m in p.pattern.finditer(text)]
             if found:
                 hits += found
@@ -123,7 +150,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
     if words is not None:
         for p in event.alias_patterns:
-            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem):
+            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem) and not p.requires:
                 found = p.lemma.find_all(words)
                 if found:
                     hits += found
@@ -153,7 +180,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                 break
             found.append(m.start())
         else:
-            return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
+            if not _other_sense(folded, words, found):
+                return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
     if words is not None:
         for group in event.term_groups:
             found = []
@@ -173,7 +201,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                 # Read on lemmas, the terms must stand together: one clause ("nothing to stop it, despite
                 # payments" does not stop payments).
                 clauses = _clauses(original)
-                if len({_clause_of(clauses, o) for o in found}) == 1:
+                if len({_clause_of(clauses, o) for o in found}) == 1 and not _other_sense(folded, words, found):
                     return (0.65, found,
                             f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
     if on_day and event.title_words:

@@ -102,6 +102,11 @@ _ANNOUNCED_BEFORE = re.compile(r"\b(?:said|says|announced|announces|announcement
                                r"confirmo|decidio|decision|ordeno|orden)\b[^.;?]{0,80}?$")
 
 
+# "cuatro días antes de que el Tesoro sancionara a Petro": Spanish grammar asks for the subjunctive
+# after "antes de que / después de que"; in a past narrative the act is real.
+_TEMPORAL_SUBJUNCTIVE = re.compile(r"\b(?:antes|despues|luego)\s+de\s+que\s+(?:\w+\s+){0,4}$")
+
+
 @lru_cache(maxsize=32768)
 def irrealis(raw: str) -> bool:
     """A Spanish conditional, future or past subjunctive form (lowercase, as
@@ -184,7 +189,7 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
     if _IF_FIRST.match(folded) and (_WOULD.search(folded, 0, offset) or any(
             irrealis(t) for t in _WORD.findall(original[:offset + len(word)].lower()))):
         return "a hypothesis"  # "If X happened, it would be …" / "Si el Tesoro llegara a …, sería …"
-    if irrealis(word) and not _announced(folded, offset):
+    if irrealis(word) and not _announced(folded, offset) and not _TEMPORAL_SUBJUNCTIVE.search(folded, 0, offset):
         return "a verb in the conditional or future"  # "Washington descertificaría a Colombia": a verb, no noun to presuppose
     if _RULED_OUT.search(folded, max(0, offset - 40), offset):
         return "negated"
@@ -202,7 +207,8 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
     for position, token in enumerate(near):
         if token in _NONSPECIFIC and position >= len(near) - 2:
             return "not a particular one"
-        if irrealis(raw_near.get(position, token)) and not _announced(folded, offset - len(before) + before.rfind(token)):
+        if irrealis(raw_near.get(position, token)) and not _announced(folded, offset - len(before) + before.rfind(token)) \
+                and not _TEMPORAL_SUBJUNCTIVE.search(folded, 0, offset):
             return "possible, not done"
         if token in _MODALS:
             if token == "may" and _month_may(original, clause_at, before):
@@ -212,16 +218,23 @@ def modality_reason(folded: str, original: str, offset: int) -> str | None:
             if token == "will" and _SAID.search(folded):
                 continue  # "“… will no longer be made to Colombia,” Trump said": declared
             return "possible, not done"
-        if token == "sin" and position and near[position - 1].startswith("dej"):
-            continue  # "dejó sin visado": left without (deprived of), not a negation
+        if token == "sin" and position and near[position - 1].startswith(("dej", "qued")):
+            continue  # "dejó sin visado", "se quedó sin visa": left without (deprived of), not a negation
         if token in _NEGATIONS and not (position + 1 < len(near) and near[position + 1] in
                                         ("longer", "more", "only", "solo", "sólo")):
             return "negated"
     if _PLANS.search(folded[max(0, offset - 60):offset]):
         return "planned, threatened or considered"
+    if _SPARED.search(folded, max(clause_at, offset - 50), offset):
+        return "spared"
     if denied(folded, offset):
         return "denied"
     return None
+
+
+# Sparing someone the act: "waived the aid cuts", "la eximió de los recortes", "exempted Colombia from".
+_SPARED = re.compile(r"\b(?:waiv(?:e|es|ed|ing)|exempt(?:s|ed|ing)?|spar(?:e|es|ed|ing)|exim\w*|exoner\w*|"
+                     r"dispens(?:o|aron|ar|a)\b|libr(?:o|aron)\s+de)\b")
 
 
 def _month_may(original: str, clause_at: int, before_folded: str) -> bool:

@@ -4,14 +4,23 @@ the file; :mod:`crawler.events.diff` matches its events in text."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crawler.events.lemmas import LemmaPhrase, Words, actor_forms, lemmas_of, widen_forms
+from crawler.events.lemmas import (
+    LemmaPhrase,
+    FORM_GUARDS,
+    Words,
+    actor_forms,
+    lemmas_of,
+    parent_forms,
+    timeline_lemmas,
+    widen_forms,
+)
 from crawler.facts import format_date, month_interval, parse_fact_value, relative_tolerance
 from crawler.text import fold
 from crawler.errors import ConfigError, format_validation_error, location, parse_yaml_text, read_yaml_file
@@ -187,6 +196,10 @@ class Phrase:
     needle: str  # a literal part every match contains: a cheap test before the regex
     lemma: LemmaPhrase | None = None
     text: str = ""
+    # A parent organisation naming its agency ("the UN" for the UNODC) names the event only when the
+    # sentence also says what the agency measures (a keyword of the event's facts) and names another of
+    # the event's actors: "the UN counted 253,000 hectares of coca in Colombia", not "the UN General Assembly".
+    requires: tuple = ()
 
     @classmethod
     def of(cls, phrase: str, widen: bool = True, lemmas: bool = True, reserved: tuple[str, ...] = ()) -> "Phrase":
@@ -196,6 +209,13 @@ class Phrase:
         needle = max(re.findall(r"\w+", text.replace("*", " ")) or [""], key=len)
         lemma = None if acronym or not lemmas else LemmaPhrase.of(phrase, widen, reserved)
         return cls(_phrase_pattern(phrase, folded=not acronym), acronym, needle, lemma, phrase)
+
+    def allowed(self, folded: str, original: str, words: Words | None = None) -> bool:
+        """Whether the sentence meets the phrase's ``requires`` (keywords, other actors)."""
+        if not self.requires:
+            return True
+        keywords, actors = self.requires
+        return any(k.search(folded) for k in keywords) and any(a.search(folded, original, words) for a in actors)
 
     def finditer(self, folded: str, original: str, words: Words | None = None):
         text = original if self.exact_case else folded
@@ -226,7 +246,7 @@ class Names:
 
     @classmethod
     def of(cls, name: str) -> "Names":
-        forms = tuple(Phrase.of(form, widen=False, lemmas=False) for form in actor_forms(name))
+        forms = tuple(_guarded(Phrase.of(form, widen=False, lemmas=False)) for form in actor_forms(name))
         return cls(name, forms, tuple(sorted(f.text for f in forms)))
 
     def search(self, folded: str, original: str, words: Words | None = None):
@@ -249,6 +269,15 @@ class Names:
         return [m for form in self.forms for m in form.finditer(folded, original)]
 
 
+def _guarded(phrase: Phrase) -> Phrase:
+    """A form with the words that must not stand around it ("American", not "Latin American")."""
+    guard = FORM_GUARDS.get(fold(phrase.text))
+    if guard is None:
+        return phrase
+    before, after = guard
+    return replace(phrase, pattern=re.compile(before + phrase.pattern.pattern + after))
+
+
 @dataclass
 class KnownFact:
     name: str
@@ -265,6 +294,7 @@ class KnownFact:
     require_year: bool
     context: list[re.Pattern]
     require_event: bool
+    lemma_keywords: frozenset[str] = frozenset()  # the keywords' lemmas and concept classes: "gave" for "provided"
 
     def display(self, base_value: float) -> float:
         return base_value / self.scale
@@ -368,16 +398,16 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             text = f"{fact.value:g} {fact.unit}" if fact.value is not None else None
             rel_tol = relative_tolerance(f"{fact.value:g}", scaled=scale >= 1e3) if fact.value else 0.005
             facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
-                                   [_phrase_pattern(k) for k in fact.keywords], fact.year, fact.require_year,
-                                   [_phrase_pattern(c) for c in fact.context], fact.require_event))
+                                   _keyword_patterns(fact.keywords), fact.year, fact.require_year,
+                                   [_phrase_pattern(c) for c in fact.context], fact.require_event,
+                                   _keyword_lemmas(fact.keywords)))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
             # An alias that is one of the event's actors ("UNODC") is named by the actor's other forms
             # too ("the UN Office on Drugs and Crime", "la ONUDD").
-            [Phrase.of(form) for a in spec.aliases
-             for form in (actor_forms(a) if fold(a) in {fold(x) for x in spec.actors} else [a])],
+            _alias_phrases(spec),
             [[Phrase.of(t, reserved=_reserved(spec.terms, number)) for t in group]
-             for number, group in enumerate(spec.terms) if group],
+             for number, group in enumerate(spec.terms) if group] + _undoing_groups(spec),
             [Names.of(a) for a in spec.actors],
             facts,
             _title_words(spec),
@@ -395,6 +425,75 @@ us u.s colombia colombian united states washington bogota petro trump announces 
 could long longer back away home state department speech military family alleged allege call called declare
 declared turn turns turned answer answers record reach reached ending stop stopped against since about new york
 plan plans with their para contra sobre desde tras entre""".split())
+
+
+def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
+    """The event's aliases. An alias that is one of the event's actors ("UNODC") is named by the actor's
+    other forms too ("the UN Office on Drugs and Crime", "la ONUDD"), and by its parent organisation's
+    ("the UN", "la ONU") in a sentence with a keyword of the event's facts and another of its actors."""
+    actors = {fold(x) for x in spec.actors}
+    out: list[Phrase] = []
+    for alias in spec.aliases:
+        if fold(alias) not in actors:
+            out.append(Phrase.of(alias))
+            continue
+        out += [Phrase.of(form) for form in actor_forms(alias)]
+        keywords = [k for fact in spec.facts.values() for k in _keyword_patterns(fact.keywords)]
+        others = tuple(Names.of(a) for a in spec.actors if fold(a) != fold(alias))
+        if keywords and others:
+            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others))
+                    for form in parent_forms(alias)]
+    return out
+
+
+# "decertif*", "descertific*", "desclasific*": a verb that undoes a noun ("de-certify" = take the
+# certification away). Read also as the taking away of the rest: "stripped Colombia of its
+# certification", "le retiró la certificación".
+_UNDOING = re.compile(r"(?:des|de|dis)([a-z]{5,})\*")
+
+
+def _undoing_groups(spec: "EventSpec") -> list[list[Phrase]]:
+    """For each one-word alias that undoes something, a term group: the thing undone + taking away."""
+    groups = []
+    for alias in spec.aliases:
+        m = _UNDOING.fullmatch(fold(alias).strip())
+        if m:
+            groups.append([Phrase.of(m.group(1) + "*"), Phrase.of("revoke")])
+    return groups
+
+
+def _inflections(word: str) -> str:
+    """A folded noun and its plurals as one regex: duty|duties, gravamen|gravamenes."""
+    forms = [word, word + "s", word + "es"] + ([word[:-1] + "ies"] if word.endswith("y") else [])
+    return "|".join(re.escape(f) for f in forms)
+
+
+def _keyword_patterns(keywords: list[str]) -> list[re.Pattern]:
+    """A fact's keywords, each also read as the other members of its concept
+    class ("tariff" is also "duty", "levy", "gravamen"; "aid" also
+    "cooperación"): the fact is written in the words news uses for it, not
+    only its author's."""
+    patterns = [_phrase_pattern(k) for k in keywords]
+    own = {fold(k.rstrip("*")) for k in keywords}
+    extra: set[str] = set()
+    for keyword in keywords:
+        if " " not in keyword.strip():
+            forms = set(timeline_lemmas(keyword.rstrip("*").lower()))
+            extra |= widen_forms(forms) - forms
+    extra = {m for m in extra if not any(m.startswith(o) for o in own)}
+    if extra:
+        patterns.append(re.compile(r"(?<!\w)(?:" + "|".join(_inflections(m) for m in sorted(extra)) + r")(?!\w)"))
+    return patterns
+
+
+def _keyword_lemmas(keywords: list[str]) -> frozenset[str]:
+    """The lemmas of a fact's one-word keywords and of their concept classes, matched on a sentence's
+    lemmas: "provided" is also "gave", "sent", "aportó", "giró"."""
+    forms: set[str] = set()
+    for keyword in keywords:
+        if " " not in keyword.strip():
+            forms |= set(timeline_lemmas(keyword.rstrip("*").lower()))
+    return frozenset(widen_forms(forms))
 
 
 def _reserved(terms: list[list[str]], own: int) -> tuple[str, ...]:
