@@ -68,6 +68,7 @@ BLIND = FIXTURES / "blind.yaml"
 BLIND2 = FIXTURES / "blind2.yaml"
 BLIND3 = FIXTURES / "blind3.yaml"
 BLIND4 = FIXTURES / "blind4.yaml"
+BLIND5 = FIXTURES / "blind5.yaml"
 PROBE = FIXTURES / "probe.yaml"
 KINDS = ("mentions", "candidates", "contradictions")
 
@@ -191,7 +192,7 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(description="Precision and recall of the event diff on labelled sets.")
     parser.add_argument("sets", nargs="*", type=Path, help="labelled set files (default: the three shipped sets)")
-    paths = parser.parse_args(argv).sets or [p for p in (BLIND4, BLIND3, BLIND2, DEFAULT, HELDOUT, BLIND, PROBE)
+    paths = parser.parse_args(argv).sets or [p for p in (BLIND5, BLIND4, BLIND3, BLIND2, DEFAULT, HELDOUT, BLIND, PROBE)
                                              if p.exists()]
     for path in paths:
         if not path.exists():
