@@ -39,7 +39,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ class Source:
     """The default source, as a config without options gives it to the pipeline."""
 
     language: str | None = None
-    earliest_date: str = "2000-01-01"
+    earliest_date: date = date(2000, 1, 1)  # the config parses it into a date
     date_order: str | None = None
 
 

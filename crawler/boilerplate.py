@@ -22,10 +22,12 @@ first paragraph into the article's metadata.
 """
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 from lxml.html import HtmlElement
 
+from crawler.refusal import is_prose
 from crawler.text import fold, normalize_text
 
 _BOX_TAGS = frozenset({"div", "section", "aside", "ul", "ol", "footer", "nav", "form"})
@@ -76,6 +78,10 @@ PULL_QUOTE_MAX_WORDS = 45
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 RELATED_MIN_LINK_SHARE = 0.2  # a box headed "Related"/"More from" is links to stories (headline + teaser)
 MAX_BOX_SHARE = 0.3  # a box holding more of the page's paragraph text than this is (part of) the article
+DECLARED_CONTAINS_SHARE = 0.8  # the declared body replaces a text only when it holds this much of it
+_BLOCK_END = re.compile(r"</p\s*>|<br\s*/?>|</h[1-6]\s*>|</li\s*>|</div\s*>", re.I)
+_TAG = re.compile(r"<[^>]{0,200}>")
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]{0,300})\]\([^)\s]{0,500}\)")  # "[text](https://...)" in a CMS's body
 
 
 def _named_kind(element: HtmlElement) -> str | None:
@@ -252,3 +258,23 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
         if len(final[i].split()) >= 25:
             break
     return "\n\n".join(final), dateline, removed
+
+
+def declared_text(body: str, text: str) -> str | None:
+    """The body the page declares (JSON-LD ``articleBody``) as paragraphs, when
+    it holds (nearly) all of the extracted ``text``: its prose lines, without
+    the CMS's markup lines ("+++dropcap", "[#image: ...]"), link markup and
+    captions. None
+    when the declared body is another text (a video player's script, a teaser).
+    For pages whose article trafilatura finds only the first part of (a body
+    split into several containers around ads)."""
+    raw = html_lib.unescape(_MARKDOWN_LINK.sub(r"\1", _TAG.sub(" ", _BLOCK_END.sub("\n", body))))
+    prose = [line for line in (" ".join(line.split()) for line in raw.split("\n")) if is_prose(line)]
+    if not prose:
+        return None
+    declared = _squeeze(" ".join(prose))
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    inside = sum(len(p) for p in paragraphs if _squeeze(p) in declared)
+    if inside < DECLARED_CONTAINS_SHARE * sum(len(p) for p in paragraphs):
+        return None
+    return "\n\n".join(prose)

@@ -85,7 +85,7 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from crawler.boilerplate import clean_text, find_boxes
+from crawler.boilerplate import clean_text, declared_text, find_boxes
 from crawler.decode import decode_html, sniff_not_html
 from crawler.extracted import ExtractionTimeout, Extracted, Hints, NotArticle
 from crawler.metadata import (
@@ -100,7 +100,7 @@ from crawler.metadata import (
     read_signals,
     to_naive_utc,
 )
-from crawler.refusal import is_index_page, quality, too_little_text
+from crawler.refusal import TRUNCATED_DECLARED_SHARE, is_index_page, quality, too_little_text
 from crawler.text import fold, normalize_text
 from crawler.titles import choose_title, h1_texts
 from crawler.timelimit import WORKERS, time_limit
@@ -154,6 +154,21 @@ def _headlines(tree: HtmlElement) -> list[str]:
     page; read once per page)."""
     texts = (" ".join(anchor.text_content().casefold().split()) for anchor in tree.iter("a"))
     return [text for text in texts if text.count(" ") >= 4]
+
+
+def _unlinked_headings(tree: HtmlElement) -> set[str]:
+    """Case-folded texts of the page's <h2>-<h4> that are not links nor inside one."""
+    found = set()
+    for heading in tree.iter("h2", "h3", "h4"):
+        if heading.find(".//a") is None and next(heading.iterancestors("a"), None) is None:
+            found.add(" ".join(heading.text_content().casefold().split()))
+    return found
+
+
+def _paragraph_chars(tree: HtmlElement) -> int:
+    """Characters in the page's <p> elements, whitespace collapsed: what a
+    text that stops at the article's first container falls far short of."""
+    return sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
 
 
 _CONTENT_TEXT = XPath("//body//text()[not(ancestor::header or ancestor::nav or ancestor::footer "
@@ -257,7 +272,9 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
         title = clean(title)
     titles = [title, *(sig.titles if meta else [])]
     headlines = _headlines(tree)  # read once: the index check, link density and linked-headline lines use them
-    links = set(headlines)
+    # A line that is a heading of its own on the page (a live blog's entry, a
+    # section) is kept even when a sidebar links a story under the same words.
+    links = set(headlines) - _unlinked_headings(tree) if headlines else set()
     boxes = find_boxes(tree) if meta else []
     dateline, pruned, raw, retried = None, [], "", None
 
@@ -273,7 +290,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     body = _trafilatura(tree, url, TRAFILATURA_OPTIONS) if meta else None
     text = text_of(body)
     first = quality(text, links)
-    poor = first.poor(min_text_chars)
+    poor = first.poor(min_text_chars, _paragraph_chars(tree), sig.body_chars)
     if RETRY_WITH_FALLBACK and meta and poor:
         # The fast pass found (almost) nothing, or mostly chrome: let
         # trafilatura's fallback extractors (readability, jusText) have a go,
@@ -287,6 +304,13 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
             retried = f"fallback extractors (fast pass: {poor})"
         else:
             dateline, pruned, raw = first_dateline, first_pruned, first_raw
+    if body is not None and len(text) < TRUNCATED_DECLARED_SHARE * sig.body_chars:
+        # Still a part of what the page declares as its body (an article split
+        # into several containers): the declared body, when it holds this text.
+        declared = declared_text(sig.body, text)
+        if declared and len(declared) > len(text):
+            retried = f"declared articleBody (extracted: {len(text)} of {sig.body_chars} chars)"
+            text, dateline, pruned = clean_text(declared, links, title, boxes, h1s)
     # As bare_extraction(with_metadata=True) did: no text, no metadata.
     doc = meta if body is not None else None
 

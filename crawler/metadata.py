@@ -1,7 +1,8 @@
 """What a page says about itself, and the values we trust from it.
 
 The page's markup signals (canonical link, declared language, og:type, JSON-LD
-article/listing types, paywall flag, structured dates, authors, tags), read
+article/listing types, paywall flag, structured dates, authors, tags, the
+declared body's length), read
 once per page; trafilatura's metadata pass without the work we would throw
 away; the choice of a publication date (structured data first, never in the
 future, never before the source's earliest plausible date); the language of
@@ -49,6 +50,7 @@ DATE_META = (
 )
 # Subscription prompts, matched in the case-folded page text with and without
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]{2,8});")
+_MARKUP = re.compile(r"<[^>]{0,200}>")
 _LANG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 
 
@@ -125,6 +127,8 @@ class Signals:
     headline: str | None = None  # JSON-LD article headline
     titles: list[str] = field(default_factory=list)  # those, JSON-LD headline, <title>
     site_name: str | None = None  # og:site_name
+    body: str | None = None  # the longest JSON-LD articleBody, as declared
+    body_chars: int = 0  # its length, markup removed, whitespace collapsed
 
 
 def read_signals(tree: HtmlElement) -> Signals:
@@ -164,6 +168,9 @@ def read_signals(tree: HtmlElement) -> Signals:
                 sig.titles.append(obj["headline"])
                 sig.headline = sig.headline or obj["headline"]
             sig.tags.extend(_split_keywords(obj.get("articleSection")) + _split_keywords(obj.get("keywords")))
+            body = obj.get("articleBody")
+            if isinstance(body, str) and len(body) > len(sig.body or ""):
+                sig.body, sig.body_chars = body, len(" ".join(_MARKUP.sub(" ", body).split()))
         elif types & LISTING_TYPES - {"website"}:
             sig.structured_listing = True
     for title in tree.iter("title"):
