@@ -267,8 +267,9 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     title = title_origin = None
     h1s = h1_texts(tree)
     if meta:
-        title, title_origin = choose_title(sig.headline, [*sig.card_titles, meta.title], h1s,
-                                           sig.site_name or meta.sitename, host_of(url), meta.author)
+        title, title_origin = choose_title(clean(sig.headline), [*sig.card_titles, meta.title], h1s,
+                                           sig.site_name or meta.sitename, host_of(url), meta.author,
+                                           live_blog=sig.live_blog)
         title = clean(title)
     titles = [title, *(sig.titles if meta else [])]
     headlines = _headlines(tree)  # read once: the index check, link density and linked-headline lines use them

@@ -118,6 +118,7 @@ class Signals:
     html_lang: str | None = None
     og_type: str | None = None
     structured_article: bool = False
+    live_blog: bool = False  # JSON-LD LiveBlogPosting
     structured_listing: bool = False
     not_free: bool = False
     dates: list[tuple[str, str]] = field(default_factory=list)  # (origin, raw value) in order of trust
@@ -159,6 +160,7 @@ def read_signals(tree: HtmlElement) -> Signals:
         types = _types(obj)
         if types & ARTICLE_TYPES or any(t.endswith(("newsarticle", "blogposting")) for t in types):
             sig.structured_article = True
+            sig.live_blog = sig.live_blog or "liveblogposting" in types
             if obj.get("datePublished"):
                 sig.dates.append(("json-ld", str(obj["datePublished"])))
             if str(obj.get("isAccessibleForFree", "")).lower() in ("false", "0", "no"):
