@@ -224,10 +224,18 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
     first paragraph or None; the kinds of boxes whose lines were removed)."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     removed: list[str] = []
+    squeezed_of: dict[str, str] = {}  # each paragraph squeezed once (the box and the pull-quote checks)
+
+    def squeeze(p: str) -> str:
+        n = squeezed_of.get(p)
+        if n is None:
+            n = squeezed_of[p] = _squeeze(p)
+        return n
+
     if boxes:
         kept = []
         for p in paragraphs:
-            n = _squeeze(p)  # spacing and punctuation differ between the page and trafilatura's text
+            n = squeeze(p)  # spacing and punctuation differ between the page and trafilatura's text
             kind = next((k for k, box in boxes if n in box), None) if len(p.split()) >= 2 and n else None
             if kind:
                 removed.append(kind)
@@ -250,7 +258,7 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
             continue
         kept.append(p)
     # Pull quotes: a short paragraph that repeats a sentence of another paragraph.
-    squeezed = [_squeeze(p) for p in kept]
+    squeezed = [squeeze(p) for p in kept]
     final = []
     for i, p in enumerate(kept):
         n = squeezed[i]

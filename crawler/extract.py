@@ -100,7 +100,7 @@ from crawler.metadata import (
     read_signals,
     to_naive_utc,
 )
-from crawler.refusal import TRUNCATED_DECLARED_SHARE, is_index_page, quality, too_little_text
+from crawler.refusal import TRUNCATED_DECLARED_SHARE, TRUNCATED_PAGE_SHARE, is_index_page, quality, too_little_text
 from crawler.text import fold, normalize_text
 from crawler.titles import choose_title, h1_texts
 from crawler.timelimit import WORKERS, time_limit
@@ -297,7 +297,9 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     body = _trafilatura(tree, url, TRAFILATURA_OPTIONS) if meta else None
     text = text_of(body)
     first = quality(text, links)
-    poor = first.poor(min_text_chars, _paragraph_chars(tree), sig.body_chars)
+    # The page's whole text bounds its paragraphs' (measured only when the text could be a quarter of them).
+    page_chars = _paragraph_chars(tree) if first.chars < TRUNCATED_PAGE_SHARE * len(tree.text_content()) else 0
+    poor = first.poor(min_text_chars, page_chars, sig.body_chars)
     if poor and body is not None and len(text) < TRUNCATED_DECLARED_SHARE * sig.body_chars:
         # A part of what the page declares as its body (an article split into
         # several containers, the rest hidden until consent): the declared
