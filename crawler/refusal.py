@@ -199,13 +199,13 @@ def quality(text: str, link_texts: set[str] | None = None) -> Quality:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     chars = sum(len(p) for p in paragraphs) or 1
     prose = prose_chars(text)
+    keys = [" ".join(p.casefold().split()) for p in paragraphs]
     seen: dict[str, int] = {}
-    for p in paragraphs:
-        key = " ".join(p.casefold().split())
+    for key in keys:
         seen[key] = seen.get(key, 0) + 1
-    repeated = sum(len(p) for p in paragraphs if seen[" ".join(p.casefold().split())] > 1 and len(p) > 20)
+    repeated = sum(len(p) for p, key in zip(paragraphs, keys) if seen[key] > 1 and len(p) > 20)
     linked = 0
     if link_texts:
-        linked = sum(len(p) for p in paragraphs if " ".join(p.casefold().split()) in link_texts)
+        linked = sum(len(p) for p, key in zip(paragraphs, keys) if key in link_texts)
     return Quality(chars=chars, prose=prose, boilerplate_share=1 - min(prose, chars) / chars,
                    link_share=linked / chars, repeated_share=repeated / chars)
