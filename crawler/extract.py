@@ -302,10 +302,12 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     whole_text = tree.text_content()
     page_chars = _paragraph_chars(tree) if first.chars < TRUNCATED_PAGE_SHARE * len(whole_text) else 0
     poor = first.poor(min_text_chars, page_chars, sig.body_chars)
-    if poor and body is not None and len(text) < TRUNCATED_DECLARED_SHARE * sig.body_chars:
+    if poor and body is not None and not sig.not_free and len(text) < TRUNCATED_DECLARED_SHARE * sig.body_chars:
         # A part of what the page declares as its body (an article split into
         # several containers, the rest hidden until consent): the declared
         # body, when it holds this text; the fallback extractors find no more.
+        # Not on a page that declares itself not free: its JSON-LD body is the
+        # text behind the paywall (for search engines), the teaser is what it publishes.
         declared = declared_text(sig.body, text)
         if declared and len(declared) > len(text):
             retried = f"declared articleBody (fast pass: {poor})"

@@ -67,6 +67,12 @@ def test_an_article_split_into_containers_is_taken_from_the_body_the_page_declar
     assert result.text.split("\n\n") == paragraphs
     assert result.origins["text"].startswith("declared articleBody (fast pass: ")
 
+    # A page that declares itself not free keeps what it shows: its declared body is the text behind the paywall.
+    closed = declared.replace('"@type": "NewsArticle"', '"@type": "NewsArticle", "isAccessibleForFree": "False"')
+    result = extract_article(page(chunks, f'<script type="application/ld+json">{closed}</script>'), URL,
+                             fetched_at=FETCHED)
+    assert paragraphs[0] in result.text and paragraphs[-1] not in result.text
+
     # A declared body that is another text (a video player's script) is not taken.
     other = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": TITLE,
                         "articleBody": " ".join(f"To view this video please enable JavaScript, step {i}, and "
