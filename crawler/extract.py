@@ -27,8 +27,11 @@ comments, author boxes, tickers, footers):
   which cost about a third of trafilatura's time on these pages; the rare page whose
   fast pass finds under ``min_text_chars`` of prose is extracted again with
   them (since measured on real pages, the retry is decided by the text's
-  quality, see :mod:`crawler.refusal`, not only its length). Comments stay off (they are not the article), tables on (results and
-  budgets live in tables). One fixture-driven addition: author boxes with
+  quality and its share of the page's paragraphs and declared body, see
+  :mod:`crawler.refusal`, not only its length; a text that is a part of the
+  JSON-LD ``articleBody`` takes the declared body instead). Comments stay
+  off (they are not the article), tables on (results and budgets live in
+  tables). One fixture-driven addition: author boxes with
   non-English class names ("sobre-autor") are pruned before extraction.
 
 Cost (1 core, pages interleaved, best of 18 rounds; two runs, one on a quiet

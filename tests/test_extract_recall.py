@@ -54,8 +54,9 @@ def test_a_fast_pass_that_stops_at_a_hidden_block_is_retried_with_the_fallbacks(
 def test_an_article_split_into_containers_is_taken_from_the_body_the_page_declares():
     paragraphs = [paragraph(i) for i in range(20)]
     # The CMS's declared body: markup lines and markdown links around the same paragraphs.
+    linked = "[Cauca river](https://vallehoy.example/tag/cauca)"
     lines = ["+++dropcap", *paragraphs[:5], "+++", "[#image: /photos/intake]",
-             *(p.replace("Cauca river", "[Cauca river](https://vallehoy.example/tag/cauca)", 1) for p in paragraphs[5:])]
+             *(p.replace("Cauca river", linked, 1) for p in paragraphs[5:])]
     declared = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": TITLE,
                            "articleBody": "\n\n".join(lines)})
     chunks = "".join('<div class="chunk"><div itemprop="articleBody">'
