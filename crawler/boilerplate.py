@@ -22,10 +22,12 @@ first paragraph into the article's metadata.
 """
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 from lxml.html import HtmlElement
 
+from crawler.refusal import is_prose
 from crawler.text import fold, normalize_text
 
 _BOX_TAGS = frozenset({"div", "section", "aside", "ul", "ol", "footer", "nav", "form"})
@@ -76,11 +78,24 @@ PULL_QUOTE_MAX_WORDS = 45
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 RELATED_MIN_LINK_SHARE = 0.2  # a box headed "Related"/"More from" is links to stories (headline + teaser)
 MAX_BOX_SHARE = 0.3  # a box holding more of the page's paragraph text than this is (part of) the article
+DECLARED_CONTAINS_SHARE = 0.8  # the declared body replaces a text only when it holds this much of it
+_BLOCK_END = re.compile(r"</p\s*>|<br\s*/?>|</h[1-6]\s*>|</li\s*>|</div\s*>", re.I)
+_TAG = re.compile(r"<[^>]{0,200}>")
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]{0,300})\]\([^)\s]{0,500}\)")  # "[text](https://...)" in a CMS's body
+
+
+# Every word a name is made of: most elements' classes hold none, and one set intersection rules them
+# out (splitting each class into its pairs of words cost a tenth of the extraction on real pages).
+_NAME_WORDS = frozenset(part for words in _WORDS.values() for w in words for part in ([w] if isinstance(w, str) else w))
+_EMBED_SET = frozenset(_EMBED_CLASSES)
 
 
 def _named_kind(element: HtmlElement) -> str | None:
     """What a box's class or id names it, by whole words: 'comments-area',
     'related_stories', 'key-points' (not 'has-comments', 'comment-count')."""
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    if _NAME_WORDS.isdisjoint(_SPLIT.split(names)) and _EMBED_SET.isdisjoint(names.split()):
+        return None
     for value in (element.get("class"), element.get("id")):
         if not value:
             continue
@@ -167,7 +182,7 @@ def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
         return []
     total = _p_text(tree) or 1
     body = tree.find("body")
-    body_text = len(" ".join((body if body is not None else tree).text_content().split())) or 1
+    body_text = len((body if body is not None else tree).text_content()) or 1  # raw lengths: splitting costs ms
     # The element holding the most paragraph text is the article's body: a box around it is not boilerplate.
     by_parent: dict = {}
     for p in tree.iter("p"):
@@ -188,8 +203,7 @@ def find_boxes(tree: HtmlElement) -> list[tuple[str, str]]:
             continue
         if main is not None and (element is main or main in element.iterdescendants()):
             continue
-        text_len = len(" ".join(element.text_content().split()))
-        if text_len > 0.5 * body_text:
+        if len(element.text_content()) > 0.5 * body_text:
             continue
         text = _squeeze(element.text_content())
         if text:
@@ -209,10 +223,18 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
     first paragraph or None; the kinds of boxes whose lines were removed)."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     removed: list[str] = []
+    squeezed_of: dict[str, str] = {}  # each paragraph squeezed once (the box and the pull-quote checks)
+
+    def squeeze(p: str) -> str:
+        n = squeezed_of.get(p)
+        if n is None:
+            n = squeezed_of[p] = _squeeze(p)
+        return n
+
     if boxes:
         kept = []
         for p in paragraphs:
-            n = _squeeze(p)  # spacing and punctuation differ between the page and trafilatura's text
+            n = squeeze(p)  # spacing and punctuation differ between the page and trafilatura's text
             kind = next((k for k, box in boxes if n in box), None) if len(p.split()) >= 2 and n else None
             if kind:
                 removed.append(kind)
@@ -222,8 +244,10 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
     # A kicker and the headline again at the top ("MIDDLE EAST CRISIS", then the title).
     targets = {normalize_text(t) for t in (title, *headlines) if t}
     if targets:
+        longest = 2 * max(map(len, targets)) + 20  # a paragraph much longer than every target cannot fold to one
         for i, p in enumerate(paragraphs[:4]):
-            if normalize_text(p) in targets and all(len(normalize_text(q).split()) <= 6 for q in paragraphs[:i]):
+            if len(p) <= longest and normalize_text(p) in targets \
+                    and all(len(normalize_text(q).split()) <= 6 for q in paragraphs[:i]):
                 paragraphs = paragraphs[i + 1:]
                 break
     kept = []
@@ -233,7 +257,7 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
             continue
         kept.append(p)
     # Pull quotes: a short paragraph that repeats a sentence of another paragraph.
-    squeezed = [_squeeze(p) for p in kept]
+    squeezed = [squeeze(p) for p in kept]
     final = []
     for i, p in enumerate(kept):
         n = squeezed[i]
@@ -252,3 +276,23 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
         if len(final[i].split()) >= 25:
             break
     return "\n\n".join(final), dateline, removed
+
+
+def declared_text(body: str, text: str) -> str | None:
+    """The body the page declares (JSON-LD ``articleBody``) as paragraphs, when
+    it holds (nearly) all of the extracted ``text``: its prose lines, without
+    the CMS's markup lines ("+++dropcap", "[#image: ...]"), link markup and
+    captions. None
+    when the declared body is another text (a video player's script, a teaser).
+    For pages whose article trafilatura finds only the first part of (a body
+    split into several containers around ads)."""
+    raw = html_lib.unescape(_MARKDOWN_LINK.sub(r"\1", _TAG.sub(" ", _BLOCK_END.sub("\n", body))))
+    prose = [line for line in (" ".join(line.split()) for line in raw.split("\n")) if is_prose(line)]
+    if not prose:
+        return None
+    declared = _squeeze(" ".join(prose))
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    inside = sum(len(p) for p in paragraphs if _squeeze(p) in declared)
+    if inside < DECLARED_CONTAINS_SHARE * sum(len(p) for p in paragraphs):
+        return None
+    return "\n\n".join(prose)

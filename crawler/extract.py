@@ -27,8 +27,11 @@ comments, author boxes, tickers, footers):
   which cost about a third of trafilatura's time on these pages; the rare page whose
   fast pass finds under ``min_text_chars`` of prose is extracted again with
   them (since measured on real pages, the retry is decided by the text's
-  quality, see :mod:`crawler.refusal`, not only its length). Comments stay off (they are not the article), tables on (results and
-  budgets live in tables). One fixture-driven addition: author boxes with
+  quality and its share of the page's paragraphs and declared body, see
+  :mod:`crawler.refusal`, not only its length; a text that is a part of the
+  JSON-LD ``articleBody`` takes the declared body instead). Comments stay
+  off (they are not the article), tables on (results and budgets live in
+  tables). One fixture-driven addition: author boxes with
   non-English class names ("sobre-autor") are pruned before extraction.
 
 Cost (1 core, pages interleaved, best of 18 rounds; two runs, one on a quiet
@@ -85,7 +88,7 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from crawler.boilerplate import clean_text, find_boxes
+from crawler.boilerplate import clean_text, declared_text, find_boxes
 from crawler.decode import decode_html, sniff_not_html
 from crawler.extracted import ExtractionTimeout, Extracted, Hints, NotArticle
 from crawler.metadata import (
@@ -100,7 +103,7 @@ from crawler.metadata import (
     read_signals,
     to_naive_utc,
 )
-from crawler.refusal import is_index_page, quality, too_little_text
+from crawler.refusal import TRUNCATED_DECLARED_SHARE, TRUNCATED_PAGE_SHARE, is_index_page, quality, too_little_text
 from crawler.text import fold, normalize_text
 from crawler.titles import choose_title, h1_texts
 from crawler.timelimit import WORKERS, time_limit
@@ -110,8 +113,10 @@ log = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 300          # less prose than this is not an article (captions, stubs, error pages)
 PAYWALL_TEASER_MAX_CHARS = 1500  # a page with a paywall prompt and less text than this is a teaser
+# Every name holds "aut": that test first, on the four box tags only (a third of the cost of testing
+# every name on every element; trafilatura compiles and runs it on each extraction).
 AUTHOR_BOX_XPATH = (
-    "//*[self::div or self::section or self::aside or self::footer]["
+    "(//div|//section|//aside|//footer)[contains(@class, 'aut')]["
     + " or ".join(f"contains(@class, '{name}')" for name in (
         "author-bio", "author-box", "about-author", "author-info", "sobre-autor", "autor-bio", "bio-autor",
         "caja-autor", "a-propos-auteur", "auteur-bio", "sobre-o-autor", "autor-box"))
@@ -156,16 +161,36 @@ def _headlines(tree: HtmlElement) -> list[str]:
     return [text for text in texts if text.count(" ") >= 4]
 
 
+def _unlinked_headings(tree: HtmlElement) -> set[str]:
+    """Case-folded texts of the page's <h2>-<h4> that are not links nor inside one."""
+    found = set()
+    for heading in tree.iter("h2", "h3", "h4"):
+        if heading.find(".//a") is None and next(heading.iterancestors("a"), None) is None:
+            found.add(" ".join(heading.text_content().casefold().split()))
+    return found
+
+
+def _paragraph_chars(tree: HtmlElement) -> int:
+    """Characters in the page's <p> elements, whitespace collapsed: what a
+    text that stops at the article's first container falls far short of."""
+    return sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
+
+
 _CONTENT_TEXT = XPath("//body//text()[not(ancestor::header or ancestor::nav or ancestor::footer "
                       "or ancestor::script or ancestor::style or ancestor::noscript)]")
 
 
-def _paywall_marker(tree: HtmlElement, sig: Signals) -> str | None:
-    """The sign that the page hides its text behind a subscription, or None."""
+def _paywall_marker(tree: HtmlElement, sig: Signals, whole_text: str) -> str | None:
+    """The sign that the page hides its text behind a subscription, or None
+    (``whole_text``: the tree's text, read once per page)."""
     if sig.not_free:
         return "isAccessibleForFree=false"
     # Site chrome offers subscriptions on free pages too ("Subscribe to read
-    # unlimited articles" in the menu): only the page's content counts.
+    # unlimited articles" in the menu): only the page's content counts. Most
+    # pages hold no phrase at all: one look at the whole text rules them out.
+    everything = " ".join(whole_text.casefold().split())
+    if not any(phrase in everything for phrase in PAYWALL_PHRASES):
+        return None
     visible = " ".join(" ".join(_CONTENT_TEXT(tree)).casefold().split())
     for phrase in PAYWALL_PHRASES:
         if phrase in visible:
@@ -252,12 +277,15 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     title = title_origin = None
     h1s = h1_texts(tree)
     if meta:
-        title, title_origin = choose_title(sig.headline, [*sig.card_titles, meta.title], h1s,
-                                           sig.site_name or meta.sitename, host_of(url), meta.author)
+        title, title_origin = choose_title(clean(sig.headline), [*sig.card_titles, meta.title], h1s,
+                                           sig.site_name or meta.sitename, host_of(url), meta.author,
+                                           live_blog=sig.live_blog)
         title = clean(title)
     titles = [title, *(sig.titles if meta else [])]
     headlines = _headlines(tree)  # read once: the index check, link density and linked-headline lines use them
-    links = set(headlines)
+    # A line that is a heading of its own on the page (a live blog's entry, a
+    # section) is kept even when a sidebar links a story under the same words.
+    links = set(headlines) - _unlinked_headings(tree) if headlines else set()
     boxes = find_boxes(tree) if meta else []
     dateline, pruned, raw, retried = None, [], "", None
 
@@ -273,7 +301,21 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     body = _trafilatura(tree, url, TRAFILATURA_OPTIONS) if meta else None
     text = text_of(body)
     first = quality(text, links)
-    poor = first.poor(min_text_chars)
+    # The page's whole text bounds its paragraphs' (measured only when the text could be a quarter of them).
+    whole_text = tree.text_content()
+    page_chars = _paragraph_chars(tree) if first.chars < TRUNCATED_PAGE_SHARE * len(whole_text) else 0
+    poor = first.poor(min_text_chars, page_chars, sig.body_chars)
+    if poor and body is not None and not sig.not_free and len(text) < TRUNCATED_DECLARED_SHARE * sig.body_chars:
+        # A part of what the page declares as its body (an article split into
+        # several containers, the rest hidden until consent): the declared
+        # body, when it holds this text; the fallback extractors find no more.
+        # Not on a page that declares itself not free: its JSON-LD body is the
+        # text behind the paywall (for search engines), the teaser is what it publishes.
+        declared = declared_text(sig.body, text)
+        if declared and len(declared) > len(text):
+            retried = f"declared articleBody (fast pass: {poor})"
+            text, dateline, pruned = clean_text(declared, links, title, boxes, h1s)
+            poor = None
     if RETRY_WITH_FALLBACK and meta and poor:
         # The fast pass found (almost) nothing, or mostly chrome: let
         # trafilatura's fallback extractors (readability, jusText) have a go,
@@ -307,7 +349,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
                                       for kind, n in Counter(pruned).items())
     paywalled = False
     # Only a short text can be a teaser; reading the whole page's text again costs time.
-    marker = _paywall_marker(tree, sig) if len(text) < PAYWALL_TEASER_MAX_CHARS + 500 else None
+    marker = _paywall_marker(tree, sig, whole_text) if len(text) < PAYWALL_TEASER_MAX_CHARS + 500 else None
     if marker:
         readable = _remove_paywall_prompt(text)
         if len(readable) < PAYWALL_TEASER_MAX_CHARS:
@@ -319,7 +361,7 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     if reason:
         raise NotArticle(reason)
 
-    language, origins["language"] = detect_language(text), "text"
+    language, origins["language"] = detect_language(text, sig.html_lang), "text"
     if language is None:
         language, origins["language"] = sig.html_lang, "page"
     if language is None and hints and hints.language:

@@ -1,6 +1,6 @@
-"""The article's headline: the on-page <h1> when it is the declared title up to
-the site's decoration, else the declared title (og:title, <title>) with the
-decoration taken off.
+"""The article's headline: the declared title (JSON-LD headline, og:title,
+<title>) that the page prints as its <h1>, up to the site's decoration; else
+the JSON-LD headline or the declared title with the decoration taken off.
 
 Outlets decorate the titles they declare for browsers and social cards with
 their name, a section or a byline: "Mining blasts shatter homes - Lesotho
@@ -115,20 +115,34 @@ def _within(h1: str, declared: str) -> str | None:
 
 
 def choose_title(structured: str | None, declared: list[str], h1s: list[str], site_name: str | None,
-                 host: str | None, author: str | None = None) -> tuple[str | None, str | None]:
-    """(title, origin) from the titles the page declares for cards and
-    browsers (og:title first) and its <h1> texts: an <h1> that is a declared
-    title plus decoration ('h1'); else the first declared title without its
-    decoration ('page'). An <h1> equal to the declared title up to typography
-    (curly quotes) changes nothing: the declared text is kept."""
-    if structured and structured.strip():
-        return strip_decoration(" ".join(structured.split()), site_name, host, author), "json-ld"
+                 host: str | None, author: str | None = None,
+                 live_blog: bool = False) -> tuple[str | None, str | None]:
+    """(title, origin) from the JSON-LD headline (``structured``), the titles
+    the page declares for cards and browsers (og:title first) and its <h1>
+    texts. Outlets often declare two headlines (a social one in og:title, a
+    search one in JSON-LD); the one the page prints decides:
+    - an <h1> that is the JSON-LD headline: the headline ('json-ld');
+    - an <h1> that is a card/browser title plus decoration: that part ('h1',
+      or 'page' when it is the declared title as it is);
+    - else the JSON-LD headline, else the first declared title, without
+      their decoration.
+    Typography (curly quotes) follows the declaration, not the <h1>. A live
+    blog's <h1> and headline are the running blog's name ("UK riots LIVE:
+    ..."); its card title names the story: the first declared title wins
+    there."""
+    structured = " ".join(structured.split()) if structured and structured.strip() else None
     declared = [" ".join(d.split()) for d in declared if d and d.strip()]
+    if live_blog and declared:
+        return strip_decoration(declared[0], site_name, host, author), "page"
     for h1 in h1s:
+        if structured and _within(h1, structured):
+            return strip_decoration(structured, site_name, host, author), "json-ld"
         for title in declared:
             part = _within(h1, title)
             if part:
                 return part, "page" if part == title else "h1"
+    if structured:
+        return strip_decoration(structured, site_name, host, author), "json-ld"
     if not declared:
         return None, None
     return strip_decoration(declared[0], site_name, host, author), "page"

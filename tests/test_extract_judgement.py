@@ -118,7 +118,7 @@ def test_site_name_decoration_is_stripped_from_declared_titles(declared, site, h
     assert strip_decoration(declared, site, host) == expected
 
 
-def test_the_h1_wins_when_it_is_the_declared_title_up_to_decoration_and_typography_follows_the_declaration():
+def test_the_printed_h1_picks_the_declared_title_up_to_decoration_and_typography_follows_the_declaration():
     assert choose_title(None, ["Palestinians wait | CBC News"], ["Palestinians wait"], "CBC News", "www.cbc.ca") \
         == ("Palestinians wait", "h1")
     # equal up to curly quotes: the declared text is kept as it is
@@ -127,9 +127,20 @@ def test_the_h1_wins_when_it_is_the_declared_title_up_to_decoration_and_typograp
     # an unrelated <h1> (a logo, "Log In") does not replace the headline
     assert choose_title(None, ["Inside a Teamster rebellion"], ["Log In", "The Nation"], None, "thenation.com") \
         == ("Inside a Teamster rebellion", "page")
-    # the structured headline comes first
-    assert choose_title("King's speech summary", ["Five key policies"], ["Five key policies"], None, "metro.co.uk") \
+    # two declared headlines (JSON-LD for search, og:title for cards): the one the page prints wins
+    assert choose_title("Starmer suggests he will keep taking gifts", ["Starmer defiant over gifts | The Telegraph"],
+                        ["Starmer defiant over gifts"], "The Telegraph", "www.telegraph.co.uk") \
+        == ("Starmer defiant over gifts", "h1")
+    assert choose_title("Your $1 bill could be worth thousands - how to check yours", ["Your $1 bill could be worth"],
+                        ["Your $1 bill could be worth thousands - how to check yours"], None, "dailymail.co.uk") \
+        == ("Your $1 bill could be worth thousands - how to check yours", "json-ld")
+    # when the <h1> settles nothing, the structured headline comes first
+    assert choose_title("King's speech summary", ["Five key policies"], ["Menu"], None, "metro.co.uk") \
         == ("King's speech summary", "json-ld")
+    # a live blog prints the running blog's name; its card title names the story
+    assert choose_title("UK riots LIVE: stand-off in Plymouth", ["Protesters throw stones in Plymouth | Mirror"],
+                        ["UK riots LIVE: stand-off in Plymouth"], "Mirror", "www.mirror.co.uk", live_blog=True) \
+        == ("Protesters throw stones in Plymouth", "page")
 
 
 # --- the fallback retry is decided by quality -------------------------------------------------------------
