@@ -47,7 +47,8 @@ def start_service(config_path: Path, log: Path) -> subprocess.Popen:
     env = dict(os.environ, NEWSMON_WEBHOOK_SECRET=SECRET)
     env.pop("NEWSMON_DATABASE_URL", None)
     handle = open(log, "ab")
-    STARTED_LOGS.append(log)
+    if log not in STARTED_LOGS:
+        STARTED_LOGS.append(log)
     return subprocess.Popen([sys.executable, "-m", "newsmon.cli", "--config", str(config_path),
                              "--log-format", "json", "run", "--stop-grace", "20"],
                             stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=config_path.parent)
