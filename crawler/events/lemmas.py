@@ -24,8 +24,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
-import simplemma
-
+from crawler.events.dictionaries import lemmatizer
 from crawler.text import fold
 
 _TOKEN = re.compile(r"\w+")
@@ -204,8 +203,9 @@ def lemmas_of(token: str) -> tuple[str, ...]:
     """Folded lemmas of a lowercased token (accents kept: simplemma needs
     them), English then Spanish, without repeats."""
     out = [fold(token)]
+    lemmatize = lemmatizer().lemmatize
     for lang in ("en", "es"):
-        lemma = fold(simplemma.lemmatize(token, lang=lang))
+        lemma = fold(lemmatize(token, lang=lang))
         if lemma not in out:
             out.append(lemma)
     return tuple(out)
