@@ -279,5 +279,5 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
     if stages is not None:
         if touched is not None:
             touched["article"] = article
-        stages.process(session, article, item.analysis)
+        stages.process(session, article, item.analysis, new=outcome == "new")
     return outcome, article

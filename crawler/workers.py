@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from crawler.classify import compile_topics
@@ -48,9 +48,16 @@ class Analysis:
     topics: list | None = None  # crawler.classify.TopicResult per topic
     diff: object | None = None  # crawler.events.diff.ArticleDiff, when the text is relevant
     diff_inputs: tuple | None = None  # (published, reference date, language, date order) it was made with
+    _checked: tuple = field(default=(None, False), repr=False, compare=False)  # (text, fits) last asked about
 
     def fits(self, text: str | None, title: str | None = None) -> bool:
-        return self.text_hash == text_hash(text or "") and (title is None or title == self.title)
+        """Whether these results were computed from ``text`` (and ``title``).
+        Each stage asks about the same string object: it is hashed once (a
+        long text costs ~1 ms to hash)."""
+        text = text or ""
+        if text is not self._checked[0]:
+            self._checked = (text, self.text_hash == text_hash(text))
+        return self._checked[1] and (title is None or title == self.title)
 
 
 @dataclass
@@ -135,8 +142,6 @@ class AnalysisPool:
     _users = 0
 
     def __init__(self, config, workers: int) -> None:
-        from pebble import ProcessPool
-
         # fork: the workers start with the crawl's imports (trafilatura, lxml) and, loaded here
         # first, the timeline with its lemma dictionaries (seconds per process to load) in memory.
         _state["config"] = config
@@ -144,9 +149,9 @@ class AnalysisPool:
             _state["timeline"] = load_timeline(config) if config.events else None
         except Exception:  # noqa: BLE001 - e.g. an unreadable events file: each page's analysis says why
             _state["timeline"] = None
-        self.pool = ProcessPool(max_workers=workers, initializer=_init_worker, initargs=(config,),
-                                context=multiprocessing.get_context("fork"))
+        self.config = config
         self.workers = workers
+        self.pool = self._new_pool()
         self.deadline = config.crawl.extraction_timeout + ANALYSIS_GRACE_SECONDS
 
     @classmethod
@@ -168,8 +173,20 @@ class AnalysisPool:
             cls._shared.pool.join(timeout=10)
             cls._shared, cls._users = None, 0
 
+    def _new_pool(self):
+        from pebble import ProcessPool
+
+        return ProcessPool(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,),
+                           context=multiprocessing.get_context("fork"))
+
     def submit(self, body: bytes, url: str, source_name: str, hints: Hints, fetched_at: datetime,
                encoding: str | None, content_type: str | None) -> Future:
+        if not self.pool.active:
+            # pebble breaks the whole pool when a worker dies between taking a task and
+            # saying which one (BrokenProcessPool: the pending tasks fail with it): start anew.
+            log.warning("analysis pool: broken after a worker died; starting a new pool of %d workers", self.workers)
+            self.pool.stop()
+            self.pool = self._new_pool()
         return self.pool.schedule(analyse_page, args=(body, url, source_name, hints, fetched_at, encoding,
                                                       content_type), timeout=self.deadline)
 
@@ -178,8 +195,12 @@ def failure_reason(exc: BaseException, deadline: float) -> str:
     """Words for a task that did not come back."""
     from concurrent.futures import TimeoutError as FutureTimeout
 
+    from concurrent.futures.process import BrokenProcessPool
+
     from pebble import ProcessExpired
 
+    if isinstance(exc, BrokenProcessPool):
+        return f"an analysis worker died before it said which page it had ({exc}): the pool was restarted"
     if isinstance(exc, FutureTimeout):
         return f"analysis did not finish within {deadline:g}s: its worker was replaced"
     if isinstance(exc, ProcessExpired):

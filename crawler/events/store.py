@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from crawler.events.diff import diff_text
 from crawler.events.hits import CandidateHit, StatementHit, content_words, similarity, value_date
@@ -85,6 +85,7 @@ class EventDiffStage(Stage):
     def __init__(self, config, timeline: Timeline | None = None, **context) -> None:
         super().__init__(config, **context)
         self.timeline = timeline
+        self._source_names: dict[int | None, str | None] = {}
 
     def open(self, session) -> None:
         if self.timeline is None:
@@ -97,17 +98,20 @@ class EventDiffStage(Stage):
     def _reading(self, session, article: Article) -> tuple[str | None, str | None]:
         """(language, date order) for the article: the source's ``date_order``
         from the config, else the language's default."""
-        source_name = session.scalar(select(Source.name).where(Source.id == article.source_id))
+        if article.source_id not in self._source_names:  # a source row's name never changes
+            self._source_names[article.source_id] = session.scalar(select(Source.name)
+                                                                   .where(Source.id == article.source_id))
+        source_name = self._source_names[article.source_id]
         source = next((s for s in self.config.sources if s.name == source_name), None)
         language = article.language or (source.language if source else None)
         return language, source.date_order if source else None
 
-    def process(self, session, article: Article, analysis=None) -> None:
+    def process(self, session, article: Article, analysis=None, new: bool = False) -> None:
         if self.timeline is None:
             self.open(session)
         # Most articles are analysed once, when first archived: nothing of theirs
         # to clear, and their first reports can be settled incrementally.
-        fresh = not has_event_rows(session, article.id)
+        fresh = new or not has_event_rows(session, article.id)
         touched = set() if fresh else clear_article(session, article.id)
         if article.relevant is False or not article.text or article.paywalled:
             log.debug("events: article %s skipped (%s)", article.id,
@@ -124,26 +128,24 @@ class EventDiffStage(Stage):
         else:
             diff = diff_text(article.text, self.timeline, published, language, order, reference)
         reported_at = article.published_at or article.first_seen
-        for m in diff.mentions:
-            session.add(EventMention(article_id=article.id, event_id=m.event_id, sentence=m.sentence,
-                                     start_offset=m.start, end_offset=m.end, confidence=m.confidence,
-                                     in_lead=m.in_lead, how=m.how, date_flag=m.flag, reported_at=reported_at))
-        statements = []
-        for s in diff.statements:
-            row = FactStatement(article_id=article.id, event_id=s.event_id, fact=s.fact, value=s.value, unit=s.unit,
-                                bound=s.bound, value_text=s.value_text, sentence=s.sentence,
-                                start_offset=s.start, end_offset=s.end,
-                                interval_lo=s.interval[0], interval_hi=s.interval[1])
-            session.add(row)
-            statements.append(s)
-        for c in diff.contradictions:
-            session.add(Contradiction(article_id=article.id, event_id=c.event_id, fact=c.fact, kind=c.kind,
-                                      stated_value=c.stated_value, known_value=c.known_value, sentence=c.sentence,
-                                      other_sentence=c.other_sentence, known_source=c.known_source))
+        # Multi-row inserts, one statement per table (nothing reads these rows back as objects).
+        _insert(session, EventMention, [
+            {"article_id": article.id, "event_id": m.event_id, "sentence": m.sentence, "start_offset": m.start,
+             "end_offset": m.end, "confidence": m.confidence, "in_lead": m.in_lead, "how": m.how,
+             "date_flag": m.flag, "reported_at": reported_at} for m in diff.mentions])
+        statements = list(diff.statements)
+        _insert(session, FactStatement, [
+            {"article_id": article.id, "event_id": s.event_id, "fact": s.fact, "value": s.value, "unit": s.unit,
+             "bound": s.bound, "value_text": s.value_text, "sentence": s.sentence, "start_offset": s.start,
+             "end_offset": s.end, "interval_lo": s.interval[0], "interval_hi": s.interval[1]} for s in statements])
+        _insert(session, Contradiction, [
+            {"article_id": article.id, "event_id": c.event_id, "fact": c.fact, "kind": c.kind,
+             "stated_value": c.stated_value, "known_value": c.known_value, "sentence": c.sentence,
+             "other_sentence": c.other_sentence, "known_source": c.known_source} for c in diff.contradictions])
         session.flush()
         if not fresh:
             drop_stale_disputes(session, article.id)
-        self._article_contradictions(session, article, statements)
+        self._article_contradictions(session, article, statements, new)
         for hit in diff.candidates:
             store_candidate(session, article, hit)
         mentioned = {m.event_id for m in diff.mentions if m.flag is None}  # as happened, at its date
@@ -158,7 +160,8 @@ class EventDiffStage(Stage):
         log.debug("events: article %s: %d mentions, %d statements, %d candidates, %d contradictions", article.id,
                   len(diff.mentions), len(diff.statements), len(diff.candidates), len(diff.contradictions))
 
-    def _article_contradictions(self, session, article: Article, statements: list[StatementHit]) -> None:
+    def _article_contradictions(self, session, article: Article, statements: list[StatementHit],
+                                new: bool = False) -> None:
         """The same fact stated incompatibly by another archived article
         (copies of this one excepted). One row per value stated, against one
         article that disagrees — of the closest disagreeing value below and
@@ -176,7 +179,8 @@ class EventDiffStage(Stage):
                 continue
             done.add(key)
             slack = 1.0 if s.fact == "date" else 0.0  # a day of slack for time zones, as statements_agree
-            base = (select(FactStatement.id, at.label("at"))
+            base = (select(FactStatement.id, at.label("at"), FactStatement.article_id, FactStatement.value_text,
+                           FactStatement.sentence)
                     .join(Article, Article.id == FactStatement.article_id)
                     .where(FactStatement.fact == s.fact,
                            FactStatement.event_id == s.event_id if s.event_id else FactStatement.event_id.is_(None),
@@ -189,12 +193,12 @@ class EventDiffStage(Stage):
             found = [row for query in (below, above) for row in session.execute(query)]
             if not found:
                 continue
-            other = session.get(FactStatement, min(found, key=lambda row: (row.at, row.id)).id)
-            disputed = session.scalar(select(Contradiction.id).where(  # the other article already records it
+            other = min(found, key=lambda row: (row.at, row.id))
+            disputed = not new and session.scalar(select(Contradiction.id).where(  # the other article records it
                 Contradiction.article_id == other.article_id, Contradiction.other_article_id == article.id,
                 Contradiction.kind == "article", Contradiction.fact == s.fact,
-                Contradiction.known_value == s.value_text).limit(1))
-            if disputed is not None:
+                Contradiction.known_value == s.value_text).limit(1)) is not None
+            if disputed:
                 continue
             session.add(Contradiction(
                 article_id=article.id, event_id=s.event_id, fact=s.fact, kind="article",
@@ -247,6 +251,11 @@ def _stored_statement(row: FactStatement) -> StatementHit:
         interval = bound_interval((row.value or 0.0) * scale, row.bound, rel_tol)
     return StatementHit(row.event_id, row.fact, row.value, row.unit, row.bound, row.value_text, row.sentence,
                         row.start_offset, row.end_offset, interval)
+
+
+def _insert(session, model, rows: list[dict]) -> None:
+    if rows:
+        session.execute(insert(model), rows)
 
 
 def has_event_rows(session, article_id: int) -> bool:

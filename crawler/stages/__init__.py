@@ -40,12 +40,15 @@ class Stage:
     def open(self, session: "Session") -> None:
         """Load state from the archive once per process (e.g. the LSH index)."""
 
-    def process(self, session: "Session", article: "Article", analysis=None) -> None:
+    def process(self, session: "Session", article: "Article", analysis=None, new: bool = False) -> None:
         """Analyse one archived, flushed article (it has an id) and write the
         stage's rows in ``session``. Must be idempotent: replace the rows a
         previous run wrote for this article. ``analysis`` (a
         ``crawler.workers.Analysis``) holds what a worker process already
-        computed from the page's text: use it when it fits the article."""
+        computed from the page's text: use it when it fits the article.
+        ``new``: the article's row was inserted in this very transaction, so
+        no row can refer to it yet (every reference to an article cascades
+        on delete) and there is nothing to replace."""
         raise NotImplementedError
 
     def committed(self, article: "Article") -> None:
@@ -91,8 +94,8 @@ class StageRunner:
                 stage.open(session)
             self._opened = True
 
-    def process(self, session: "Session", article: "Article", analysis=None) -> None:
-        """Run every stage on ``article``. One flush gives the article its id;
+    def process(self, session: "Session", article: "Article", analysis=None, new: bool = False) -> None:
+        """Run every stage on ``article`` (``new``: see :meth:`Stage.process`). One flush gives the article its id;
         after that the session's autoflush writes pending rows before any
         query that could read them (a later stage reads an earlier one's
         in-memory attributes, e.g. ``article.relevant``), and the caller's
@@ -100,7 +103,7 @@ class StageRunner:
         self.open(session)
         session.flush()
         for stage in self.stages:
-            stage.process(session, article, analysis)
+            stage.process(session, article, analysis, new=new)
 
     def committed(self, article: "Article") -> None:
         for stage in self.stages:

@@ -129,11 +129,12 @@ class DedupStage(Stage):
 
     # -- per article
 
-    def process(self, session: "Session", article: "Article", analysis=None) -> None:
+    def process(self, session: "Session", article: "Article", analysis=None, new: bool = False) -> None:
         """Replace this article's index rows and outgoing links with ones
         computed from its current text, and put it in the right cluster."""
-        session.execute(delete(DuplicateLink).where(DuplicateLink.article_id == article.id))
-        self._clear_rows(session, article.id)
+        if not new:
+            session.execute(delete(DuplicateLink).where(DuplicateLink.article_id == article.id))
+            self._clear_rows(session, article.id)
         if article.paywalled:  # a teaser is not the story: never matched, never a match
             log.debug("dedup: article %s is a paywall teaser: not matched", article.id)
             self._set_cluster(session, article, None)
@@ -146,7 +147,7 @@ class DedupStage(Stage):
             return
         self._lock(session, fp)
         self._write_rows(session, article, fp)
-        links = self._find_links(session, article, fp)
+        links = self._find_links(session, article, fp, new)
         for other_id, kind, similarity in links:
             session.add(DuplicateLink(article_id=article.id, other_article_id=other_id, kind=kind,
                                       similarity=round(similarity, 4)))
@@ -219,13 +220,13 @@ class DedupStage(Stage):
             {"source_id": article.source_id, "sentence_key": int(k), "article_id": article.id}
             for k in fp.sentence_keys])
 
-    def _candidates(self, session: "Session", article: "Article", fp: Fingerprint) -> list[int]:
+    def _candidates(self, session: "Session", article: "Article", fp: Fingerprint, new: bool = False) -> list[int]:
         """Other articles sharing a band key (first) or enough uncommon anchors,
         most-shared first; not those that already link to this one (a newer
-        copy linked when it was filed)."""
+        copy linked when it was filed; a new article has none)."""
         own = article.id
-        linked_here = set(session.scalars(select(DuplicateLink.article_id)
-                                          .where(DuplicateLink.other_article_id == own)))
+        linked_here = set() if new else set(session.scalars(select(DuplicateLink.article_id)
+                                                            .where(DuplicateLink.other_article_id == own)))
         shared: Counter = Counter()
         band_keys = [int(k) for k in self.bands.band_keys(fp.hashvalues)[0]]
         for other in session.scalars(select(DedupBand.article_id).distinct()
@@ -247,7 +248,8 @@ class DedupStage(Stage):
         return [other for other, n in shared.most_common()
                 if n >= ANCHOR_MIN_SHARED and other not in linked_here][:MAX_CANDIDATES]
 
-    def _find_links(self, session: "Session", article: "Article", fp: Fingerprint) -> list[tuple[int, str, float]]:
+    def _find_links(self, session: "Session", article: "Article", fp: Fingerprint,
+                    new: bool = False) -> list[tuple[int, str, float]]:
         """(other article, kind, similarity), the clustering match first.
 
         The exact lookup uses the ``text_hash`` the pipeline stored with the
@@ -267,7 +269,7 @@ class DedupStage(Stage):
             links.append((exact.id, "exact", 1.0))
             done_groups.add(exact.cluster_id or exact.id)
 
-        ids = self._candidates(session, article, fp)
+        ids = self._candidates(session, article, fp, new)
         if exact is not None and exact.id in ids:
             ids.remove(exact.id)
         if not ids:
