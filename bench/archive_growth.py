@@ -145,7 +145,7 @@ def file_articles(url: str, config, articles: list[tuple[str, str]], first_numbe
             session.flush()
             for stage in runner.stages:
                 started = time.process_time()
-                stage.process(session, article)
+                stage.process(session, article, new=True)  # as the crawl files a new article
                 session.flush()
                 if timings is not None:
                     timings.setdefault(stage.name, []).append((time.process_time() - started) * 1000)

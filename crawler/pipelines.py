@@ -233,6 +233,8 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
     extracted = item.extracted
     key = extracted.canonical_url or canonicalize_url(item.url)
     new_hash = text_hash(extracted.text)
+    if item.analysis is not None:
+        item.analysis.remember(extracted.text, new_hash)
     fields = dict(
         url=item.url, title=extracted.title, author=extracted.author, published_at=extracted.published_at,
         language=extracted.language, site_name=extracted.site_name, description=extracted.description,

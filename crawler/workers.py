@@ -59,6 +59,10 @@ class Analysis:
             self._checked = (text, self.text_hash == text_hash(text))
         return self._checked[1] and (title is None or title == self.title)
 
+    def remember(self, text: str, digest: str) -> None:
+        """The caller hashed ``text`` already (the archive step does): reuse it."""
+        self._checked = (text, self.text_hash == digest)
+
 
 @dataclass
 class PageResult:
