@@ -4,8 +4,9 @@ A ``newsmon worker`` runs every poll and re-extraction chunk in a child
 process of its own (Scrapy's reactor cannot restart). A child started from a
 fresh interpreter pays, before its first page, ~2.5 CPU-seconds of imports
 (Scrapy and the components its engine loads, trafilatura, SQLAlchemy,
-datasketch with scipy) and ~1.3 s loading simplemma's English and Spanish
-dictionaries — more CPU than a poll of a few pages spends on the pages
+datasketch with scipy) and opening simplemma's English and Spanish
+dictionaries (milliseconds from the trie cache, crawler/events/dictionaries.py;
+~1.3 s on a machine that has none yet) — more CPU than a poll of a few pages spends on the pages
 themselves (bench/README.md). The worker instead starts multiprocessing's
 fork server with this module preloaded (newsmon/crawlproc.py
 ``start_warm_child``): everything below is done once per worker, and each
