@@ -34,7 +34,7 @@ from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, State
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
 from crawler.events.lemmas import OTHER_COUNTRIES, Words
-from crawler.events.modality import modality_reason, presupposed
+from crawler.events.modality import false_claims, modality_reason, presupposed
 from crawler.facts import DateSpan, find_dates, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
 
@@ -101,10 +101,13 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     paragraph_events: dict[int, set[str]] = {}
     per_sentence = []
     anchor: date | None = None  # the last day the article stated: "the following month" counts from it
-    for sentence in sentences:
+    # A claim the text rates false (a fact check): its dates and figures are not statements.
+    refuted = false_claims([s.text for s in sentences])
+    for sentence, claim in zip(sentences, refuted):
         folded = fold(sentence.text)
         skip = metadata_prefix(sentence.text)  # a live blog's timestamp, a dateline: not the news's dates
-        dates = [d for d in find_dates(sentence.text, published, date_order, language, anchor) if d.offset >= skip]
+        dates = [d for d in find_dates(sentence.text, published, date_order, language, anchor) if d.offset >= skip
+                 and not (claim and claim[0] <= d.offset < claim[1])]
         anchor = next((d.start for d in reversed(dates) if d.precision == "day"), anchor)
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
@@ -129,7 +132,8 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         events_here = paragraph_events.get(sentence.paragraph, set())
         if index:
             events_here = events_here | set(named[index - 1])
-        _fact_statements(diff, timeline, sentence, folded, events_here, language, published, words)
+        _fact_statements(diff, timeline, sentence, folded, events_here, language, published, words,
+                         refuted[index])
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
                                is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
         if candidate and -1 not in claimed:

@@ -225,7 +225,10 @@ _PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora
 
 
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
-                     language: str | None = None, published=None, words=None) -> None:
+                     language: str | None = None, published=None, words=None,
+                     refuted: tuple[int, int] | None = None) -> None:
+    """The sentence's statements of known facts (figures), and their contradictions with the timeline;
+    none from ``refuted``, the span of a claim the text rates false."""
     quantities: list[Quantity] | None = None
     written = stated = None
     for event in timeline.events:
@@ -253,6 +256,8 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 continue  # another year's figure, or today's ("Colombia now has …") for a past year's fact
             if quantities is None:
                 quantities = find_quantities(sentence.text)
+                if refuted:
+                    quantities = [q for q in quantities if not refuted[0] <= q.start < refuted[1]]
             near = []
             for q in (q for q in quantities if q.family == fact.family):
                 reason = _not_the_fact(fact, event, sentence.text, folded, q, keywords, language)

@@ -259,3 +259,52 @@ def denied(folded: str, offset: int) -> bool:
             if cue is _FALSEHOOD and re.match(r"\w*ly\b", before[m.start():]) and len(tail) < 40:
                 return True  # "falsely reported", "wrongly claimed"
     return False
+
+
+# Fact checks: a claim the article itself rates false ("Claim: … Rating: False.", "A viral post says …
+# That is wrong:", "'…': falso.", "Falso que …"). Its dates and figures are the false claim's, not
+# statements; the event it names is still named (the check is about it).
+_VERDICT_WORD = (r"(?:false|falso|falsa|fake|wrong|incorrect\w*|misleading|enganos[oa]|untrue|not\s+true|"
+                 r"no\s+es\s+(?:cierto|verdad)|bulo|mostly\s+false|pants\s+on\s+fire)")
+_CLAIM_LABEL = re.compile(r"^\W*(?:viral\s+)?(?:claim|the\s+claim|afirmacion|lo\s+que\s+se\s+dice|bulo|rumor|"
+                          r"what\s+was\s+claimed|dicho)\s*:")
+_VERDICT_LABEL = re.compile(r"\b(?:rating|verdict|veredicto|calificacion|our\s+ruling|conclusion|fact\s+check)\s*:\s*"
+                            + _VERDICT_WORD + r"\b")
+_VERDICT_OPENS = re.compile(r"^\W*(?:(?:that|this|it)\s+(?:is|was|'s)\s+(?:\w+\s+)?" + _VERDICT_WORD + r"|"
+                            + _VERDICT_WORD + r"\s*[.:!]|(?:es|eso\s+es)\s+" + _VERDICT_WORD + r")\b")
+_VERDICT_FIRST = re.compile(r"^\W*" + _VERDICT_WORD + r"\s*(?::|\bque\b|\bthat\b)")
+_QUOTED_VERDICT = re.compile(r"^\W*['\"“‘«](?P<claim>[^'\"”’»]{10,})['\"”’»]\s*[:,—–-]\s*" + _VERDICT_WORD + r"\b")
+# The unreliable source of a claim: "a viral video claims", "un mensaje en redes asegura".
+_CLAIM_SOURCE = re.compile(r"\b(?:posts?|videos?|messages?|chain|tweets?|memes?|claims?|rumou?rs?|users?|"
+                           r"publicacion\w*|mensaje\w*|cadena\w*|trino\w*|rumor\w*|usuarios?)\b(?:\s+\S+){0,6}?\s+"
+                           r"(?:claims?|says?|said|asserts?|alleges?|states?|asegura\w*|afirma\w*|dice\w*|sostiene\w*|"
+                           r"que)\b")
+
+
+def false_claims(sentences: list[str]) -> list[tuple[int, int] | None]:
+    """For each sentence, the span of it that is a claim the text rates false, or None."""
+    folded = [fold(s) for s in sentences]
+    out: list[tuple[int, int] | None] = []
+    for i, text in enumerate(folded):
+        following = folded[i + 1] if i + 1 < len(folded) else ""
+        span = None
+        label = _CLAIM_LABEL.match(text)
+        if label:
+            verdict = _VERDICT_LABEL.search(text, label.end())
+            if verdict or _VERDICT_LABEL.match(following.lstrip()) or _VERDICT_OPENS.match(following):
+                span = (label.end(), verdict.start() if verdict else len(text))
+        if span is None:
+            quoted = _QUOTED_VERDICT.match(text)
+            if quoted:
+                span = (quoted.start("claim"), quoted.end("claim"))
+        if span is None:
+            first = _VERDICT_FIRST.match(text)
+            if first:
+                end = re.compile(r"[;:]").search(text, first.end())
+                span = (first.end(), end.start() if end else len(text))
+        if span is None and _VERDICT_OPENS.match(following):
+            source = _CLAIM_SOURCE.search(text)
+            if source:
+                span = (source.end(), len(text))
+        out.append(span)
+    return out
