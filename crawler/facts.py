@@ -542,7 +542,7 @@ _BOUNDS = [
      r"casi|cerca de|alrededor de|aproximadamente|unos|unas|en torno a", "about"),
 ]
 _NUMBER = r"\d{1,3}(?:[,.]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
-_SCALE = r"mil\s+millones|thousand|millions?|billions?|trillion|millones|mill[oó]n|mln|mn|bn|k|m|b"
+_SCALE = r"mil\s+millones|mil|thousand|millions?|billions?|trillion|millones|mill[oó]n|mln|mn|bn|k|m|b"
 _UNIT_WORDS = r"%|per\s*cent|percent|por\s+ciento|hect[aá]reas?|hectares?|ha|acres?|km2|square\s+kil[oe]met(?:er|re)s|" \
               r"(?:metric\s+)?tons|tonnes|toneladas"
 _MONEY_PREFIX = r"(?:US\$|U\.S\.\s?\$|USD|\$)\s?"

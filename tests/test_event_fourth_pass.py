@@ -34,3 +34,26 @@ def test_a_figure_in_a_claim_rated_false_is_no_statement():
 def test_a_false_verdict_opening_the_sentence_covers_its_first_clause_only():
     text = "Falso que la ONUDD haya contado 400.000 hectáreas de coca en 2023; contó 253.000."
     assert not contradicted(text, published=date(2024, 11, 5), language="es")
+
+
+# --- the survey's figures: the UN and the measured year name the survey --------------------------
+
+def test_the_parent_organisation_with_the_measured_year_names_the_survey():
+    assert "coca-survey-2023" in named("Coca covered 253,000 hectares in 2023, the UN said.",
+                                       published=date(2024, 11, 5))
+
+
+def test_the_parent_organisation_with_the_measured_year_is_not_another_countrys_survey():
+    assert "coca-survey-2023" not in named("Peru's coca grew to 95,000 hectares in 2023, the UN said.",
+                                           published=date(2024, 11, 5))
+
+
+def test_the_year_a_fact_measures_is_not_the_survey_date():
+    text = "La ONUDD midió 253.000 hectáreas de coca en Colombia en 2023."
+    assert "coca-survey-2023" in named(text, published=date(2024, 11, 5), language="es")
+
+
+def test_a_spanish_mil_figure_is_read():
+    text = "Según la ONUDD, en 2023 había 300 mil hectáreas de coca en Colombia."
+    assert "timeline:coca-survey-2023:coca_hectares_2023" in contradicted(text, published=date(2024, 11, 5),
+                                                                          language="es")

@@ -35,7 +35,7 @@ from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _m
 from crawler.events.timeline import Timeline
 from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.modality import false_claims, modality_reason, presupposed
-from crawler.facts import DateSpan, find_dates, lead_paragraph, metadata_prefix, split_sentences
+from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
 
 log = logging.getLogger(__name__)
@@ -294,6 +294,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
+                and not _measured_year(d, event, sentence.text)
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
                 and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
                                                                       for s, e in others))]
@@ -365,6 +366,20 @@ _ANNOUNCED = re.compile(r"\b(?:announc\w+|declar\w+|anunci\w+|proclaim\w+|notif\
 # "The White House on Friday declared that Colombia had failed …": the date before the announcing verb.
 _ANNOUNCED_AFTER = re.compile(r"\W*(?:(?:it|he|she|they|officially|formally|publicly)\s+)?(?:announc\w+|declar\w+|"
                               r"anunci\w+|proclaim\w+|notif\w+)\s+(?:\w+\s+){0,2}?(?:that|que)\b")
+
+
+def _measured_year(span: DateSpan, event, text: str) -> bool:
+    """"The UNODC counted 253,000 hectares in 2023" about the survey published in 2024: the year a fact
+    of the event measures, beside a figure of the fact's kind, is the figure's year, not the event's date
+    ("proposed cutting aid for the police in 2024" dates the cutting)."""
+    if span.precision != "year":
+        return False
+    families = {f.family for f in event.facts if f.year == span.start.year}
+    if not families:
+        return False
+    end = span.offset + len(span.text)
+    return any(q.family in families and (0 <= span.offset - q.end <= 40 or 0 <= q.start - end <= 25)
+               for q in find_quantities(text))
 
 
 def _background_year(span: DateSpan, folded: str) -> bool:
