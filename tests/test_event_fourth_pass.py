@@ -57,3 +57,44 @@ def test_a_spanish_mil_figure_is_read():
     text = "Según la ONUDD, en 2023 había 300 mil hectáreas de coca en Colombia."
     assert "timeline:coca-survey-2023:coca_hectares_2023" in contradicted(text, published=date(2024, 11, 5),
                                                                           language="es")
+
+
+# --- days without a month name, or as words ---------------------------------------------------------
+
+def _days(text: str, published: date, language: str = "en") -> list[tuple[str, str]]:
+    from crawler.events.ordinals import ordinal_dates
+    from crawler.facts import find_dates
+
+    return [(str(d.start), d.precision) for d in ordinal_dates(text, published, find_dates(text, published, None,
+                                                                                            language))]
+
+
+def test_an_ordinal_day_alone_takes_the_month_of_publication():
+    assert _days("The agreement signed on the 9th holds.", date(2025, 4, 12)) == [("2025-04-09", "day")]
+
+
+def test_an_ordinal_day_alone_takes_the_month_the_sentence_names():
+    assert ("2025-07-03", "day") in _days("In July, on the 3rd, both envoys left.", date(2025, 11, 1))
+
+
+def test_an_ordinal_word_with_a_month_is_a_day():
+    assert _days("On the twenty-fourth of October the Treasury acted.", date(2025, 11, 1)) == [("2025-10-24", "day")]
+
+
+def test_a_weekday_with_its_day_number_is_that_day():
+    assert _days("Eso pasó el viernes 24 en Bogotá.", date(2025, 11, 10), "es") == [("2025-10-24", "day")]
+
+
+def test_ordinals_that_number_other_things_are_no_days():
+    assert _days("Since the 21st century the 14th Amendment and the 5th Fleet.", date(2025, 11, 1)) == []
+    assert [d for d in _days("Trump acted on Monday, 28 years after Clinton.", date(2025, 9, 17))
+            if d[0] != "2025-09-15"] == []
+
+
+def test_a_known_event_dated_by_an_ordinal_word_is_a_dated_mention():
+    text = "On the twenty-fourth of October, the Treasury sanctioned Petro."
+    diff = read(text, published=date(2025, 11, 1))
+    assert {m.event_id for m in diff.mentions if m.flag is None} == {"ofac-sanctions"}
+    assert any(s.fact == "date" and s.event_id == "ofac-sanctions" for s in diff.statements)
+    assert "timeline:ofac-sanctions:date" in contradicted("On the twentieth of October, the Treasury sanctioned Petro.",
+                                                          published=date(2025, 11, 1))

@@ -34,6 +34,7 @@ from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, State
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
 from crawler.events.lemmas import OTHER_COUNTRIES, Words
+from crawler.events.ordinals import ordinal_dates
 from crawler.events.modality import false_claims, modality_reason, presupposed
 from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
@@ -106,8 +107,9 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     for sentence, claim in zip(sentences, refuted):
         folded = fold(sentence.text)
         skip = metadata_prefix(sentence.text)  # a live blog's timestamp, a dateline: not the news's dates
-        dates = [d for d in find_dates(sentence.text, published, date_order, language, anchor) if d.offset >= skip
-                 and not (claim and claim[0] <= d.offset < claim[1])]
+        dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
+                              find_dates(sentence.text, published, date_order, language, anchor))
+        dates = [d for d in dates if d.offset >= skip and not (claim and claim[0] <= d.offset < claim[1])]
         anchor = next((d.start for d in reversed(dates) if d.precision == "day"), anchor)
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
