@@ -98,3 +98,27 @@ def test_a_known_event_dated_by_an_ordinal_word_is_a_dated_mention():
     assert any(s.fact == "date" and s.event_id == "ofac-sanctions" for s in diff.statements)
     assert "timeline:ofac-sanctions:date" in contradicted("On the twentieth of October, the Treasury sanctioned Petro.",
                                                           published=date(2025, 11, 1))
+
+
+# --- bare titles and press names for the actors ------------------------------------------------------
+
+def test_a_bare_title_names_the_head_of_state():
+    assert "deportation-standoff" in named("The president turned back the deportation planes on Sunday.",
+                                           published=date(2025, 1, 27))
+    assert "visa-revocation" in named("El jefe de Estado se quedó sin visa el 26 de septiembre.",
+                                      published=date(2025, 10, 1), language="es")
+
+
+def test_a_title_of_another_countrys_leader_is_not_the_head_of_state():
+    assert "deportation-standoff" not in named("The Ecuadorian president turned back the deportation planes.",
+                                               published=date(2025, 1, 27))
+
+
+def test_a_press_name_for_the_united_states_is_the_actor():
+    assert "boat-strikes" in named("El vecino del norte atacó otra lancha en el Caribe el martes.",
+                                   published=date(2025, 10, 30), language="es")
+
+
+def test_colombias_head_of_state_is_the_colombian_president():
+    assert "visa-revocation" in named("Washington revoked the visa of Colombia's head of state.",
+                                      published=date(2025, 10, 1))

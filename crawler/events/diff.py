@@ -289,7 +289,9 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             end = start  # "the first U.S. strike on a drug boat, on September 12": the campaign's first day
         # A date that is another named event's ("the decertification and the visa revocation on 26
         # September") is not held against this one.
-        others = [e.interval(today) for e, _m in matches if e is not event]
+        # (An ongoing campaign claims only its first day: "on October 2, a month after the first strike".)
+        others = [e.interval(today) if e.precision != "range" else (e.start, e.start) for e, _m in matches
+                  if e is not event]
         term_clauses = {_clause_of(clauses, o) for o in offsets}
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
                                      or _opens_sentence(d, sentence.text, clauses)

@@ -88,7 +88,7 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
      ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
       "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA", "American", "Americans",
       "americano", "americana", "americanos", "americanas",
-      "Drug Enforcement Administration", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
+      "Drug Enforcement Administration", "Unión Americana", "vecino del norte", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
     ({"white house"}, ["White House", "Casa Blanca"]),
     ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
     ({"treasury"}, ["Treasury", "Tesoro", "Departamento del Tesoro"]),
@@ -105,7 +105,8 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"colombian president", "colombian leader", "colombia's president", "presidente colombiano",
       "presidente de colombia"},
      ["Colombian president", "Colombian leader", "Colombia's president", "presidente colombiano",
-      "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano"]),
+      "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano", "Colombia's head of state",
+      "Colombian head of state", "presidente neogranadino", "mandatario neogranadino"]),
 ]
 # Other countries than the shipped topic's (folded): "Ecuador received $95 million in US aid" is not
 # Colombia's aid; "OFAC sanctioned three Venezuelan officials" is not the sanctions on Petro.
@@ -181,6 +182,19 @@ _NOT_AMERICAS = (r"(?<!latin )(?<!latin-)(?<!south )(?<!central )(?<!north )(?<!
                  r"(?!\s+(?:del\s+sur|latin))")
 FORM_GUARDS: dict[str, tuple[str, str]] = {f: _NOT_AMERICAS for f in (
     "american", "americans", "americano", "americana", "americanos", "americanas")}
+
+# A title without a name ("the president", "el mandatario", "el jefe de Estado") names the topic's head of
+# state when the sentence names no other leader (see crawler.events.match): the actors it may stand for.
+TITLED_ACTORS = {"petro"}
+BARE_TITLE = re.compile(r"\b(?:the|el|al|del)\s+(?:(?:colombian|south\s+american|sudamericano|colombiano)\s+)?"
+                        r"(?:president|leader|head\s+of\s+state|presidente|mandatario|jefe\s+de\s+estado|gobernante)"
+                        r"(?:\s+(?:colombiano|sudamericano|neogranadino))?\b(?!\s+(?:of|de|del)\s+(?!colombia))")
+OTHER_LEADER = re.compile(r"\b(?:trump|biden|obama|maduro|noboa|milei|lula|sheinbaum|bukele|boric|arevalo|mulino|"
+                          r"magnate|white\s+house|casa\s+blanca|(?:u\.?s\.?|us|american|venezuelan|ecuadorian|mexican)"
+                          r"\s+(?:president|leader)|president\s+of\s+the\s+united\s+states|"
+                          r"(?:president|leader)'?s?\s+of\s+(?!colombia)\w+|"
+                          r"(?:presidente|mandatario|jefe\s+de\s+estado)\s+(?:de\s+)?(?:estados\s+unidos|ee\.?\s?uu\.?|"
+                          r"estadounidense|norteamericano|gringo|venezolano|ecuatoriano|mexicano|de\s+(?!colombia)\w+))")
 
 # Plural subjects that name both sides of a bilateral story.
 BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides)\b|"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from crawler.events.lemmas import BOTH_SIDES, Words
+from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, OTHER_LEADER, TITLED_ACTORS, Words
 from crawler.events.modality import denied
 from crawler.events.timeline import KnownEvent
 from crawler.facts import DateSpan
+from crawler.text import fold
 
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—")
 # Stricter clauses for holding a date against an event: a complement clause
@@ -166,6 +167,9 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
     if actor is None and BOTH_SIDES.search(folded):
         actor = "both sides"
+    if actor is None and BARE_TITLE.search(folded) and not OTHER_LEADER.search(folded) and any(
+            fold(a) in TITLED_ACTORS for a in event.actors):
+        actor = "a bare title"  # "the president refused the deportation flights": no other leader named
     if actor is None and continued:
         actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
