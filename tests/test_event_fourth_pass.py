@@ -122,3 +122,36 @@ def test_a_press_name_for_the_united_states_is_the_actor():
 def test_colombias_head_of_state_is_the_colombian_president():
     assert "visa-revocation" in named("Washington revoked the visa of Colombia's head of state.",
                                       published=date(2025, 10, 1))
+
+
+# --- follow-up actions: their date is theirs, they are candidates and mentions -----------------------
+
+def _candidate_days(text: str, **kw) -> set[str]:
+    return {str(c.date_start) for c in read(text, **kw).candidates}
+
+
+def test_an_act_in_retaliation_for_a_known_event_is_a_follow_up():
+    text = "Colombia suspended its arms purchases on 20 September in retaliation for the decertification."
+    kw = {"published": date(2025, 9, 25)}
+    assert "timeline:decertification:date" not in contradicted(text, **kw)
+    assert "decertification" in named(text, **kw)
+    assert "2025-09-20" in _candidate_days(text, **kw)
+
+
+def test_a_vote_tally_is_not_a_sports_score():
+    text = "The U.S. Senate voted 52-47 on October 29 to reject a resolution ending the boat strikes."
+    assert "2025-10-29" in _candidate_days(text, published=date(2025, 10, 31))
+
+
+def test_an_act_until_an_ongoing_campaign_stops_has_its_own_date():
+    text = "Colombia halted police cooperation with the DEA on November 4 until the strikes on drug boats end."
+    kw = {"published": date(2025, 11, 6)}
+    assert "boat-strikes" in named(text, **kw)
+    assert "2025-11-04" in _candidate_days(text, **kw)
+
+
+def test_an_act_to_seek_the_end_of_a_known_event_is_a_follow_up():
+    text = "Petro contrató el 5 de noviembre a dos abogados para pedir su salida de la lista Clinton."
+    kw = {"published": date(2025, 11, 7), "language": "es"}
+    assert "timeline:ofac-sanctions:date" not in contradicted(text, **kw)
+    assert "2025-11-05" in _candidate_days(text, **kw)

@@ -63,6 +63,7 @@ destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer 
 llegar imponer telefonear
 exclude excluir acordar pedir solicitar request notify notificar
 abandon abandonar quit reduce reducir downsize
+hire contratar
 """.split())
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""
@@ -105,8 +106,9 @@ _ATTRIBUTION = {"announce", "anunciar", "confirm", "report", "informar"}
 
 _SAYING_NOUNS = {"claim", "report", "allegation", "rumor", "rumour", "story", "version", "informe", "version",
                  "acusacion", "rumor", "noticia", "afirmacion", "que", "that", "it", "lo"}
-# Sport: "La selección Colombia venció 3-0 a Estados Unidos" is not an act of governments.
-_SPORT = re.compile(r"(?<![\d\-/.])\b\d{1,2}\s*[-–]\s*\d{1,2}\b(?![-/.]\d|\s*(?:de|of)\b)|\b(?:seleccion|national\s+team|squad|amistoso|"
+# Sport: "La selección Colombia venció 3-0 a Estados Unidos" is not an act of governments ("voted 48-51", a tally, is).
+_SPORT = re.compile(r"(?<!vote\s)(?<!voted\s)(?<!votes\s)(?<!votaron\s)(?<!votacion\s)(?<!vote\sof\s)(?<!margin\sof\s)"
+                    r"(?<![\d\-/.])\b\d{1,2}\s*[-–]\s*\d{1,2}\b(?![-/.]\d|\s*(?:de|of)\b|\s*(?:votes?|votos)\b)|\b(?:seleccion|national\s+team|squad|amistoso|"
                     r"friendly\s+(?:match|game)|goles?|goals?\b|eliminatorias?|world\s+cup|copa\s+(?:america|mundial|del\s+mundo)|"
                     r"mundial\s+de\s+futbol|futbol|soccer|football|torneo|tournament|estadio|stadium)\b")
 # "a lo largo de las últimas tres décadas", "for years", "over the past decade": a habit, not the day's news.
@@ -209,7 +211,15 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
 # A follow-up names the known event as what it is about or after: "over the sanctions", "after the
 # visa revocation", "contra la descertificación".
 _ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "about", "regarding", "concerning",
-                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese", "until"}
+                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese", "until",
+                "retaliation", "reprisal", "represalia", "represalias", "response", "respuesta"}
+
+
+def about_start(words: Words, offset: int) -> int | None:
+    """Where the about-word before the words at ``offset`` stands ("… on November 11 until the strikes
+    stop": the offset of "until"), or None."""
+    index = words.index_at(offset)
+    return next((t.start for t in words.tokens[max(0, index - 6):index] if t.surface in _ABOUT_WORDS), None)
 
 
 def _about(words: Words, offset: int, folded: str = "") -> bool:

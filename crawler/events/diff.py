@@ -28,7 +28,7 @@ import logging
 import re
 from datetime import date, timedelta
 
-from crawler.events.candidates import IRREGULAR_PAST, _candidate
+from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
@@ -302,6 +302,12 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
                 and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
                                                                       for s, e in others))]
+        if event.precision == "range":
+            # "Colombia suspended intelligence sharing on November 11 until the strikes stop": a date before
+            # the word that makes an ongoing campaign what another act is about is that act's, not a strike's.
+            about = [a for a in (about_start(words, o) for o in offsets) if a is not None]
+            if about:
+                near = [d for d in near if d.offset > min(about)]
         # "A week after the September 15 decertification, the State Department revoked Petro's visa":
         # the other event's date plus the offset dates the event named after it.
         counted = [d for d in derived if min(offsets) > d.end_at and (d.until is None or max(offsets) < d.until)]

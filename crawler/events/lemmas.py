@@ -57,7 +57,7 @@ CONCEPTS: list[set[str]] = [
     {"provide", "give", "send", "grant", "disburse", "transfer", "aportar", "girar", "donar", "desembolsar",
      "transferir", "otorgar", "entregar", "enviar"},
     # punitive measures
-    {"sanction", "sancionar", "sancion", "blacklist"},
+    {"sanction", "sancionar", "sancion", "blacklist", "designate", "designation"},
     # tariffs
     {"tariff", "arancel", "levy", "duty", "gravamen"},
     # permits to enter
@@ -84,8 +84,8 @@ for _index, _members in enumerate(CONCEPTS):
 # Acronyms keep their capitals ("US" is not "us").
 _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
-    ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu"},
-     ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
+    ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu", "ee. uu."},
+     ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "EE. UU.", "estadounidense",
       "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA", "American", "Americans",
       "americano", "americana", "americanos", "americanas",
       "Drug Enforcement Administration", "Unión Americana", "vecino del norte", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),

@@ -20,6 +20,8 @@ _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|w
 # reacting to something: "met on Wednesday to debate the sanctions", "voted to reject the decertification".
 # ("in over 30 years", "about 40 days": amounts, not what something is about.)
 _ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
+                          r"(?:in|as)\s+(?:retaliation|reprisal)\s+(?:for|against)|(?:en|como)\s+represalias?\s+(?:por|a|contra)|"
+                          r"(?:to\s+)?(?:seek|request|demand)(?:ing)?|para\s+(?:pedir|solicitar|exigir)|"
                           r"(?:condemn|denounc|protest|reject|criticiz|criticis|repudiat|challeng|oppos|contest)ing|"
                           r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
                           r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight|"
