@@ -103,9 +103,9 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     per_sentence = []
     anchor: date | None = None  # the last day the article stated: "the following month" counts from it
     # A claim the text rates false (a fact check): its dates and figures are not statements.
-    refuted = false_claims([s.text for s in sentences])
-    for sentence, claim in zip(sentences, refuted):
-        folded = fold(sentence.text)
+    folds = [fold(s.text) for s in sentences]
+    refuted = false_claims(folds)
+    for sentence, folded, claim in zip(sentences, folds, refuted):
         skip = metadata_prefix(sentence.text)  # a live blog's timestamp, a dateline: not the news's dates
         dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
                               find_dates(sentence.text, published, date_order, language, anchor))

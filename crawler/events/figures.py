@@ -224,6 +224,9 @@ def _other_country(fact: KnownFact, event: KnownEvent, text: str, folded: str, q
 _PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora|actualmente)\b")
 
 
+_ANY_DIGIT = re.compile(r"\d")
+
+
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
                      language: str | None = None, published=None, words=None,
                      refuted: tuple[int, int] | None = None) -> None:
@@ -231,6 +234,8 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     none from ``refuted``, the span of a claim the text rates false."""
     quantities: list[Quantity] | None = None
     written = stated = None
+    if not _ANY_DIGIT.search(sentence.text):
+        return  # every figure has digits
     for event in timeline.events:
         for fact in event.facts:
             if fact.require_event and (event.id not in paragraph_events or _before_event(event, folded, sentence.text)):

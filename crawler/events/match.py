@@ -124,6 +124,22 @@ def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
     return False
 
 
+def _titled(event: KnownEvent) -> bool:
+    """Whether a bare title may name one of the event's actors (cached on it)."""
+    cached = getattr(event, "_titled_cache", None)
+    if cached is None:
+        cached = event._titled_cache = any(fold(a) in TITLED_ACTORS for a in event.actors)
+    return cached
+
+
+def _bare_title(folded: str, words: Words | None) -> bool:
+    """A title without a name and no other leader in the sentence (memoised on its words)."""
+    memo = words.memo if words is not None else {}
+    if "bare title" not in memo:
+        memo["bare title"] = bool(BARE_TITLE.search(folded)) and not OTHER_LEADER.search(folded)
+    return memo["bare title"]
+
+
 def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
                  dates: list[DateSpan] | None = None, tolerance_days: int = 1, continued: bool = False,
                  ) -> tuple[float, list[int], str] | None:
@@ -169,8 +185,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
     if actor is None and BOTH_SIDES.search(folded):
         actor = "both sides"
-    if actor is None and BARE_TITLE.search(folded) and not OTHER_LEADER.search(folded) and any(
-            fold(a) in TITLED_ACTORS for a in event.actors):
+    if actor is None and _titled(event) and _bare_title(folded, words):
         actor = "a bare title"  # "the president refused the deportation flights": no other leader named
     if actor is None and continued:
         actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story

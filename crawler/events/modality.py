@@ -281,9 +281,8 @@ _CLAIM_SOURCE = re.compile(r"\b(?:posts?|videos?|messages?|chain|tweets?|memes?|
                            r"que)\b")
 
 
-def false_claims(sentences: list[str]) -> list[tuple[int, int] | None]:
-    """For each sentence, the span of it that is a claim the text rates false, or None."""
-    folded = [fold(s) for s in sentences]
+def false_claims(folded: list[str]) -> list[tuple[int, int] | None]:
+    """For each sentence (folded), the span of it that is a claim the text rates false, or None."""
     out: list[tuple[int, int] | None] = []
     for i, text in enumerate(folded):
         following = folded[i + 1] if i + 1 < len(folded) else ""

@@ -51,7 +51,23 @@ _PATTERNS = [
     (re.compile(rf"\b(?:el|del|al)\s+d[ií]a\s+(?P<day>\d{{1,2}})\b(?!\s*(?:de\s+)?(?:{_MONTH}))(?![.,/:]\d)",
                 re.I), "day"),
 ]
-_CUES = re.compile(rf"(?i)\d(?:st|nd|rd|th)\b|\bd[ií]a\s+\d|{_ORDINAL_WORDS}|(?:{_WEEKDAY}),?\s+(?:the\s+)?\d")
+# A cheap test first: a digit ordinal, "día 14", an ordinal word before "of", a weekday (every one ends in
+# day/es/do/go) before a number.
+# Cheap tests first (most sentences have none of these forms): a digit ordinal ("26th"), a weekday (every
+# name ends in day/es/do/go) before a number, an ordinal word, "día 14".
+_DIGIT_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b")
+_WEEKDAY_CUE = re.compile(r"(?:day|es|do|go),?\s+(?:the\s+)?\d")
+_ORDINAL_STEM = re.compile(r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+                           r"teenth|twentieth|thirtieth")
+_DAY_WORD = re.compile(r"d[ií]a\s+\d")
+
+
+def _cues(lower: str) -> tuple[bool, ...]:
+    """Which of the patterns may match (in their order)."""
+    digit = _DIGIT_ORDINAL.search(lower) is not None
+    words = digit or _ORDINAL_STEM.search(lower) is not None
+    return (words and " of " in lower, _WEEKDAY_CUE.search(lower) is not None, digit, words,
+            _DAY_WORD.search(lower) is not None)
 
 
 def _day_number(text: str) -> int:
@@ -109,10 +125,15 @@ def _weekday_day(weekday: int, day: int, published: date) -> date | None:
 
 def ordinal_dates(text: str, published: date | None, dates: list[DateSpan]) -> list[DateSpan]:
     """``dates`` plus the days this module reads; a weekday alone inside one of them is dropped."""
-    if published is None or not _CUES.search(text):
+    if published is None:
+        return dates
+    cues = _cues(text.lower())
+    if not any(cues):
         return dates
     added: list[DateSpan] = []
-    for pattern, kind in _PATTERNS:
+    for cued, (pattern, kind) in zip(cues, _PATTERNS):
+        if not cued:
+            continue
         for m in pattern.finditer(text):
             if any(s <= m.start() < e or m.start() <= s < m.end() for s, e in
                    [(d.offset, d.offset + len(d.text)) for d in added]):
