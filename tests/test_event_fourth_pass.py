@@ -155,3 +155,20 @@ def test_an_act_to_seek_the_end_of_a_known_event_is_a_follow_up():
     kw = {"published": date(2025, 11, 7), "language": "es"}
     assert "timeline:ofac-sanctions:date" not in contradicted(text, **kw)
     assert "2025-11-05" in _candidate_days(text, **kw)
+
+
+# --- the event named again by a definite noun in the next sentence; "both ambassadors" ---------------
+
+def test_a_definite_noun_after_the_sentence_naming_the_event_names_it_again():
+    text = "Washington revoked Petro's visa on September 26. The revocation, announced on October 1, surprised nobody."
+    found = contradicted(text, published=date(2025, 10, 10))
+    assert {"internal:visa-revocation:date", "timeline:visa-revocation:date"} <= found
+
+
+def test_a_definite_noun_alone_names_no_event():
+    assert "visa-revocation" not in named("The revocation, announced on October 1, surprised nobody.",
+                                          published=date(2025, 10, 10))
+
+
+def test_both_ambassadors_name_both_sides():
+    assert "ambassador-recall" in named("Both ambassadors were recalled on July 3.", published=date(2025, 7, 20))

@@ -197,8 +197,10 @@ OTHER_LEADER = re.compile(r"\b(?:trump|biden|obama|maduro|noboa|milei|lula|shein
                           r"estadounidense|norteamericano|gringo|venezolano|ecuatoriano|mexicano|de\s+(?!colombia)\w+))")
 
 # Plural subjects that name both sides of a bilateral story.
-BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides)\b|"
-                        r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales)\b")
+BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides|ambassadors|envoys|"
+                        r"heads\s+of\s+mission|foreign\s+ministries|presidents|leaders)\b|"
+                        r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales|embajadores|mandatarios|presidentes|"
+                        r"jefes\s+de\s+mision|cancillerias)\b")
 
 
 def actor_forms(name: str) -> list[str]:

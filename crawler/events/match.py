@@ -124,6 +124,9 @@ def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
     return False
 
 
+_DEFINITE_BEFORE = re.compile(r"\b(?:the|this|that|these|those|la|las|los|esa|esas|esos|esta|estas|estos|dicha|dichas)\s+$")
+
+
 def _titled(event: KnownEvent) -> bool:
     """Whether a bare title may name one of the event's actors (cached on it)."""
     cached = getattr(event, "_titled_cache", None)
@@ -225,6 +228,15 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                 if len({_clause_of(clauses, o) for o in found}) == 1 and not _other_sense(folded, words, found):
                     return (0.65, found,
                             f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
+    if continued and words is not None:
+        # "Petro's visa was revoked on September 26. The revocation, announced on Sept. 28, …": a word of the
+        # event's terms after a determiner, right after a sentence that named the event, names it again.
+        for group in event.term_groups:
+            for p in group:
+                m = p.search(folded, original, words)
+                if m is not None and _DEFINITE_BEFORE.search(folded, max(0, m.start() - 8), m.start()) and \
+                        not _other_sense(folded, words, [m.start()]):
+                    return 0.6, [m.start()], f"'{p.text}' after a determiner, after a sentence naming it"
     if on_day and event.title_words:
         exact = on_day[0].precision == "day"
         for index, token in enumerate(words.tokens):
