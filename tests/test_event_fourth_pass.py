@@ -172,3 +172,20 @@ def test_a_definite_noun_alone_names_no_event():
 
 def test_both_ambassadors_name_both_sides():
     assert "ambassador-recall" in named("Both ambassadors were recalled on July 3.", published=date(2025, 7, 20))
+
+
+# --- a date followed by "when / cuando", and clefts ("It was on … that") ---------------------------
+
+def test_a_date_followed_by_cuando_dates_the_event():
+    assert "timeline:ofac-sanctions:date" in contradicted("Fue el 2 de noviembre cuando el Tesoro sancionó a Petro.",
+                                                          published=date(2025, 11, 20), language="es")
+
+
+def test_a_cleft_date_dates_the_event():
+    assert "timeline:ofac-sanctions:date" in contradicted("It was on October 30 that the Treasury sanctioned Petro.",
+                                                          published=date(2025, 11, 20))
+
+
+def test_a_sayings_date_before_that_is_not_the_events():
+    assert not contradicted("Petro said on November 2 that the sanctions on Petro were unjust.",
+                            published=date(2025, 11, 20))

@@ -323,7 +323,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                         or _opens_sentence(d, sentence.text, clauses)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                         or _date_clause_before(d, sentence.text, clauses, term_clauses)
-                                        or _announced_that(d, folded, offsets) or d in counted_spans)
+                                        or _announced_that(d, folded, offsets) or _when_clause(d, folded, offsets)
+                                        or d in counted_spans)
                     and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
@@ -394,6 +395,22 @@ def _measured_year(span: DateSpan, event, text: str) -> bool:
 
 def _background_year(span: DateSpan, folded: str) -> bool:
     return span.precision == "year" and bool(_BOUNDING.match(folded[span.offset:]))
+
+
+# "Fue el 1 de septiembre cuando la Casa Blanca le retiró la certificación", "on July 3, when both
+# capitals called their envoys home": a date the words "when / cuando / en que" follow dates their clause.
+_WHEN_AFTER = re.compile(r"\s*,?\s*(?:cuando|when|en\s+que|in\s+which)\b")
+# "It was on 1 September that …" (a cleft; "said on 2 October that …" is a saying's date).
+_CLEFT_BEFORE = re.compile(r"\b(?:it\s+was|it's|fue|was)\s+(?:on\s+|in\s+|el\s+|en\s+)?$")
+
+
+def _when_clause(span: DateSpan, folded: str, offsets: list[int]) -> bool:
+    end = span.offset + len(span.text)
+    first = min((o for o in offsets if o >= end), default=None)
+    if first is None or re.search(r"[;.?!]", folded[end:first]):
+        return False
+    return bool(_WHEN_AFTER.match(folded, end)) or (
+        bool(re.match(r"\s*(?:that|que)\b", folded[end:])) and bool(_CLEFT_BEFORE.search(folded, 0, span.offset)))
 
 
 def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:
