@@ -189,3 +189,22 @@ def test_a_cleft_date_dates_the_event():
 def test_a_sayings_date_before_that_is_not_the_events():
     assert not contradicted("Petro said on November 2 that the sanctions on Petro were unjust.",
                             published=date(2025, 11, 20))
+
+
+# --- the head of state by title and country; non-political acts are no candidates ------------------
+
+def test_the_title_with_the_country_names_the_head_of_state():
+    text = "Colombia's leader, blacklisted by Washington on Friday, vowed to fight back."
+    diff = read(text, published=date(2025, 10, 27))
+    assert "ofac-sanctions" in {m.event_id for m in diff.mentions}
+    assert not diff.candidates  # the known event's own day, told again
+
+
+def test_a_former_holder_of_the_title_is_not_the_head_of_state():
+    assert "visa-revocation" not in named("Former Colombian president Andrés Pastrana lost his visa on September 26.",
+                                          published=date(2025, 10, 1))
+
+
+def test_a_rescue_at_sea_is_no_candidate():
+    text = "A U.S. Navy ship rescued six Colombian sailors whose freighter sank off Cartagena on November 9."
+    assert not read(text, published=date(2025, 11, 12)).candidates

@@ -78,6 +78,8 @@ insistir reiterar destacar subrayar confirmar negar responder sostener calificar
 pensar temer querer recordar publicar escribir ser estar haber tener hacer ir dar ver poder deber seguir
 quedar parecer pasar desmentir conocer saber enterar
 score beat win lose draw tie rally climb slip jump gain trade batter collide
+rescue capsize sink perform sing play celebrate premiere rain flood
+rescatar naufragar zozobrar ganar empatar vencer jugar cantar celebrar estrenar llover inundar
 """.split())
 # Irregular English pasts of action verbs (simplemma gives their lemma; the form says it is a past).
 IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold

@@ -102,6 +102,10 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"venezuela"}, ["Venezuelan", "venezolano", "venezolana", "venezolanos", "Caracas"]),
     ({"ecuador"}, ["Ecuadorian", "ecuatoriano", "ecuatoriana", "Quito"]),
     ({"mexico"}, ["Mexican", "mexicano", "mexicana"]),
+    # The head of state by title and country (a bare title: BARE_TITLE below).
+    ({"petro"}, ["Colombian president", "Colombian leader", "Colombia's president", "Colombia's leader",
+                 "Colombia's head of state", "Colombian head of state", "presidente colombiano", "presidente de Colombia",
+                 "mandatario colombiano", "jefe de Estado colombiano", "presidente neogranadino"]),
     ({"colombian president", "colombian leader", "colombia's president", "presidente colombiano",
       "presidente de colombia"},
      ["Colombian president", "Colombian leader", "Colombia's president", "presidente colombiano",
@@ -182,6 +186,12 @@ _NOT_AMERICAS = (r"(?<!latin )(?<!latin-)(?<!south )(?<!central )(?<!north )(?<!
                  r"(?!\s+(?:del\s+sur|latin))")
 FORM_GUARDS: dict[str, tuple[str, str]] = {f: _NOT_AMERICAS for f in (
     "american", "americans", "americano", "americana", "americanos", "americanas")}
+# A title with the country names the head of state in office, not a former one ("former Colombian president").
+FORM_GUARDS.update({f: (r"(?<!former )(?<!ex-)(?<!ex )(?<!late )", "") for f in (
+    "colombian president", "colombian leader", "colombia's president", "colombia's leader", "colombia's head of state",
+    "colombian head of state")})
+FORM_GUARDS.update({f: ("", r"(?!\s+(?:de\s+)?(?:entonces|anterior))") for f in (
+    "presidente colombiano", "presidente de colombia", "mandatario colombiano", "jefe de estado colombiano")})
 
 # A title without a name ("the president", "el mandatario", "el jefe de Estado") names the topic's head of
 # state when the sentence names no other leader (see crawler.events.match): the actors it may stand for.
