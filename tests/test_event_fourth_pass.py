@@ -208,3 +208,25 @@ def test_a_former_holder_of_the_title_is_not_the_head_of_state():
 def test_a_rescue_at_sea_is_no_candidate():
     text = "A U.S. Navy ship rescued six Colombian sailors whose freighter sank off Cartagena on November 9."
     assert not read(text, published=date(2025, 11, 12)).candidates
+
+
+# --- an attributive date of the event's own words; labour strikes; verbs of changing an amount ------
+
+def test_an_attributive_date_right_before_the_events_words_dates_it():
+    assert "timeline:decertification:date" in contradicted("The September 19 decertification of Colombia shocked Bogotá.",
+                                                           published=date(2025, 9, 30))
+
+
+def test_an_attributive_date_of_another_noun_does_not():
+    assert not contradicted("The September 19 speech attacked the decertification of Colombia.",
+                            published=date(2025, 9, 30))
+
+
+def test_a_labour_strike_is_not_a_military_one():
+    text = "Port workers in Cartagena went on strike on November 3, and 20 boats stayed in port, the U.S. embassy said."
+    assert "boat-strikes" not in named(text, published=date(2025, 11, 5))
+
+
+def test_doubling_an_amount_is_an_action():
+    text = "En octubre, Washington duplicó la recompensa por los jefes del narcotráfico en Colombia."
+    assert {str(c.date_start)[:7] for c in read(text, published=date(2025, 11, 5), language="es").candidates} == {"2025-10"}

@@ -64,6 +64,7 @@ llegar imponer telefonear
 exclude excluir acordar pedir solicitar request notify notificar
 abandon abandonar quit reduce reducir downsize
 hire contratar
+double triple increase duplicar triplicar aumentar elevar
 """.split())
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""

@@ -82,6 +82,12 @@ def _offset_from_event(folded: str, offsets: list[int]) -> bool:
 _ATTRIBUTIVE = re.compile(r"\b(?:the|his|her|its|their|a|an|this)\s*$", re.I)
 
 
+def _dates_the_words(span: DateSpan, offsets: list[int]) -> bool:
+    """"The September 17 decertification": an attributive date right before the event's words dates them."""
+    end = span.offset + len(span.text)
+    return any(0 <= o - end <= 2 for o in offsets)
+
+
 def _date_interval(span: DateSpan) -> tuple[float, float]:
     return float(span.start.toordinal()), float(span.end.toordinal())
 
@@ -325,7 +331,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                         or _date_clause_before(d, sentence.text, clauses, term_clauses)
                                         or _announced_that(d, folded, offsets) or _when_clause(d, folded, offsets)
                                         or d in counted_spans)
-                    and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
+                    and (not _ATTRIBUTIVE.search(sentence.text[:d.offset]) or _dates_the_words(d, offsets))]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
                     continue  # a denied report, or a repeat ("decertified again on …"): not this event

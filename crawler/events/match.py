@@ -108,13 +108,20 @@ _CONSULTATIONS = re.compile(r"\b(?:a\s+consultas|for\s+consultations|home)\b")
 _REMEMBERED = re.compile(r"recall\w*\s+(?:how|that|when|what|why|where|being|seeing|having|the\s+(?:day|time|moment|years?))\b")
 
 
+# "went on strike", "a dockworkers' strike", "la huelga": a labour strike, not a military one.
+_LABOUR_BEFORE = re.compile(r"(?:\bon|\bgeneral|\blabou?r|\bunion|\bworkers'?|\bdockworkers'?|\btruckers'?|\bteachers'?|"
+                            r"\bminers'?|\bnational|\bhunger|\bwildcat)\s+$")
+
+
 def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
-    """Whether the words found name the act in another sense: remembering, or calling in another
-    country's diplomat."""
+    """Whether the words found name the act in another sense: remembering, calling in another
+    country's diplomat, or a labour strike."""
     if words is None:
         return False
     for offset in offsets:
         if _REMEMBERED.match(folded, offset):
+            return True
+        if folded.startswith("strike", offset) and _LABOUR_BEFORE.search(folded, max(0, offset - 14), offset):
             return True
         at = words.index_at(offset)
         if at < len(words.tokens) and not _CALL_IN.isdisjoint(words.tokens[at].forms) and \
