@@ -230,3 +230,8 @@ def test_a_labour_strike_is_not_a_military_one():
 def test_doubling_an_amount_is_an_action():
     text = "En octubre, Washington duplicó la recompensa por los jefes del narcotráfico en Colombia."
     assert {str(c.date_start)[:7] for c in read(text, published=date(2025, 11, 5), language="es").candidates} == {"2025-10"}
+
+
+def test_an_act_against_a_measure_about_the_event_is_a_follow_up_at_some_distance():
+    text = "The U.S. Senate voted on November 5, opposing a bipartisan resolution that would have ended the boat strikes."
+    assert "2025-11-05" in _candidate_days(text, published=date(2025, 11, 7))

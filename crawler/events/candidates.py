@@ -228,7 +228,7 @@ def about_start(words: Words, offset: int) -> int | None:
 def _about(words: Words, offset: int, folded: str = "") -> bool:
     index = words.index_at(offset)
     return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 6):index]) or bool(
-        _ABOUT_EVENT.search(folded, max(0, offset - 40), offset))
+        _ABOUT_EVENT.search(folded, max(0, offset - 70), offset))
 
 
 def _short_title(sentence: str, limit: int = 110) -> str:
