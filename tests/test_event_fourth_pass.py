@@ -235,3 +235,20 @@ def test_doubling_an_amount_is_an_action():
 def test_an_act_against_a_measure_about_the_event_is_a_follow_up_at_some_distance():
     text = "The U.S. Senate voted on November 5, opposing a bipartisan resolution that would have ended the boat strikes."
     assert "2025-11-05" in _candidate_days(text, published=date(2025, 11, 7))
+
+
+# --- agentless passives and Spanish impersonal "se": the act told without its actor ----------------
+
+def test_an_agentless_passive_names_the_event():
+    assert "boat-strikes" in named("Una lancha fue destruida con un misil en el Caribe el martes.",
+                                   published=date(2025, 10, 30), language="es")
+
+
+def test_an_impersonal_se_names_the_event():
+    assert "boat-strikes" in named("Se atacó otra lancha en el Pacífico el jueves.",
+                                   published=date(2025, 10, 30), language="es")
+
+
+def test_a_passive_with_another_agent_does_not():
+    assert "boat-strikes" not in named("Una lancha fue destruida por la Armada de Ecuador el martes.",
+                                       published=date(2025, 10, 30), language="es")

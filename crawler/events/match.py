@@ -131,6 +131,10 @@ def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
     return False
 
 
+# A passive with no agent, or a Spanish impersonal "se": the act is told without its actor.
+_AGENTLESS = re.compile(r"\b(?:was|were|been|fue|fueron|sido)\s+(?:\w+\s+)?(?:\w{3,}ed|\w{3,}(?:ad|id)[oa]s?|struck|hit|"
+                        r"sunk|shot|destruid[oa]s?|hundid[oa]s?)\b|\bse\s+(?:le\s+|les\s+)?\w{3,}(?:o|aron)\b")
+_AGENT_NAMED = re.compile(r"\b(?:\w{3,}ed|\w{3,}(?:ad|id)[oa]s?|struck|hit|sunk|shot)\s+(?:\w+\s+){0,3}?(?:by|por)\s+")
 _DEFINITE_BEFORE = re.compile(r"\b(?:the|this|that|these|those|la|las|los|esa|esas|esos|esta|estas|estos|dicha|dichas)\s+$")
 
 
@@ -197,6 +201,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         actor = "both sides"
     if actor is None and _titled(event) and _bare_title(folded, words):
         actor = "a bare title"  # "the president refused the deportation flights": no other leader named
+    if actor is None and _AGENTLESS.search(folded) and not _AGENT_NAMED.search(folded):
+        actor = "an agentless passive"  # "La primera lancha fue destruida el 2 de septiembre", "Se atacó una lancha"
     if actor is None and continued:
         actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
