@@ -252,3 +252,15 @@ def test_an_impersonal_se_names_the_event():
 def test_a_passive_with_another_agent_does_not():
     assert "boat-strikes" not in named("Una lancha fue destruida por la Armada de Ecuador el martes.",
                                        published=date(2025, 10, 30), language="es")
+
+
+# --- a word inside a long alias; the presidential palace names its country --------------------------
+
+def test_a_long_alias_may_take_one_more_word_inside_it():
+    assert "deportation-standoff" in named("Petro bloqueó los vuelos militares con deportados.",
+                                           published=date(2025, 1, 27), language="es")
+
+
+def test_the_presidential_palace_names_its_country():
+    assert "deportation-standoff" in named("La Casa de Nariño rechazó los aviones con deportados.",
+                                           published=date(2025, 1, 27), language="es")

@@ -83,7 +83,8 @@ for _index, _members in enumerate(CONCEPTS):
 # Countries and institutions: (folded names an actor may be written as, the other forms that name it).
 # Acronyms keep their capitals ("US" is not "us").
 _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
-    ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
+    ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota",
+                    "Casa de Nariño"]),
     ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu", "ee. uu."},
      ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "EE. UU.", "estadounidense",
       "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA", "American", "Americans",
@@ -477,13 +478,18 @@ class LemmaPhrase:
             return []
         tokens = words.tokens
         out = []
+        # A phrase of three words or more may take one more word inside it, once: "vuelos militares con
+        # deportados" is "vuelos con deportados", "an end to all US aid" is "an end to US aid".
+        spare = 1 if len(self.words) >= 3 else 0
         for i in sorted(first):
-            at = i
+            at, gaps = i, spare
             for r in rest:
                 if at + 1 in r:
                     at += 1
                 elif at + 2 in r and tokens[at + 1].surface in ("a", "al"):
                     at += 2  # the Spanish personal "a": "sancionó a Petro" is "sanctioned Petro"
+                elif gaps and at + 2 in r:
+                    at, gaps = at + 2, gaps - 1
                 else:
                     break
             else:
