@@ -264,3 +264,17 @@ def test_a_long_alias_may_take_one_more_word_inside_it():
 def test_the_presidential_palace_names_its_country():
     assert "deportation-standoff" in named("La Casa de Nariño rechazó los aviones con deportados.",
                                            published=date(2025, 1, 27), language="es")
+
+
+# --- dated non-political news naming a watched country ------------------------------------------------
+
+def test_sport_and_culture_news_are_no_candidates():
+    for text in ("Un ciclista colombiano llegó el 4 de septiembre a la meta del Tour con una medalla.",
+                 "A Colombian film premiered in U.S. cinemas on October 3 to strong reviews.",
+                 "A Colombian tennis player reached the quarterfinals of the U.S. Open on September 2."):
+        assert not read(text, published=date(2025, 10, 6)).candidates, text
+
+
+def test_treasury_bonds_are_not_the_treasury():
+    text = "El Gobierno colocó bonos del Tesoro colombiano en Nueva York el 5 de noviembre con Estados Unidos."
+    assert all("Treasury" not in c.actors for c in read(text, published=date(2025, 11, 7), language="es").candidates)

@@ -113,7 +113,12 @@ _SAYING_NOUNS = {"claim", "report", "allegation", "rumor", "rumour", "story", "v
 _SPORT = re.compile(r"(?<!vote\s)(?<!voted\s)(?<!votes\s)(?<!votaron\s)(?<!votacion\s)(?<!vote\sof\s)(?<!margin\sof\s)"
                     r"(?<![\d\-/.])\b\d{1,2}\s*[-–]\s*\d{1,2}\b(?![-/.]\d|\s*(?:de|of)\b|\s*(?:votes?|votos)\b)|\b(?:seleccion|national\s+team|squad|amistoso|"
                     r"friendly\s+(?:match|game)|goles?|goals?\b|eliminatorias?|world\s+cup|copa\s+(?:america|mundial|del\s+mundo)|"
-                    r"mundial\s+de\s+futbol|futbol|soccer|football|torneo|tournament|estadio|stadium)\b")
+                    r"mundial\s+de\s+futbol|futbol|soccer|football|torneo|tournament|estadio|stadium|"
+                    # …and other dated news that is not an act of governments: sport, cinema, music, cuisine
+                    r"tennis|tenis|tenista|cuartos\s+de\s+final|quarter-?finals?|semi-?finals?|semifinal(?:es)?|"
+                    r"medall?as?|medals?|olympic\w*|olimpic\w*|cycling|ciclismo|cinemas?|box\s+office|taquilla|"
+                    r"peliculas?|films?\s+festival|festival\s+de\s+cine|premiere|estreno|concierto|concert|album|"
+                    r"michelin|chef|gira\s+musical|world\s+tour)\b")
 # "a lo largo de las últimas tres décadas", "for years", "over the past decade": a habit, not the day's news.
 _DURATION = re.compile(r"\b(?:a\s+lo\s+largo\s+de|durante|en|over|for|in)\s+(?:the\s+|las\s+|los\s+)?"
                        r"(?:past\s+|last\s+|ultim[oa]s\s+|pasad[oa]s\s+)?(?:\w+\s+)?(?:decades?|decadas?|years|anos|"

@@ -187,6 +187,10 @@ _NOT_AMERICAS = (r"(?<!latin )(?<!latin-)(?<!south )(?<!central )(?<!north )(?<!
                  r"(?!\s+(?:del\s+sur|latin))")
 FORM_GUARDS: dict[str, tuple[str, str]] = {f: _NOT_AMERICAS for f in (
     "american", "americans", "americano", "americana", "americanos", "americanas")}
+# The Treasury as a market ("Treasury bonds", "bonos del Tesoro colombiano") is not the US department.
+FORM_GUARDS.update({"treasury": ("", r"(?!\s+(?:bonds?|notes?|bills?|yields?|securities|market)\b)"),
+                    "tesoro": (r"(?<!bonos del )(?<!titulos del )(?<!letras del )",
+                               r"(?!\s+(?:colombiano|nacional|publico)\b)")})
 # A title with the country names the head of state in office, not a former one ("former Colombian president").
 FORM_GUARDS.update({f: (r"(?<!former )(?<!ex-)(?<!ex )(?<!late )", "") for f in (
     "colombian president", "colombian leader", "colombia's president", "colombia's leader", "colombia's head of state",
