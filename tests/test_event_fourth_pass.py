@@ -278,3 +278,18 @@ def test_sport_and_culture_news_are_no_candidates():
 def test_treasury_bonds_are_not_the_treasury():
     text = "El Gobierno colocó bonos del Tesoro colombiano en Nueva York el 5 de noviembre con Estados Unidos."
     assert all("Treasury" not in c.actors for c in read(text, published=date(2025, 11, 7), language="es").candidates)
+
+
+def test_a_verdict_before_the_claim_denies_it():
+    text = "Veredicto: falso. Circula en redes que el Tesoro sancionó a Petro el 2 de octubre."
+    assert not contradicted(text, published=date(2025, 11, 5), language="es")
+
+
+def test_a_correction_of_the_texts_own_claim_states_nothing():
+    text = "Correction: An earlier version of this story said the Treasury sanctioned Petro on October 2."
+    assert not contradicted(text, published=date(2025, 11, 5))
+
+
+def test_a_verdict_after_a_claim_does_not_deny_the_next_sentence():
+    text = "Claim: the Treasury sanctioned Petro on November 2. Rating: False. The Treasury sanctioned Petro on October 20."
+    assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 5))

@@ -281,12 +281,34 @@ _CLAIM_SOURCE = re.compile(r"\b(?:posts?|videos?|messages?|chain|tweets?|memes?|
                            r"que)\b")
 
 
+# A verdict standing alone before the claim ("Veredicto: falso. Circula en TikTok que …"), and a
+# correction of the text's own earlier claim ("Fe de erratas: …se dijo que…", "An earlier version of this
+# story said …").
+_VERDICT_ALONE = re.compile(r"^\W*(?:(?:rating|verdict|veredicto|calificacion|our\s+ruling)\s*:\s*)?" + _VERDICT_WORD
+                            + r"\W*$")
+_CORRECTED = re.compile(r"\b(?:an?\s+(?:earlier|previous)\s+version\s+of\s+this\s+\w+\s+(?:said|stated|reported|"
+                        r"misstated)(?:\s+that)?|se\s+(?:dijo|informo|publico|afirmo)\s+(?:erroneamente\s+)?que|"
+                        r"(?:incorrectly|wrongly|mistakenly|erroneously)\s+(?:reported|said|stated)(?:\s+that)?)\b")
+_CIRCULATES = re.compile(r"\b(?:circula\w*|se\s+difund\w+|se\s+viraliz\w+|circulating|going\s+around)\b"
+                         r"(?:\s+\S+){0,4}?\s+(?:que|that)\b")
+
+
 def false_claims(folded: list[str]) -> list[tuple[int, int] | None]:
     """For each sentence (folded), the span of it that is a claim the text rates false, or None."""
     out: list[tuple[int, int] | None] = []
     for i, text in enumerate(folded):
         following = folded[i + 1] if i + 1 < len(folded) else ""
         span = None
+        corrected = _CORRECTED.search(text)
+        if corrected:
+            end = re.compile(r"[;]").search(text, corrected.end())
+            span = (corrected.end(), end.start() if end else len(text))
+        if span is None and i and _VERDICT_ALONE.match(folded[i - 1]) and (i < 2 or out[i - 2] is None):
+            # (a verdict after a claim — "Claim: … Rating: False. He did so on …" — rates the claim before it)
+            source = _CLAIM_SOURCE.search(text) or _CIRCULATES.search(text)
+            if source:
+                end = re.compile(r"[;:]").search(text, source.end())
+                span = (source.end(), end.start() if end else len(text))
         label = _CLAIM_LABEL.match(text)
         if label:
             verdict = _VERDICT_LABEL.search(text, label.end())
