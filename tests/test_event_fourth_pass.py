@@ -293,3 +293,18 @@ def test_a_correction_of_the_texts_own_claim_states_nothing():
 def test_a_verdict_after_a_claim_does_not_deny_the_next_sentence():
     text = "Claim: the Treasury sanctioned Petro on November 2. Rating: False. The Treasury sanctioned Petro on October 20."
     assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 5))
+
+
+# --- "Eso fue el …", "That was on …": a date told just after the event ------------------------------
+
+def test_a_sentence_dating_the_one_before_states_its_events_date():
+    text = "Petro devolvió los aviones con deportados. Eso fue el 29 de enero, un miércoles."
+    kw = {"published": date(2025, 3, 1), "language": "es"}
+    assert "timeline:deportation-standoff:date" in contradicted(text, **kw)
+    assert "deportation-standoff" not in named(text, **kw)  # flagged: named at a contradicted date
+
+
+def test_a_sentence_dating_the_one_before_at_its_date_agrees():
+    text = "Petro turned back the deportation flights. That was on January 26."
+    diff = read(text, published=date(2025, 3, 1))
+    assert not diff.contradictions and any(s.fact == "date" for s in diff.statements)

@@ -82,6 +82,48 @@ def _offset_from_event(folded: str, offsets: list[int]) -> bool:
 _ATTRIBUTIVE = re.compile(r"\b(?:the|his|her|its|their|a|an|this)\s*$", re.I)
 
 
+# "…, eso fue el viernes 26", "That was on January 27": a clause that only dates what was just told.
+_THAT_WAS = re.compile(r"(?:^|[,;:.!?—-]\s*|\b(?:y|and|pero|but|mijo|parce|parcero|pues)\s+)(?:eso|esto|that|this|it)\s+"
+                       r"(?:fue|was|happened|paso|ocurrio|sucedio)\s+(?:on\s+|in\s+|el\s+|en\s+)?$")
+
+
+def _that_was(span: DateSpan, folded: str) -> bool:
+    return bool(_THAT_WAS.search(folded, max(0, span.offset - 40), span.offset))
+
+
+_THAT_WAS_OPENS = re.compile(r"^\W*(?:(?:y|and|pero|but)\s+)?(?:eso|esto|that|this|it)\s+(?:fue|was|happened|paso|ocurrio|"
+                             r"sucedio)\s+(?:on\s+|in\s+|el\s+|en\s+)?")
+
+
+def _dated_next(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, dates: list[DateSpan],
+                before: dict[str, list[int]], today: date, claimed: set[int]) -> None:
+    """"¿Se acuerda cuando Petro devolvió los aviones? Eso fue el 27 de enero.": a sentence that opens by
+    dating what the sentence before told ("That was on …") states the date of the events it named."""
+    opening = _THAT_WAS_OPENS.match(folded)
+    span = next((d for d in dates if opening and d.offset <= opening.end() + 1), None)
+    if span is None or span.precision not in ("day", "month"):
+        return
+    for event_id in before:
+        event = timeline.get(event_id)
+        if event is None:
+            continue
+        start, end = event.interval(today)
+        claimed.add(span.offset)
+        diff.statements.append(StatementHit(event.id, "date", date_value(span.start), span.precision, "exact",
+                                            span.text, sentence.text, sentence.start, sentence.end,
+                                            _date_interval(span)))
+        if span.overlaps(start, end, slack_days=_slack(span)) or \
+                span.distance_days(start, end) > timeline.settings.contradiction_window_days:
+            continue
+        diff.contradictions.append(ContradictionHit("timeline", event.id, "date", span.label(), event.date_label(),
+                                                    sentence.text, known_source=event.source))
+        for mention in reversed(diff.mentions):
+            if mention.event_id == event.id and mention.flag is None:
+                mention.flag = "date-contradicted"
+                mention.how += f"; the next sentence dates it {span.text!r}, the timeline {event.date_label()}"
+                break
+
+
 def _dates_the_words(span: DateSpan, offsets: list[int]) -> bool:
     """"The September 17 decertification": an attributive date right before the event's words dates them."""
     end = span.offset + len(span.text)
@@ -122,6 +164,8 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         claimed: set[int] = set()  # offsets of the dates the sentence's known events take
         found = _sentence_events(diff, timeline, sentence, folded, words, dates, today, lead, claimed,
                                  set(named[-1]) if named else set())
+        if not found and named and named[-1]:
+            _dated_next(diff, timeline, sentence, folded, dates, named[-1], today, claimed)
         named.append(found)
         per_sentence[-1] += (claimed,)
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
@@ -300,7 +344,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                   if e is not event]
         term_clauses = {_clause_of(clauses, o) for o in offsets}
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
-                                     or _opens_sentence(d, sentence.text, clauses)
+                                     or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
@@ -326,7 +370,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             strict = _clauses(sentence.text, strict=True)
             strict_terms = {_clause_of(strict, o) for o in offsets}
             held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
-                                        or _opens_sentence(d, sentence.text, clauses)
+                                        or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                         or _date_clause_before(d, sentence.text, clauses, term_clauses)
                                         or _announced_that(d, folded, offsets) or _when_clause(d, folded, offsets)
