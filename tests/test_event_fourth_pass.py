@@ -308,3 +308,22 @@ def test_a_sentence_dating_the_one_before_at_its_date_agrees():
     text = "Petro turned back the deportation flights. That was on January 26."
     diff = read(text, published=date(2025, 3, 1))
     assert not diff.contradictions and any(s.fact == "date" for s in diff.statements)
+
+
+# --- the agency's act against other targets is not the known event --------------------------------
+
+def test_the_agency_sanctioning_others_is_not_the_known_event():
+    text = "OFAC also sanctioned three Clan del Golfo financiers on November 20 for laundering cocaine money."
+    kw = {"published": date(2025, 11, 24)}
+    assert "timeline:ofac-sanctions:date" not in contradicted(text, **kw)
+    assert "ofac-sanctions" not in named(text, **kw)
+
+
+def test_revoking_the_visas_of_others_is_not_the_known_event():
+    text = "On October 2, Washington revoked the visas of five aides of the Colombian president."
+    assert not contradicted(text, published=date(2025, 10, 10))
+
+
+def test_the_agency_sanctioning_the_person_still_is():
+    assert "ofac-sanctions" in named("OFAC sanctioned Petro and two of his relatives on October 24.",
+                                     published=date(2025, 11, 24))

@@ -33,7 +33,7 @@ from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
-from crawler.events.lemmas import OTHER_COUNTRIES, Words
+from crawler.events.lemmas import OTHER_COUNTRIES, TITLED_ACTORS, Words
 from crawler.events.ordinals import ordinal_dates
 from crawler.events.modality import false_claims, modality_reason, presupposed
 from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
@@ -289,6 +289,28 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
     return None
 
 
+# "OFAC also designated two Clan del Golfo commanders", "sanctioned a money launderer", "revoked the visas
+# of four cabinet members", "sancionó a dos narcotraficantes": the agency's act against others (a number
+# or an indefinite article before them), not the known event against its person.
+_OTHER_TARGETS = re.compile(r"\b(?:sanction\w*|designat\w*|blacklist\w*|sancion\w*|designo|designaron|incluy\w*|"
+                            r"revok\w*\s+the\s+visas?\s+of|revoc\w*\s+(?:las\s+)?visas?\s+(?:de|a))\s+(?:also\s+)?"
+                            r"(?:a\s+(?=(?:un|una|unos|unas|dos|tres|cuatro|cinco|seis|varios|varias|\d+)\s))?"
+                            r"(?:a|an|two|three|four|five|six|seven|several|some|\d+|un|una|unos|unas|dos|tres|cuatro|"
+                            r"cinco|seis|siete|varios|varias|otros|otras|other)\s+")
+
+
+def _other_targets(folded: str, event) -> bool:
+    """Whether the sentence tells the event's kind of act against others, and names none of the event's
+    people (actors written with a capital and no demonym: Petro)."""
+    if not _OTHER_TARGETS.search(folded):
+        return False
+    people = getattr(event, "_people_cache", None)
+    if people is None:
+        people = event._people_cache = [fold(a) for a in event.actors if " " not in a and not a.isupper()
+                                        and fold(a) in TITLED_ACTORS]
+    return bool(people) and not any(p in folded for p in people)
+
+
 # "off the Venezuelan coast", "frente a las costas de Venezuela": where, not whom.
 _LOCATION_BEFORE = re.compile(r"\b(?:off|near|cerca\s+de|frente\s+a|en\s+aguas\s+de|aguas)\s+(?:the\s+|las\s+|la\s+|los\s+)?"
                               r"(?:\w+\s+){0,2}$")
@@ -326,6 +348,9 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         if _another_countrys(timeline, folded, sentence.text, words, match[1]):
             log.debug("events: %s named for another country: %s", event.id, sentence.text[:120])
             claimed.add(-1)  # (the sentence is another country's story: no candidate either)
+            continue
+        if _other_targets(folded, event):
+            log.debug("events: %s named for other targets: %s", event.id, sentence.text[:120])
             continue
         reason = _unhappened(folded, sentence.text, words, match[1])
         if reason:
