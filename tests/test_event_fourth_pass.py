@@ -327,3 +327,15 @@ def test_revoking_the_visas_of_others_is_not_the_known_event():
 def test_the_agency_sanctioning_the_person_still_is():
     assert "ofac-sanctions" in named("OFAC sanctioned Petro and two of his relatives on October 24.",
                                      published=date(2025, 11, 24))
+
+
+# --- an answer after a closed Spanish question is not a question --------------------------------------
+
+def test_the_answer_after_a_closed_question_is_not_a_question():
+    text = "—¿Cuándo empezó la crisis? —El 3 de julio, cuando Washington llamó a consultas a su embajador."
+    assert "ambassador-recall" in named(text, published=date(2025, 8, 1), language="es")
+
+
+def test_words_inside_an_open_question_still_are():
+    text = "¿Llamó Washington a consultas a su embajador el 3 de julio?"
+    assert "ambassador-recall" not in named(text, published=date(2025, 8, 1), language="es")

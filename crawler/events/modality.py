@@ -176,8 +176,9 @@ def not_happened(folded: str, original: str, words: Words, offset: int) -> str |
 
 def modality_reason(folded: str, original: str, offset: int) -> str | None:
     """The mood of the words at ``offset``, ignoring presupposition."""
-    if _QUESTION_END.search(original) or "¿" in original[:offset]:
-        return "a question"
+    opened = original.rfind("¿", 0, offset)
+    if _QUESTION_END.search(original) or (opened >= 0 and "?" not in original[opened:offset]):
+        return "a question"  # (after "¿…?" closes, the answer is not: "—¿Cuándo? —El 3 de julio, cuando …")
     clause_at = _clause_start(folded, offset)
     before = folded[clause_at:offset]
     if _CONDITIONS.search(before) or _UNREAL.search(folded[:offset]):
