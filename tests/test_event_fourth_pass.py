@@ -339,3 +339,9 @@ def test_the_answer_after_a_closed_question_is_not_a_question():
 def test_words_inside_an_open_question_still_are():
     text = "¿Llamó Washington a consultas a su embajador el 3 de julio?"
     assert "ambassador-recall" not in named(text, published=date(2025, 8, 1), language="es")
+
+
+def test_a_weekday_before_the_day_it_names_is_that_day():
+    assert _days("La sanción llegó el viernes 24 de octubre.", date(2025, 11, 7), "es") == [("2025-10-24", "day")]
+    text = "El Tesoro sancionó a Petro el lunes 3 de noviembre."
+    assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 7), language="es")

@@ -123,8 +123,21 @@ def _weekday_day(weekday: int, day: int, published: date) -> date | None:
     return None
 
 
+def _weekday_with_date(text: str, dates: list[DateSpan]) -> list[DateSpan]:
+    """"el viernes 3 de octubre", "Friday, October 3": a weekday written before the day it names is that day,
+    not the weekday in the week before publication."""
+    drop = set()
+    for a, b in zip(dates, dates[1:]):
+        if a.precision == "day" and b.precision == "day" and fold(a.text).split()[-1] in WEEKDAYS and \
+                re.fullmatch(r"[\s,]*", text[a.offset + len(a.text):b.offset]):
+            drop.add(id(a))
+    return [d for d in dates if id(d) not in drop] if drop else dates
+
+
 def ordinal_dates(text: str, published: date | None, dates: list[DateSpan]) -> list[DateSpan]:
     """``dates`` plus the days this module reads; a weekday alone inside one of them is dropped."""
+    if len(dates) > 1:
+        dates = _weekday_with_date(text, dates)
     if published is None:
         return dates
     cues = _cues(text.lower())
