@@ -138,6 +138,14 @@ _AGENT_NAMED = re.compile(r"\b(?:\w{3,}ed|\w{3,}(?:ad|id)[oa]s?|struck|hit|sunk|
 _DEFINITE_BEFORE = re.compile(r"\b(?:the|this|that|these|those|la|las|los|esa|esas|esos|esta|estas|estos|dicha|dichas)\s+$")
 
 
+def _agentless(folded: str, words: Words | None) -> bool:
+    """An agentless passive or impersonal "se" in the sentence (memoised on its words)."""
+    memo = words.memo if words is not None else {}
+    if "agentless" not in memo:
+        memo["agentless"] = bool(_AGENTLESS.search(folded)) and not _AGENT_NAMED.search(folded)
+    return memo["agentless"]
+
+
 def _titled(event: KnownEvent) -> bool:
     """Whether a bare title may name one of the event's actors (cached on it)."""
     cached = getattr(event, "_titled_cache", None)
@@ -201,7 +209,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         actor = "both sides"
     if actor is None and _titled(event) and _bare_title(folded, words):
         actor = "a bare title"  # "the president refused the deportation flights": no other leader named
-    if actor is None and _AGENTLESS.search(folded) and not _AGENT_NAMED.search(folded):
+    if actor is None and _agentless(folded, words):
         actor = "an agentless passive"  # "La primera lancha fue destruida el 2 de septiembre", "Se atacó una lancha"
     if actor is None and continued:
         actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
