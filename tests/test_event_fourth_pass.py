@@ -345,3 +345,26 @@ def test_a_weekday_before_the_day_it_names_is_that_day():
     assert _days("La sanción llegó el viernes 24 de octubre.", date(2025, 11, 7), "es") == [("2025-10-24", "day")]
     text = "El Tesoro sancionó a Petro el lunes 3 de noviembre."
     assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 7), language="es")
+
+
+# --- figures written in words ------------------------------------------------------------------------
+
+def test_a_figure_in_english_words_is_a_statement():
+    text = "Colombia received some nine hundred million dollars in U.S. aid in 2024."
+    assert "timeline:aid-cut:us_aid_2024" in contradicted(text, published=date(2025, 10, 25))
+
+
+def test_a_figure_in_spanish_words_is_a_statement():
+    text = "Colombia recibió en 2024 unos trescientos millones de dólares de ayuda estadounidense."
+    assert "timeline:aid-cut:us_aid_2024" in contradicted(text, published=date(2025, 10, 25), language="es")
+
+
+def test_a_spelled_figure_that_agrees_is_no_contradiction():
+    text = "More than a quarter of a million hectares of coca grew in Colombia in 2023, the UNODC said."
+    assert not contradicted(text, published=date(2024, 11, 5))
+
+
+def test_a_scale_after_digits_is_read_once():
+    from crawler.events.numberwords import word_quantities
+
+    assert word_quantities("Colombia recibió 590 millones de dólares en 2024.") == []
