@@ -215,6 +215,21 @@ _RELATIVE_CUES = re.compile(r"(?i)yesterday|ayer|antier|month|mes\b|year|a[ñn]o
                             r"spring|summer|fall|autumn|winter|primavera|verano|oto[ñn]o|invierno|following|next|"
                             r"siguiente|monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|"
                             r"mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo")
+# The same cues as substrings of the lowercased text (much cheaper than the case-insensitive regex above),
+# and the three that need a word boundary.
+_CUE_WORDS = ("yesterday", "ayer", "antier", "month", "year", "año", "ano", "day", "día", "dia", "week", "seman",
+              "spring", "summer", "fall", "autumn", "winter", "primavera", "verano", "otoño", "otono", "invierno",
+              "following", "next", "siguiente", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes",
+              "sábado", "sabado", "domingo")
+_BOUNDED_CUES = re.compile(r"(?:mes|ago|hace)\b")
+
+
+def _relative_cue(text: str) -> bool:
+    """Whether ``text`` has a word of ``_RELATIVE_CUES`` (any case)."""
+    lower = text.lower()
+    return any(w in lower for w in _CUE_WORDS) or _BOUNDED_CUES.search(lower) is not None
+
+
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "un": 1, "uno": 1, "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4,
                  "cuatro": 4, "five": 5, "cinco": 5, "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8,
                  "ocho": 8, "nine": 9, "nueve": 9, "ten": 10, "diez": 10, "una": 1}
@@ -267,7 +282,7 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
             if span is not None:
                 taken.append((match.start(), match.end()))
                 found.append(span)
-    relative = _RELATIVE_CUES.search(text) is not None  # no cue word: no relative date (a cheap test)
+    relative = _relative_cue(text)  # no cue word: no relative date (a cheap test)
     if published is not None and relative:
         for pattern, kind in _RELATIVE_PATTERNS:
             for match in pattern.finditer(text):
@@ -542,7 +557,7 @@ _BOUNDS = [
      r"casi|cerca de|alrededor de|aproximadamente|unos|unas|en torno a", "about"),
 ]
 _NUMBER = r"\d{1,3}(?:[,.]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
-_SCALE = r"mil\s+millones|thousand|millions?|billions?|trillion|millones|mill[oó]n|mln|mn|bn|k|m|b"
+_SCALE = r"mil\s+millones|mil|thousand|millions?|billions?|trillion|millones|mill[oó]n|mln|mn|bn|k|m|b"
 _UNIT_WORDS = r"%|per\s*cent|percent|por\s+ciento|hect[aá]reas?|hectares?|ha|acres?|km2|square\s+kil[oe]met(?:er|re)s|" \
               r"(?:metric\s+)?tons|tonnes|toneladas"
 _MONEY_PREFIX = r"(?:US\$|U\.S\.\s?\$|USD|\$)\s?"

@@ -633,6 +633,20 @@ def test_event_diff_on_the_fifth_blind_set():
     assert_floors(result, floors)
 
 
+def test_event_diff_on_the_sixth_blind_set():
+    """blind6.yaml (242 items: wire ledes with datelines, newsletters, podcast notes, Q&A, court filings,
+    Mexican, Peruvian and Colombian costeño and paisa Spanish, "se" passives, bare titles, ordinal dates,
+    fact checks) was written by a helper that read the timeline, issue 13 and blind5's header and first
+    items only, and measured ONCE on the code before the fourth pass: mentions 0.88 / 0.56, candidates
+    0.60 / 0.48, contradictions 0.71 / 0.42. The fourth pass studied its errors by class, so it is a
+    TUNING set now (after: 0.93 / 0.77, 0.81 / 0.68, 0.95 / 0.67; docs/events.md). Floors just under
+    those: a regression check, not a goal; the honest figure for new wording is the next blind set."""
+    result = _bench().measure(FIXTURES / "blind6.yaml")
+    assert result["items"] >= 240
+    floors = {"mentions": (0.90, 0.74), "candidates": (0.76, 0.64), "contradictions": (0.91, 0.63)}
+    assert_floors(result, floors)
+
+
 def test_unrelated_pages_invent_almost_no_candidates_without_the_topic_gate():
     """Other stories about watched actors ("Trump imposed tariffs on China") are not this timeline's
     news: the diff, run on every unrelated page, proposes at most 3 candidates per 100."""

@@ -63,6 +63,8 @@ destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer 
 llegar imponer telefonear
 exclude excluir acordar pedir solicitar request notify notificar
 abandon abandonar quit reduce reducir downsize
+hire contratar
+double triple increase duplicar triplicar aumentar elevar
 """.split())
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""
@@ -77,6 +79,8 @@ insistir reiterar destacar subrayar confirmar negar responder sostener calificar
 pensar temer querer recordar publicar escribir ser estar haber tener hacer ir dar ver poder deber seguir
 quedar parecer pasar desmentir conocer saber enterar
 score beat win lose draw tie rally climb slip jump gain trade batter collide
+rescue capsize sink perform sing play celebrate premiere rain flood
+rescatar naufragar zozobrar ganar empatar vencer jugar cantar celebrar estrenar llover inundar
 """.split())
 # Irregular English pasts of action verbs (simplemma gives their lemma; the form says it is a past).
 IRREGULAR_PAST = set("""struck froze met withdrew broke cut shut hit sank sent flew held upheld shot bought sold
@@ -105,10 +109,16 @@ _ATTRIBUTION = {"announce", "anunciar", "confirm", "report", "informar"}
 
 _SAYING_NOUNS = {"claim", "report", "allegation", "rumor", "rumour", "story", "version", "informe", "version",
                  "acusacion", "rumor", "noticia", "afirmacion", "que", "that", "it", "lo"}
-# Sport: "La selección Colombia venció 3-0 a Estados Unidos" is not an act of governments.
-_SPORT = re.compile(r"(?<![\d\-/.])\b\d{1,2}\s*[-–]\s*\d{1,2}\b(?![-/.]\d|\s*(?:de|of)\b)|\b(?:seleccion|national\s+team|squad|amistoso|"
+# Sport: "La selección Colombia venció 3-0 a Estados Unidos" is not an act of governments ("voted 48-51", a tally, is).
+_SPORT = re.compile(r"(?<!vote\s)(?<!voted\s)(?<!votes\s)(?<!votaron\s)(?<!votacion\s)(?<!vote\sof\s)(?<!margin\sof\s)"
+                    r"(?<![\d\-/.])\b\d{1,2}\s*[-–]\s*\d{1,2}\b(?![-/.]\d|\s*(?:de|of)\b|\s*(?:votes?|votos)\b)|\b(?:seleccion|national\s+team|squad|amistoso|"
                     r"friendly\s+(?:match|game)|goles?|goals?\b|eliminatorias?|world\s+cup|copa\s+(?:america|mundial|del\s+mundo)|"
-                    r"mundial\s+de\s+futbol|futbol|soccer|football|torneo|tournament|estadio|stadium)\b")
+                    r"mundial\s+de\s+futbol|futbol|soccer|football|torneo|tournament|estadio|stadium|"
+                    # …and other dated news that is not an act of governments: sport, cinema, music, cuisine
+                    r"tennis|tenis|tenista|cuartos\s+de\s+final|quarter-?finals?|semi-?finals?|semifinal(?:es)?|"
+                    r"medall?as?|medals?|olympic\w*|olimpic\w*|cycling|ciclismo|cinemas?|box\s+office|taquilla|"
+                    r"peliculas?|films?\s+festival|festival\s+de\s+cine|premiere|estreno|concierto|concert|album|"
+                    r"michelin|chef|gira\s+musical|world\s+tour)\b")
 # "a lo largo de las últimas tres décadas", "for years", "over the past decade": a habit, not the day's news.
 _DURATION = re.compile(r"\b(?:a\s+lo\s+largo\s+de|durante|en|over|for|in)\s+(?:the\s+|las\s+|los\s+)?"
                        r"(?:past\s+|last\s+|ultim[oa]s\s+|pasad[oa]s\s+)?(?:\w+\s+)?(?:decades?|decadas?|years|anos|"
@@ -209,13 +219,21 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
 # A follow-up names the known event as what it is about or after: "over the sanctions", "after the
 # visa revocation", "contra la descertificación".
 _ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "about", "regarding", "concerning",
-                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese", "until"}
+                "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese", "until",
+                "retaliation", "reprisal", "represalia", "represalias", "response", "respuesta"}
+
+
+def about_start(words: Words, offset: int) -> int | None:
+    """Where the about-word before the words at ``offset`` stands ("… on November 11 until the strikes
+    stop": the offset of "until"), or None."""
+    index = words.index_at(offset)
+    return next((t.start for t in words.tokens[max(0, index - 6):index] if t.surface in _ABOUT_WORDS), None)
 
 
 def _about(words: Words, offset: int, folded: str = "") -> bool:
     index = words.index_at(offset)
     return any(t.surface in _ABOUT_WORDS for t in words.tokens[max(0, index - 6):index]) or bool(
-        _ABOUT_EVENT.search(folded, max(0, offset - 40), offset))
+        _ABOUT_EVENT.search(folded, max(0, offset - 70), offset))
 
 
 def _short_title(sentence: str, limit: int = 110) -> str:

@@ -28,14 +28,15 @@ import logging
 import re
 from datetime import date, timedelta
 
-from crawler.events.candidates import IRREGULAR_PAST, _candidate
+from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
-from crawler.events.lemmas import OTHER_COUNTRIES, Words
-from crawler.events.modality import modality_reason, presupposed
-from crawler.facts import DateSpan, find_dates, lead_paragraph, metadata_prefix, split_sentences
+from crawler.events.lemmas import OTHER_COUNTRIES, TITLED_ACTORS, Words
+from crawler.events.ordinals import ordinal_dates
+from crawler.events.modality import false_claims, modality_reason, presupposed
+from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,54 @@ def _offset_from_event(folded: str, offsets: list[int]) -> bool:
 _ATTRIBUTIVE = re.compile(r"\b(?:the|his|her|its|their|a|an|this)\s*$", re.I)
 
 
+# "…, eso fue el viernes 26", "That was on January 27": a clause that only dates what was just told.
+_THAT_WAS = re.compile(r"(?:^|[,;:.!?—-]\s*|\b(?:y|and|pero|but|mijo|parce|parcero|pues)\s+)(?:eso|esto|that|this|it)\s+"
+                       r"(?:fue|was|happened|paso|ocurrio|sucedio)\s+(?:on\s+|in\s+|el\s+|en\s+)?$")
+
+
+def _that_was(span: DateSpan, folded: str) -> bool:
+    return bool(_THAT_WAS.search(folded, max(0, span.offset - 40), span.offset))
+
+
+_THAT_WAS_OPENS = re.compile(r"^\W*(?:(?:y|and|pero|but)\s+)?(?:eso|esto|that|this|it)\s+(?:fue|was|happened|paso|ocurrio|"
+                             r"sucedio)\s+(?:on\s+|in\s+|el\s+|en\s+)?")
+
+
+def _dated_next(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, dates: list[DateSpan],
+                before: dict[str, list[int]], today: date, claimed: set[int]) -> None:
+    """"¿Se acuerda cuando Petro devolvió los aviones? Eso fue el 27 de enero.": a sentence that opens by
+    dating what the sentence before told ("That was on …") states the date of the events it named."""
+    opening = _THAT_WAS_OPENS.match(folded)
+    span = next((d for d in dates if opening and d.offset <= opening.end() + 1), None)
+    if span is None or span.precision not in ("day", "month"):
+        return
+    for event_id in before:
+        event = timeline.get(event_id)
+        if event is None:
+            continue
+        start, end = event.interval(today)
+        claimed.add(span.offset)
+        diff.statements.append(StatementHit(event.id, "date", date_value(span.start), span.precision, "exact",
+                                            span.text, sentence.text, sentence.start, sentence.end,
+                                            _date_interval(span)))
+        if span.overlaps(start, end, slack_days=_slack(span)) or \
+                span.distance_days(start, end) > timeline.settings.contradiction_window_days:
+            continue
+        diff.contradictions.append(ContradictionHit("timeline", event.id, "date", span.label(), event.date_label(),
+                                                    sentence.text, known_source=event.source))
+        for mention in reversed(diff.mentions):
+            if mention.event_id == event.id and mention.flag is None:
+                mention.flag = "date-contradicted"
+                mention.how += f"; the next sentence dates it {span.text!r}, the timeline {event.date_label()}"
+                break
+
+
+def _dates_the_words(span: DateSpan, offsets: list[int]) -> bool:
+    """"The September 17 decertification": an attributive date right before the event's words dates them."""
+    end = span.offset + len(span.text)
+    return any(0 <= o - end <= 2 for o in offsets)
+
+
 def _date_interval(span: DateSpan) -> tuple[float, float]:
     return float(span.start.toordinal()), float(span.end.toordinal())
 
@@ -101,16 +150,22 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     paragraph_events: dict[int, set[str]] = {}
     per_sentence = []
     anchor: date | None = None  # the last day the article stated: "the following month" counts from it
-    for sentence in sentences:
-        folded = fold(sentence.text)
+    # A claim the text rates false (a fact check): its dates and figures are not statements.
+    folds = [fold(s.text) for s in sentences]
+    refuted = false_claims(folds)
+    for sentence, folded, claim in zip(sentences, folds, refuted):
         skip = metadata_prefix(sentence.text)  # a live blog's timestamp, a dateline: not the news's dates
-        dates = [d for d in find_dates(sentence.text, published, date_order, language, anchor) if d.offset >= skip]
+        dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
+                              find_dates(sentence.text, published, date_order, language, anchor))
+        dates = [d for d in dates if d.offset >= skip and not (claim and claim[0] <= d.offset < claim[1])]
         anchor = next((d.start for d in reversed(dates) if d.precision == "day"), anchor)
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
         claimed: set[int] = set()  # offsets of the dates the sentence's known events take
         found = _sentence_events(diff, timeline, sentence, folded, words, dates, today, lead, claimed,
                                  set(named[-1]) if named else set())
+        if not found and named and named[-1]:
+            _dated_next(diff, timeline, sentence, folded, dates, named[-1], today, claimed)
         named.append(found)
         per_sentence[-1] += (claimed,)
         paragraph_events.setdefault(sentence.paragraph, set()).update(found)
@@ -129,7 +184,8 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         events_here = paragraph_events.get(sentence.paragraph, set())
         if index:
             events_here = events_here | set(named[index - 1])
-        _fact_statements(diff, timeline, sentence, folded, events_here, language, published, words)
+        _fact_statements(diff, timeline, sentence, folded, events_here, language, published, words,
+                         refuted[index])
         candidate = _candidate(sentence, folded, words, dates, timeline, published, today,
                                is_lede=index == lede_index, named=named[index], claimed=claimed, topic=topic)
         if candidate and -1 not in claimed:
@@ -233,6 +289,28 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
     return None
 
 
+# "OFAC also designated two Clan del Golfo commanders", "sanctioned a money launderer", "revoked the visas
+# of four cabinet members", "sancionó a dos narcotraficantes": the agency's act against others (a number
+# or an indefinite article before them), not the known event against its person.
+_OTHER_TARGETS = re.compile(r"\b(?:sanction\w*|designat\w*|blacklist\w*|sancion\w*|designo|designaron|incluy\w*|"
+                            r"revok\w*\s+the\s+visas?\s+of|revoc\w*\s+(?:las\s+)?visas?\s+(?:de|a))\s+(?:also\s+)?"
+                            r"(?:a\s+(?=(?:un|una|unos|unas|dos|tres|cuatro|cinco|seis|varios|varias|\d+)\s))?"
+                            r"(?:a|an|two|three|four|five|six|seven|several|some|\d+|un|una|unos|unas|dos|tres|cuatro|"
+                            r"cinco|seis|siete|varios|varias|otros|otras|other)\s+")
+
+
+def _other_targets(folded: str, event) -> bool:
+    """Whether the sentence tells the event's kind of act against others, and names none of the event's
+    people (actors written with a capital and no demonym: Petro)."""
+    if not _OTHER_TARGETS.search(folded):
+        return False
+    people = getattr(event, "_people_cache", None)
+    if people is None:
+        people = event._people_cache = [fold(a) for a in event.actors if " " not in a and not a.isupper()
+                                        and fold(a) in TITLED_ACTORS]
+    return bool(people) and not any(p in folded for p in people)
+
+
 # "off the Venezuelan coast", "frente a las costas de Venezuela": where, not whom.
 _LOCATION_BEFORE = re.compile(r"\b(?:off|near|cerca\s+de|frente\s+a|en\s+aguas\s+de|aguas)\s+(?:the\s+|las\s+|la\s+|los\s+)?"
                               r"(?:\w+\s+){0,2}$")
@@ -271,6 +349,9 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             log.debug("events: %s named for another country: %s", event.id, sentence.text[:120])
             claimed.add(-1)  # (the sentence is another country's story: no candidate either)
             continue
+        if _other_targets(folded, event):
+            log.debug("events: %s named for other targets: %s", event.id, sentence.text[:120])
+            continue
         reason = _unhappened(folded, sentence.text, words, match[1])
         if reason:
             log.debug("events: %s named but not as having happened (%s): %s", event.id, reason, sentence.text[:120])
@@ -283,16 +364,25 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             end = start  # "the first U.S. strike on a drug boat, on September 12": the campaign's first day
         # A date that is another named event's ("the decertification and the visa revocation on 26
         # September") is not held against this one.
-        others = [e.interval(today) for e, _m in matches if e is not event]
+        # (An ongoing campaign claims only its first day: "on October 2, a month after the first strike".)
+        others = [e.interval(today) if e.precision != "range" else (e.start, e.start) for e, _m in matches
+                  if e is not event]
         term_clauses = {_clause_of(clauses, o) for o in offsets}
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
-                                     or _opens_sentence(d, sentence.text, clauses)
+                                     or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
+                and not _measured_year(d, event, sentence.text)
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
                 and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
                                                                       for s, e in others))]
+        if event.precision == "range":
+            # "Colombia suspended intelligence sharing on November 11 until the strikes stop": a date before
+            # the word that makes an ongoing campaign what another act is about is that act's, not a strike's.
+            about = [a for a in (about_start(words, o) for o in offsets) if a is not None]
+            if about:
+                near = [d for d in near if d.offset > min(about)]
         # "A week after the September 15 decertification, the State Department revoked Petro's visa":
         # the other event's date plus the offset dates the event named after it.
         counted = [d for d in derived if min(offsets) > d.end_at and (d.until is None or max(offsets) < d.until)]
@@ -305,11 +395,12 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             strict = _clauses(sentence.text, strict=True)
             strict_terms = {_clause_of(strict, o) for o in offsets}
             held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
-                                        or _opens_sentence(d, sentence.text, clauses)
+                                        or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                         or _date_clause_before(d, sentence.text, clauses, term_clauses)
-                                        or _announced_that(d, folded, offsets) or d in counted_spans)
-                    and not _ATTRIBUTIVE.search(sentence.text[:d.offset])]
+                                        or _announced_that(d, folded, offsets) or _when_clause(d, folded, offsets)
+                                        or d in counted_spans)
+                    and (not _ATTRIBUTIVE.search(sentence.text[:d.offset]) or _dates_the_words(d, offsets))]
             if held:
                 if _denied(folded, min(offsets)) or _ANOTHER_TIME.search(folded):
                     continue  # a denied report, or a repeat ("decertified again on …"): not this event
@@ -363,8 +454,38 @@ _ANNOUNCED_AFTER = re.compile(r"\W*(?:(?:it|he|she|they|officially|formally|publ
                               r"anunci\w+|proclaim\w+|notif\w+)\s+(?:\w+\s+){0,2}?(?:that|que)\b")
 
 
+def _measured_year(span: DateSpan, event, text: str) -> bool:
+    """"The UNODC counted 253,000 hectares in 2023" about the survey published in 2024: the year a fact
+    of the event measures, beside a figure of the fact's kind, is the figure's year, not the event's date
+    ("proposed cutting aid for the police in 2024" dates the cutting)."""
+    if span.precision != "year":
+        return False
+    families = {f.family for f in event.facts if f.year == span.start.year}
+    if not families:
+        return False
+    end = span.offset + len(span.text)
+    return any(q.family in families and (0 <= span.offset - q.end <= 40 or 0 <= q.start - end <= 25)
+               for q in find_quantities(text))
+
+
 def _background_year(span: DateSpan, folded: str) -> bool:
     return span.precision == "year" and bool(_BOUNDING.match(folded[span.offset:]))
+
+
+# "Fue el 1 de septiembre cuando la Casa Blanca le retiró la certificación", "on July 3, when both
+# capitals called their envoys home": a date the words "when / cuando / en que" follow dates their clause.
+_WHEN_AFTER = re.compile(r"\s*,?\s*(?:cuando|when|en\s+que|in\s+which)\b")
+# "It was on 1 September that …" (a cleft; "said on 2 October that …" is a saying's date).
+_CLEFT_BEFORE = re.compile(r"\b(?:it\s+was|it's|fue|was)\s+(?:on\s+|in\s+|el\s+|en\s+)?$")
+
+
+def _when_clause(span: DateSpan, folded: str, offsets: list[int]) -> bool:
+    end = span.offset + len(span.text)
+    first = min((o for o in offsets if o >= end), default=None)
+    if first is None or re.search(r"[;.?!]", folded[end:first]):
+        return False
+    return bool(_WHEN_AFTER.match(folded, end)) or (
+        bool(re.match(r"\s*(?:that|que)\b", folded[end:])) and bool(_CLEFT_BEFORE.search(folded, 0, span.offset)))
 
 
 def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:

@@ -9,6 +9,7 @@ from crawler.events.hits import STOPWORDS, ArticleDiff, ContradictionHit, Statem
 from crawler.events.match import _clause_of, _clauses, _denied, _match_event
 from crawler.events.lemmas import OTHER_COUNTRIES, lemmas_of
 from crawler.events.modality import irrealis
+from crawler.events.numberwords import word_quantities
 from crawler.events.timeline import KnownEvent, KnownFact, Timeline
 from crawler.facts import (
     Quantity,
@@ -224,10 +225,19 @@ def _other_country(fact: KnownFact, event: KnownEvent, text: str, folded: str, q
 _PRESENT = re.compile(r"\b(?:now|currently|these days|at present|presently|ahora|actualmente)\b")
 
 
+_ANY_DIGIT = re.compile(r"\d")
+_SPELLED_CUE = re.compile(r"(?i)million|billion|mill[oó]n")
+
+
 def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, paragraph_events: set[str],
-                     language: str | None = None, published=None, words=None) -> None:
+                     language: str | None = None, published=None, words=None,
+                     refuted: tuple[int, int] | None = None) -> None:
+    """The sentence's statements of known facts (figures), and their contradictions with the timeline;
+    none from ``refuted``, the span of a claim the text rates false."""
     quantities: list[Quantity] | None = None
     written = stated = None
+    if not _ANY_DIGIT.search(sentence.text) and not _SPELLED_CUE.search(sentence.text):
+        return  # every figure has digits, or a spelled scale ("seven hundred million dollars")
     for event in timeline.events:
         for fact in event.facts:
             if fact.require_event and (event.id not in paragraph_events or _before_event(event, folded, sentence.text)):
@@ -253,6 +263,10 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 continue  # another year's figure, or today's ("Colombia now has …") for a past year's fact
             if quantities is None:
                 quantities = find_quantities(sentence.text)
+                quantities += [w for w in word_quantities(sentence.text)
+                               if not any(q.start < w.end and w.start < q.end for q in quantities)]
+                if refuted:
+                    quantities = [q for q in quantities if not refuted[0] <= q.start < refuted[1]]
             near = []
             for q in (q for q in quantities if q.family == fact.family):
                 reason = _not_the_fact(fact, event, sentence.text, folded, q, keywords, language)

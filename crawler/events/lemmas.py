@@ -57,7 +57,7 @@ CONCEPTS: list[set[str]] = [
     {"provide", "give", "send", "grant", "disburse", "transfer", "aportar", "girar", "donar", "desembolsar",
      "transferir", "otorgar", "entregar", "enviar"},
     # punitive measures
-    {"sanction", "sancionar", "sancion", "blacklist"},
+    {"sanction", "sancionar", "sancion", "blacklist", "designate", "designation"},
     # tariffs
     {"tariff", "arancel", "levy", "duty", "gravamen"},
     # permits to enter
@@ -83,12 +83,13 @@ for _index, _members in enumerate(CONCEPTS):
 # Countries and institutions: (folded names an actor may be written as, the other forms that name it).
 # Acronyms keep their capitals ("US" is not "us").
 _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
-    ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota"]),
-    ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu"},
-     ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "estadounidense",
+    ({"colombia"}, ["Colombian", "Colombians", "colombiano", "colombiana", "colombianos", "colombianas", "Bogota",
+                    "Casa de Nariño"]),
+    ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu", "ee. uu."},
+     ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "EE. UU.", "estadounidense",
       "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA", "American", "Americans",
       "americano", "americana", "americanos", "americanas",
-      "Drug Enforcement Administration", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
+      "Drug Enforcement Administration", "Unión Americana", "vecino del norte", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
     ({"white house"}, ["White House", "Casa Blanca"]),
     ({"state department"}, ["State Department", "Department of State", "Departamento de Estado"]),
     ({"treasury"}, ["Treasury", "Tesoro", "Departamento del Tesoro"]),
@@ -102,10 +103,15 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
     ({"venezuela"}, ["Venezuelan", "venezolano", "venezolana", "venezolanos", "Caracas"]),
     ({"ecuador"}, ["Ecuadorian", "ecuatoriano", "ecuatoriana", "Quito"]),
     ({"mexico"}, ["Mexican", "mexicano", "mexicana"]),
+    # The head of state by title and country (a bare title: BARE_TITLE below).
+    ({"petro"}, ["Colombian president", "Colombian leader", "Colombia's president", "Colombia's leader",
+                 "Colombia's head of state", "Colombian head of state", "presidente colombiano", "presidente de Colombia",
+                 "mandatario colombiano", "jefe de Estado colombiano", "presidente neogranadino"]),
     ({"colombian president", "colombian leader", "colombia's president", "presidente colombiano",
       "presidente de colombia"},
      ["Colombian president", "Colombian leader", "Colombia's president", "presidente colombiano",
-      "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano"]),
+      "presidente de Colombia", "mandatario colombiano", "jefe de Estado colombiano", "Colombia's head of state",
+      "Colombian head of state", "presidente neogranadino", "mandatario neogranadino"]),
 ]
 # Other countries than the shipped topic's (folded): "Ecuador received $95 million in US aid" is not
 # Colombia's aid; "OFAC sanctioned three Venezuelan officials" is not the sanctions on Petro.
@@ -181,10 +187,35 @@ _NOT_AMERICAS = (r"(?<!latin )(?<!latin-)(?<!south )(?<!central )(?<!north )(?<!
                  r"(?!\s+(?:del\s+sur|latin))")
 FORM_GUARDS: dict[str, tuple[str, str]] = {f: _NOT_AMERICAS for f in (
     "american", "americans", "americano", "americana", "americanos", "americanas")}
+# The Treasury as a market ("Treasury bonds", "bonos del Tesoro colombiano") is not the US department.
+FORM_GUARDS.update({"treasury": ("", r"(?!\s+(?:bonds?|notes?|bills?|yields?|securities|market)\b)"),
+                    "tesoro": (r"(?<!bonos del )(?<!titulos del )(?<!letras del )",
+                               r"(?!\s+(?:colombiano|nacional|publico)\b)")})
+# A title with the country names the head of state in office, not a former one ("former Colombian president").
+FORM_GUARDS.update({f: (r"(?<!former )(?<!ex-)(?<!ex )(?<!late )", "") for f in (
+    "colombian president", "colombian leader", "colombia's president", "colombia's leader", "colombia's head of state",
+    "colombian head of state")})
+FORM_GUARDS.update({f: ("", r"(?!\s+(?:de\s+)?(?:entonces|anterior))") for f in (
+    "presidente colombiano", "presidente de colombia", "mandatario colombiano", "jefe de estado colombiano")})
+
+# A title without a name ("the president", "el mandatario", "el jefe de Estado") names the topic's head of
+# state when the sentence names no other leader (see crawler.events.match): the actors it may stand for.
+TITLED_ACTORS = {"petro"}
+BARE_TITLE = re.compile(r"\b(?:the|el|al|del)\s+(?:(?:colombian|south\s+american|sudamericano|colombiano)\s+)?"
+                        r"(?:president|leader|head\s+of\s+state|presidente|mandatario|jefe\s+de\s+estado|gobernante)"
+                        r"(?:\s+(?:colombiano|sudamericano|neogranadino))?\b(?!\s+(?:of|de|del)\s+(?!colombia))")
+OTHER_LEADER = re.compile(r"\b(?:trump|biden|obama|maduro|noboa|milei|lula|sheinbaum|bukele|boric|arevalo|mulino|"
+                          r"magnate|white\s+house|casa\s+blanca|(?:u\.?s\.?|us|american|venezuelan|ecuadorian|mexican)"
+                          r"\s+(?:president|leader)|president\s+of\s+the\s+united\s+states|"
+                          r"(?:president|leader)'?s?\s+of\s+(?!colombia)\w+|"
+                          r"(?:presidente|mandatario|jefe\s+de\s+estado)\s+(?:de\s+)?(?:estados\s+unidos|ee\.?\s?uu\.?|"
+                          r"estadounidense|norteamericano|gringo|venezolano|ecuatoriano|mexicano|de\s+(?!colombia)\w+))")
 
 # Plural subjects that name both sides of a bilateral story.
-BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides)\b|"
-                        r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales)\b")
+BOTH_SIDES = re.compile(r"\b(?:both|the\s+two)\s+(?:governments|countries|nations|capitals|sides|ambassadors|envoys|"
+                        r"heads\s+of\s+mission|foreign\s+ministries|presidents|leaders)\b|"
+                        r"\b(?:ambos|los\s+dos)\s+(?:gobiernos|paises|capitales|embajadores|mandatarios|presidentes|"
+                        r"jefes\s+de\s+mision|cancillerias)\b")
 
 
 def actor_forms(name: str) -> list[str]:
@@ -451,13 +482,18 @@ class LemmaPhrase:
             return []
         tokens = words.tokens
         out = []
+        # A phrase of three words or more may take one more word inside it, once: "vuelos militares con
+        # deportados" is "vuelos con deportados", "an end to all US aid" is "an end to US aid".
+        spare = 1 if len(self.words) >= 3 else 0
         for i in sorted(first):
-            at = i
+            at, gaps = i, spare
             for r in rest:
                 if at + 1 in r:
                     at += 1
                 elif at + 2 in r and tokens[at + 1].surface in ("a", "al"):
                     at += 2  # the Spanish personal "a": "sancionó a Petro" is "sanctioned Petro"
+                elif gaps and at + 2 in r:
+                    at, gaps = at + 2, gaps - 1
                 else:
                     break
             else:

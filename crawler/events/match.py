@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from crawler.events.lemmas import BOTH_SIDES, Words
+from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, OTHER_LEADER, TITLED_ACTORS, Words
 from crawler.events.modality import denied
 from crawler.events.timeline import KnownEvent
 from crawler.facts import DateSpan
+from crawler.text import fold
 
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—")
 # Stricter clauses for holding a date against an event: a complement clause
@@ -19,6 +20,8 @@ _STRICT_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—|\b(?:that|which|who|w
 # reacting to something: "met on Wednesday to debate the sanctions", "voted to reject the decertification".
 # ("in over 30 years", "about 40 days": amounts, not what something is about.)
 _ABOUT_EVENT = re.compile(r"\b(?:(?:over|about)(?!\s+(?:a\s+)?\d)|regarding|concerning|because of|in response to|in protest (?:at|over|against)|"
+                          r"(?:in|as)\s+(?:retaliation|reprisal)\s+(?:for|against)|(?:en|como)\s+represalias?\s+(?:por|a|contra)|"
+                          r"(?:to\s+)?(?:seek|request|demand)(?:ing)?|para\s+(?:pedir|solicitar|exigir)|"
                           r"(?:condemn|denounc|protest|reject|criticiz|criticis|repudiat|challeng|oppos|contest)ing|"
                           r"to (?:debate|discuss|summon|protest|condemn|denounce|respond|answer|review|consider|"
                           r"challenge|question|examine|investigate|analy[sz]e|reject|oppose|repudiate|overturn|appeal|contest|reverse|block|fight|"
@@ -105,13 +108,20 @@ _CONSULTATIONS = re.compile(r"\b(?:a\s+consultas|for\s+consultations|home)\b")
 _REMEMBERED = re.compile(r"recall\w*\s+(?:how|that|when|what|why|where|being|seeing|having|the\s+(?:day|time|moment|years?))\b")
 
 
+# "went on strike", "a dockworkers' strike", "la huelga": a labour strike, not a military one.
+_LABOUR_BEFORE = re.compile(r"(?:\bon|\bgeneral|\blabou?r|\bunion|\bworkers'?|\bdockworkers'?|\btruckers'?|\bteachers'?|"
+                            r"\bminers'?|\bnational|\bhunger|\bwildcat)\s+$")
+
+
 def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
-    """Whether the words found name the act in another sense: remembering, or calling in another
-    country's diplomat."""
+    """Whether the words found name the act in another sense: remembering, calling in another
+    country's diplomat, or a labour strike."""
     if words is None:
         return False
     for offset in offsets:
         if _REMEMBERED.match(folded, offset):
+            return True
+        if folded.startswith("strike", offset) and _LABOUR_BEFORE.search(folded, max(0, offset - 14), offset):
             return True
         at = words.index_at(offset)
         if at < len(words.tokens) and not _CALL_IN.isdisjoint(words.tokens[at].forms) and \
@@ -119,6 +129,37 @@ def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
                 not any(t.surface in _OWN for t in words.tokens[at + 1:at + 4]):
             return True
     return False
+
+
+# A passive with no agent, or a Spanish impersonal "se": the act is told without its actor.
+_AGENTLESS = re.compile(r"\b(?:was|were|been|fue|fueron|sido)\s+(?:\w+\s+)?(?:\w{3,}ed|\w{3,}(?:ad|id)[oa]s?|struck|hit|"
+                        r"sunk|shot|destruid[oa]s?|hundid[oa]s?)\b|\bse\s+(?:le\s+|les\s+)?\w{3,}(?:o|aron)\b")
+_AGENT_NAMED = re.compile(r"\b(?:\w{3,}ed|\w{3,}(?:ad|id)[oa]s?|struck|hit|sunk|shot)\s+(?:\w+\s+){0,3}?(?:by|por)\s+")
+_DEFINITE_BEFORE = re.compile(r"\b(?:the|this|that|these|those|la|las|los|esa|esas|esos|esta|estas|estos|dicha|dichas)\s+$")
+
+
+def _agentless(folded: str, words: Words | None) -> bool:
+    """An agentless passive or impersonal "se" in the sentence (memoised on its words)."""
+    memo = words.memo if words is not None else {}
+    if "agentless" not in memo:
+        memo["agentless"] = bool(_AGENTLESS.search(folded)) and not _AGENT_NAMED.search(folded)
+    return memo["agentless"]
+
+
+def _titled(event: KnownEvent) -> bool:
+    """Whether a bare title may name one of the event's actors (cached on it)."""
+    cached = getattr(event, "_titled_cache", None)
+    if cached is None:
+        cached = event._titled_cache = any(fold(a) in TITLED_ACTORS for a in event.actors)
+    return cached
+
+
+def _bare_title(folded: str, words: Words | None) -> bool:
+    """A title without a name and no other leader in the sentence (memoised on its words)."""
+    memo = words.memo if words is not None else {}
+    if "bare title" not in memo:
+        memo["bare title"] = bool(BARE_TITLE.search(folded)) and not OTHER_LEADER.search(folded)
+    return memo["bare title"]
 
 
 def _match_event(event: KnownEvent, folded: str, original: str, words: Words | None = None,
@@ -166,6 +207,10 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
     if actor is None and BOTH_SIDES.search(folded):
         actor = "both sides"
+    if actor is None and _titled(event) and _bare_title(folded, words):
+        actor = "a bare title"  # "the president refused the deportation flights": no other leader named
+    if actor is None and _agentless(folded, words):
+        actor = "an agentless passive"  # "La primera lancha fue destruida el 2 de septiembre", "Se atacó una lancha"
     if actor is None and continued:
         actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
@@ -204,6 +249,15 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
                 if len({_clause_of(clauses, o) for o in found}) == 1 and not _other_sense(folded, words, found):
                     return (0.65, found,
                             f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
+    if continued and words is not None:
+        # "Petro's visa was revoked on September 26. The revocation, announced on Sept. 28, …": a word of the
+        # event's terms after a determiner, right after a sentence that named the event, names it again.
+        for group in event.term_groups:
+            for p in group:
+                m = p.search(folded, original, words)
+                if m is not None and _DEFINITE_BEFORE.search(folded, max(0, m.start() - 8), m.start()) and \
+                        not _other_sense(folded, words, [m.start()]):
+                    return 0.6, [m.start()], f"'{p.text}' after a determiner, after a sentence naming it"
     if on_day and event.title_words:
         exact = on_day[0].precision == "day"
         for index, token in enumerate(words.tokens):

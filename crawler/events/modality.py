@@ -176,8 +176,9 @@ def not_happened(folded: str, original: str, words: Words, offset: int) -> str |
 
 def modality_reason(folded: str, original: str, offset: int) -> str | None:
     """The mood of the words at ``offset``, ignoring presupposition."""
-    if _QUESTION_END.search(original) or "¿" in original[:offset]:
-        return "a question"
+    opened = original.rfind("¿", 0, offset)
+    if _QUESTION_END.search(original) or (opened >= 0 and "?" not in original[opened:offset]):
+        return "a question"  # (after "¿…?" closes, the answer is not: "—¿Cuándo? —El 3 de julio, cuando …")
     clause_at = _clause_start(folded, offset)
     before = folded[clause_at:offset]
     if _CONDITIONS.search(before) or _UNREAL.search(folded[:offset]):
@@ -259,3 +260,73 @@ def denied(folded: str, offset: int) -> bool:
             if cue is _FALSEHOOD and re.match(r"\w*ly\b", before[m.start():]) and len(tail) < 40:
                 return True  # "falsely reported", "wrongly claimed"
     return False
+
+
+# Fact checks: a claim the article itself rates false ("Claim: … Rating: False.", "A viral post says …
+# That is wrong:", "'…': falso.", "Falso que …"). Its dates and figures are the false claim's, not
+# statements; the event it names is still named (the check is about it).
+_VERDICT_WORD = (r"(?:false|falso|falsa|fake|wrong|incorrect\w*|misleading|enganos[oa]|untrue|not\s+true|"
+                 r"no\s+es\s+(?:cierto|verdad)|bulo|mostly\s+false|pants\s+on\s+fire)")
+_CLAIM_LABEL = re.compile(r"^\W*(?:viral\s+)?(?:claim|the\s+claim|afirmacion|lo\s+que\s+se\s+dice|bulo|rumor|"
+                          r"what\s+was\s+claimed|dicho)\s*:")
+_VERDICT_LABEL = re.compile(r"\b(?:rating|verdict|veredicto|calificacion|our\s+ruling|conclusion|fact\s+check)\s*:\s*"
+                            + _VERDICT_WORD + r"\b")
+_VERDICT_OPENS = re.compile(r"^\W*(?:(?:that|this|it)\s+(?:is|was|'s)\s+(?:\w+\s+)?" + _VERDICT_WORD + r"|"
+                            + _VERDICT_WORD + r"\s*[.:!]|(?:es|eso\s+es)\s+" + _VERDICT_WORD + r")\b")
+_VERDICT_FIRST = re.compile(r"^\W*" + _VERDICT_WORD + r"\s*(?::|\bque\b|\bthat\b)")
+_QUOTED_VERDICT = re.compile(r"^\W*['\"“‘«](?P<claim>[^'\"”’»]{10,})['\"”’»]\s*[:,—–-]\s*" + _VERDICT_WORD + r"\b")
+# The unreliable source of a claim: "a viral video claims", "un mensaje en redes asegura".
+_CLAIM_SOURCE = re.compile(r"\b(?:posts?|videos?|messages?|chain|tweets?|memes?|claims?|rumou?rs?|users?|"
+                           r"publicacion\w*|mensaje\w*|cadena\w*|trino\w*|rumor\w*|usuarios?)\b(?:\s+\S+){0,6}?\s+"
+                           r"(?:claims?|says?|said|asserts?|alleges?|states?|asegura\w*|afirma\w*|dice\w*|sostiene\w*|"
+                           r"que)\b")
+
+
+# A verdict standing alone before the claim ("Veredicto: falso. Circula en TikTok que …"), and a
+# correction of the text's own earlier claim ("Fe de erratas: …se dijo que…", "An earlier version of this
+# story said …").
+_VERDICT_ALONE = re.compile(r"^\W*(?:(?:rating|verdict|veredicto|calificacion|our\s+ruling)\s*:\s*)?" + _VERDICT_WORD
+                            + r"\W*$")
+_CORRECTED = re.compile(r"\b(?:an?\s+(?:earlier|previous)\s+version\s+of\s+this\s+\w+\s+(?:said|stated|reported|"
+                        r"misstated)(?:\s+that)?|se\s+(?:dijo|informo|publico|afirmo)\s+(?:erroneamente\s+)?que|"
+                        r"(?:incorrectly|wrongly|mistakenly|erroneously)\s+(?:reported|said|stated)(?:\s+that)?)\b")
+_CIRCULATES = re.compile(r"\b(?:circula\w*|se\s+difund\w+|se\s+viraliz\w+|circulating|going\s+around)\b"
+                         r"(?:\s+\S+){0,4}?\s+(?:que|that)\b")
+
+
+def false_claims(folded: list[str]) -> list[tuple[int, int] | None]:
+    """For each sentence (folded), the span of it that is a claim the text rates false, or None."""
+    out: list[tuple[int, int] | None] = []
+    for i, text in enumerate(folded):
+        following = folded[i + 1] if i + 1 < len(folded) else ""
+        span = None
+        corrected = _CORRECTED.search(text)
+        if corrected:
+            end = re.compile(r"[;]").search(text, corrected.end())
+            span = (corrected.end(), end.start() if end else len(text))
+        if span is None and i and _VERDICT_ALONE.match(folded[i - 1]) and (i < 2 or out[i - 2] is None):
+            # (a verdict after a claim — "Claim: … Rating: False. He did so on …" — rates the claim before it)
+            source = _CLAIM_SOURCE.search(text) or _CIRCULATES.search(text)
+            if source:
+                end = re.compile(r"[;:]").search(text, source.end())
+                span = (source.end(), end.start() if end else len(text))
+        label = _CLAIM_LABEL.match(text)
+        if label:
+            verdict = _VERDICT_LABEL.search(text, label.end())
+            if verdict or _VERDICT_LABEL.match(following.lstrip()) or _VERDICT_OPENS.match(following):
+                span = (label.end(), verdict.start() if verdict else len(text))
+        if span is None:
+            quoted = _QUOTED_VERDICT.match(text)
+            if quoted:
+                span = (quoted.start("claim"), quoted.end("claim"))
+        if span is None:
+            first = _VERDICT_FIRST.match(text)
+            if first:
+                end = re.compile(r"[;:]").search(text, first.end())
+                span = (first.end(), end.start() if end else len(text))
+        if span is None and _VERDICT_OPENS.match(following):
+            source = _CLAIM_SOURCE.search(text)
+            if source:
+                span = (source.end(), len(text))
+        out.append(span)
+    return out

@@ -17,6 +17,7 @@ from crawler.events.lemmas import (
     Words,
     actor_forms,
     lemmas_of,
+    OTHER_COUNTRIES,
     parent_forms,
     timeline_lemmas,
     widen_forms,
@@ -198,7 +199,8 @@ class Phrase:
     text: str = ""
     # A parent organisation naming its agency ("the UN" for the UNODC) names the event only when the
     # sentence also says what the agency measures (a keyword of the event's facts) and names another of
-    # the event's actors: "the UN counted 253,000 hectares of coca in Colombia", not "the UN General Assembly".
+    # the event's actors (or the year its facts measure): "the UN counted 253,000 hectares of coca in
+    # Colombia", "… coca in 2023, the UN said", not "the UN General Assembly".
     requires: tuple = ()
 
     @classmethod
@@ -214,8 +216,11 @@ class Phrase:
         """Whether the sentence meets the phrase's ``requires`` (keywords, other actors)."""
         if not self.requires:
             return True
-        keywords, actors = self.requires
-        return any(k.search(folded) for k in keywords) and any(a.search(folded, original, words) for a in actors)
+        keywords, actors, years = (*self.requires, ())[:3]
+        # …or, instead of another actor, the year its facts measure ("253,000 hectares of coca in 2023, the UN said")
+        return any(k.search(folded) for k in keywords) and (
+            any(a.search(folded, original, words) for a in actors)
+            or (any(y.search(folded) for y in years) and not OTHER_COUNTRIES.search(folded)))
 
     def finditer(self, folded: str, original: str, words: Words | None = None):
         text = original if self.exact_case else folded
@@ -440,8 +445,9 @@ def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
         out += [Phrase.of(form) for form in actor_forms(alias)]
         keywords = [k for fact in spec.facts.values() for k in _keyword_patterns(fact.keywords)]
         others = tuple(Names.of(a) for a in spec.actors if fold(a) != fold(alias))
+        years = tuple(re.compile(rf"\b{fact.year}\b") for fact in spec.facts.values() if fact.year)
         if keywords and others:
-            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others))
+            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others, years))
                     for form in parent_forms(alias)]
     return out
 
