@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.event_helpers import contradicted, named, read
+from event_helpers import contradicted, named, read
 
 
 # --- fact checks: a claim the text rates false is not a statement ----------------------------------
