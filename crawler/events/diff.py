@@ -33,7 +33,7 @@ from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
 from crawler.events.timeline import Timeline
-from crawler.events.lemmas import OTHER_COUNTRIES, TITLED_ACTORS, Words
+from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.ordinals import ordinal_dates
 from crawler.events.modality import false_claims, modality_reason, presupposed
 from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
@@ -304,10 +304,7 @@ def _other_targets(folded: str, event) -> bool:
     people (actors written with a capital and no demonym: Petro)."""
     if not _OTHER_TARGETS.search(folded):
         return False
-    people = getattr(event, "_people_cache", None)
-    if people is None:
-        people = event._people_cache = [fold(a) for a in event.actors if " " not in a and not a.isupper()
-                                        and fold(a) in TITLED_ACTORS]
+    people = event.titled_people
     return bool(people) and not any(p in folded for p in people)
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, OTHER_LEADER, TITLED_ACTORS, Words
+from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, OTHER_LEADER, Words
 from crawler.events.modality import denied
 from crawler.events.timeline import KnownEvent
 from crawler.facts import DateSpan
-from crawler.text import fold
 
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s[-–—]\s|—")
 # Stricter clauses for holding a date against an event: a complement clause
@@ -146,14 +145,6 @@ def _agentless(folded: str, words: Words | None) -> bool:
     return memo["agentless"]
 
 
-def _titled(event: KnownEvent) -> bool:
-    """Whether a bare title may name one of the event's actors (cached on it)."""
-    cached = getattr(event, "_titled_cache", None)
-    if cached is None:
-        cached = event._titled_cache = any(fold(a) in TITLED_ACTORS for a in event.actors)
-    return cached
-
-
 def _bare_title(folded: str, words: Words | None) -> bool:
     """A title without a name and no other leader in the sentence (memoised on its words)."""
     memo = words.memo if words is not None else {}
@@ -207,7 +198,7 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     actor = next((a for a in event.actor_patterns if a.search(folded, original, words)), None)
     if actor is None and BOTH_SIDES.search(folded):
         actor = "both sides"
-    if actor is None and _titled(event) and _bare_title(folded, words):
+    if actor is None and event.titled and _bare_title(folded, words):
         actor = "a bare title"  # "the president refused the deportation flights": no other leader named
     if actor is None and _agentless(folded, words):
         actor = "an agentless passive"  # "La primera lancha fue destruida el 2 de septiembre", "Se atacó una lancha"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from crawler.events.lemmas import (
     actor_forms,
     lemmas_of,
     OTHER_COUNTRIES,
+    TITLED_ACTORS,
     parent_forms,
     timeline_lemmas,
     widen_forms,
@@ -326,6 +328,16 @@ class KnownEvent:
 
     def interval(self, today: date | None = None) -> tuple[date, date]:
         return self.start, self.end or (today or date.today())
+
+    @cached_property
+    def titled(self) -> bool:
+        """Whether a bare title ("the president", "el mandatario") may name one of its actors."""
+        return any(fold(a) in TITLED_ACTORS for a in self.actors)
+
+    @cached_property
+    def titled_people(self) -> list[str]:
+        """Its people a title may stand for (Petro), folded: the event's act against someone else is another."""
+        return [fold(a) for a in self.actors if " " not in a and not a.isupper() and fold(a) in TITLED_ACTORS]
 
     def date_label(self) -> str:
         if self.precision == "range":
