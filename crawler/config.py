@@ -351,6 +351,12 @@ class Config(_Strict):
                 if item.name in seen:
                     raise ValueError(f"{label}[{index}].name: duplicate name {item.name!r}")
                 seen.add(item.name)
+        for t_index, topic in enumerate(self.topics):  # a theme's rows are keyed by (topic, theme name)
+            names: set[str] = set()
+            for index, theme in enumerate(topic.themes):
+                if theme.name in names:
+                    raise ValueError(f"topics[{t_index}].themes[{index}].name: duplicate name {theme.name!r}")
+                names.add(theme.name)
         return self
 
     @model_validator(mode="after")

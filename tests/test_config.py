@@ -20,6 +20,8 @@ def write(tmp_path, body: str):
     ("sources:\n  - name: a\n    feeds: http://x.org/feed\n", "sources[0].feeds: Input should be a valid list"),
     ("sources:\n  - name: a\n    feeds: [not-a-url]\n", "sources[0].feeds: 'not-a-url' is not an http(s) URL"),
     (GOOD_SOURCE + "  - name: a\n    feeds: [http://127.0.0.1:9/other.xml]\n", "sources[1].name: duplicate name 'a'"),
+    ("topics:\n  - name: t\n    themes:\n      - {name: visa, rule: visa}\n      - {name: visa, rule: visas}\n",
+     "topics[0].themes[1].name: duplicate name 'visa'"),
     ("crawl:\n  download_delay: soon\n", "crawl.download_delay: Input should be a valid number"),
     ("sources:\n  - name: a\n", "sources[0]: a source needs at least one of feeds, sitemaps or sections"),
     ("sources: [\n", "invalid YAML"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, literal, or_, select, union_all, update
 
 from crawler.events.diff import diff_text
 from crawler.events.hits import CandidateHit, StatementHit, content_words, similarity, value_date
@@ -146,8 +146,10 @@ class EventDiffStage(Stage):
         if not fresh:
             drop_stale_disputes(session, article.id)
         self._article_contradictions(session, article, statements, new)
-        for hit in diff.candidates:
-            store_candidate(session, article, hit)
+        starts: set[int] = set()
+        for hit in diff.candidates:  # a new article cites no candidate, but two hits may share a sentence
+            store_candidate(session, article, hit, new and hit.start not in starts)
+            starts.add(hit.start)
         mentioned = {m.event_id for m in diff.mentions if m.flag is None}  # as happened, at its date
         if fresh:
             mark_first_reports(session, article.id, mentioned)
@@ -172,38 +174,43 @@ class EventDiffStage(Stage):
         grow with the coverage of the fact."""
         own_cluster = article.cluster_id or article.id
         at = func.coalesce(Article.published_at, Article.first_seen)
-        done: set[tuple] = set()
+        wanted: dict[tuple, StatementHit] = {}
         for s in statements:
-            key = (s.event_id, s.fact, s.value_text)
-            if key in done:
-                continue
-            done.add(key)
+            wanted.setdefault((s.event_id, s.fact, s.value_text), s)
+        if not wanted:
+            return
+        lookups = []  # one statement: below and above for every value stated
+        for n, s in enumerate(wanted.values()):
             slack = 1.0 if s.fact == "date" else 0.0  # a day of slack for time zones, as statements_agree
-            base = (select(FactStatement.id, at.label("at"), FactStatement.article_id, FactStatement.value_text,
-                           FactStatement.sentence)
+            base = (select(literal(n).label("n"), FactStatement.id, at.label("at"), FactStatement.article_id,
+                           FactStatement.value_text, FactStatement.sentence)
                     .join(Article, Article.id == FactStatement.article_id)
                     .where(FactStatement.fact == s.fact,
                            FactStatement.event_id == s.event_id if s.event_id else FactStatement.event_id.is_(None),
                            FactStatement.article_id != article.id,
                            func.coalesce(Article.cluster_id, Article.id) != own_cluster))
-            below = (base.where(FactStatement.interval_hi < s.interval[0] - slack)
-                     .order_by(FactStatement.interval_hi.desc()).limit(1))
-            above = (base.where(FactStatement.interval_lo > s.interval[1] + slack)
-                     .order_by(FactStatement.interval_lo).limit(1))
-            found = [row for query in (below, above) for row in session.execute(query)]
-            if not found:
+            lookups.append(base.where(FactStatement.interval_hi < s.interval[0] - slack)
+                           .order_by(FactStatement.interval_hi.desc()).limit(1))
+            lookups.append(base.where(FactStatement.interval_lo > s.interval[1] + slack)
+                           .order_by(FactStatement.interval_lo).limit(1))
+        found: dict[int, list] = {}
+        for row in session.execute(union_all(*(select(lookup.subquery()) for lookup in lookups))):
+            found.setdefault(row.n, []).append(row)
+        rows = []
+        for n, s in enumerate(wanted.values()):
+            if n not in found:
                 continue
-            other = min(found, key=lambda row: (row.at, row.id))
+            other = min(found[n], key=lambda row: (row.at, row.id))
             disputed = not new and session.scalar(select(Contradiction.id).where(  # the other article records it
                 Contradiction.article_id == other.article_id, Contradiction.other_article_id == article.id,
                 Contradiction.kind == "article", Contradiction.fact == s.fact,
                 Contradiction.known_value == s.value_text).limit(1)) is not None
             if disputed:
                 continue
-            session.add(Contradiction(
-                article_id=article.id, event_id=s.event_id, fact=s.fact, kind="article",
-                stated_value=s.value_text, known_value=other.value_text, sentence=s.sentence,
-                other_sentence=other.sentence, other_article_id=other.article_id))
+            rows.append({"article_id": article.id, "event_id": s.event_id, "fact": s.fact, "kind": "article",
+                         "stated_value": s.value_text, "known_value": other.value_text, "sentence": s.sentence,
+                         "other_sentence": other.sentence, "other_article_id": other.article_id})
+        _insert(session, Contradiction, rows)  # one multi-row statement (the unit of work sends one per row)
 
 
 def backfill(session) -> None:
@@ -347,14 +354,17 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
     if not event_ids:
         return
     at = func.coalesce(Article.published_at, Article.first_seen)
-    own = session.scalar(select(at).where(Article.id == article_id))  # autoflush writes the new mentions
+    events = sorted(event_ids)
+    # One statement: the article's own date, and one indexed MIN per event ((event_id, reported_at)).
+    own, *earliest = session.execute(select(
+        select(at).where(Article.id == article_id).scalar_subquery(),  # autoflush writes the new mentions
+        *(select(func.min(EventMention.reported_at)).where(
+            EventMention.event_id == event_id, EventMention.article_id != article_id,
+            EventMention.date_flag.is_(None)).scalar_subquery() for event_id in events))).one()
     if own is None:
         return
     beaten, dethroned = set(), []
-    for event_id in sorted(event_ids):  # one indexed MIN per event: (event_id, reported_at)
-        earliest_other = session.scalar(select(func.min(EventMention.reported_at)).where(
-            EventMention.event_id == event_id, EventMention.article_id != article_id,
-            EventMention.date_flag.is_(None)))
+    for event_id, earliest_other in zip(events, earliest):
         if earliest_other is None:
             continue
         if earliest_other < own:
@@ -383,15 +393,18 @@ def week_of(day: date) -> int:
     return day.toordinal() // 7
 
 
-def _add_terms(session, candidate_id: int, terms: set[str], day: date) -> None:
-    have = set(session.scalars(select(CandidateTerm.term).where(CandidateTerm.candidate_id == candidate_id)))
+def _add_terms(session, candidate_id: int, terms: set[str], day: date, created: bool = False) -> None:
+    """Index a candidate under the terms it does not have yet (``created``: the row is new, it has none)."""
+    have = set() if created else set(session.scalars(select(CandidateTerm.term)
+                                                     .where(CandidateTerm.candidate_id == candidate_id)))
     for term in sorted(terms - have):
         session.add(CandidateTerm(term=term, week=week_of(day), candidate_id=candidate_id))
 
 
-def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandidate:
+def store_candidate(session, article: Article, hit: CandidateHit, new: bool = False) -> EventCandidate:
     """Attach a dated claim to the open candidate it repeats (dates within a
-    week and similar wording), or open a new candidate. The open candidates
+    week and similar wording), or open a new candidate (``new``: the article
+    was inserted in this transaction, so no candidate cites it yet). The open candidates
     compared are found through the indexed date window and the terms they
     share with the claim (wording with no term in common cannot be similar),
     the ``MAX_CANDIDATE_MATCHES`` sharing most first."""
@@ -424,7 +437,8 @@ def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandid
             score = max((similarity(hit.sentence, t) for t in sentences.get(candidate_id, [])), default=0.0)
             if score > best_score:
                 best, best_score = candidate_id, score
-    if best is None or best_score < 0.2:
+    created = best is None or best_score < 0.2
+    if created:
         row = EventCandidate(date_start=hit.date_start, date_precision=hit.precision, title=hit.title,
                              actors=hit.actors, score=hit.score, explanation=hit.explanation)
         session.add(row)
@@ -435,8 +449,8 @@ def store_candidate(session, article: Article, hit: CandidateHit) -> EventCandid
         row.last_seen = utcnow()
         if hit.score > (row.score or 0.0):
             row.score, row.explanation = hit.score, hit.explanation
-    _add_terms(session, row.id, terms, row.date_start)
-    exists = session.scalar(select(CandidateSource.id).where(
+    _add_terms(session, row.id, terms, row.date_start, created)
+    exists = None if new or created else session.scalar(select(CandidateSource.id).where(
         CandidateSource.candidate_id == row.id, CandidateSource.article_id == article.id,
         CandidateSource.start_offset == hit.start))
     if exists is None:

@@ -55,23 +55,26 @@ class ClassifyStage(Stage):
 def write_results(session: "Session", article_id: int, results) -> None:
     """Insert the topics, themes and term hits of one article: three
     multi-row statements (the ORM's unit of work sent ~32 a page, one per
-    theme's hits), ids taken from RETURNING in the order the rows were sent."""
+    theme's hits). Ids come back with RETURNING, matched to the rows by their
+    keys (a topic's name, a theme's name within its topic: both unique by
+    config): asking RETURNING for the rows' order makes SQLite's driver send
+    one INSERT per row."""
     if not results:
         return
     now = utcnow()
-    topic_ids = session.scalars(
-        insert(ArticleTopic).returning(ArticleTopic.id, sort_by_parameter_order=True),
+    topic_ids = dict(session.execute(
+        insert(ArticleTopic).returning(ArticleTopic.topic, ArticleTopic.id),
         [{"article_id": article_id, "topic": r.name, "score": r.score, "relevant": r.relevant, "classified_at": now}
-         for r in results]).all()
-    themes = [(topic_id, theme) for topic_id, result in zip(topic_ids, results) for theme in result.themes]
+         for r in results]).all())
+    themes = [(topic_ids[result.name], theme) for result in results for theme in result.themes]
     if not themes:
         return
-    theme_ids = session.scalars(
-        insert(ThemeMatch).returning(ThemeMatch.id, sort_by_parameter_order=True),
+    theme_ids = {(topic_id, theme): theme_id for theme_id, topic_id, theme in session.execute(
+        insert(ThemeMatch).returning(ThemeMatch.id, ThemeMatch.article_topic_id, ThemeMatch.theme),
         [{"article_topic_id": topic_id, "theme": t.name, "weight": t.weight, "score": t.score, "clause": t.clause}
-         for topic_id, t in themes]).all()
-    hits = [{"theme_match_id": theme_id, "term": h.term, "matched": h.matched, "field": h.field,
-             "start_offset": h.start, "end_offset": h.end}
-            for theme_id, (_, theme) in zip(theme_ids, themes) for h in theme.hits]
+         for topic_id, t in themes])}
+    hits = [{"theme_match_id": theme_ids[topic_id, theme.name], "term": h.term, "matched": h.matched,
+             "field": h.field, "start_offset": h.start, "end_offset": h.end}
+            for topic_id, theme in themes for h in theme.hits]
     if hits:
         session.execute(insert(TermHit), hits)
