@@ -32,3 +32,4 @@ class ArticleItem:
     not_modified: bool = False
     extracted: Extracted | None = field(default=None, repr=False)
     analysis: object | None = field(default=None, repr=False)  # crawler.workers.Analysis, from a worker
+    raw_html: bytes | None = field(default=None, repr=False)  # compress_html(body), made by that worker

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urljoin, urlsplit
 
+import lxml.etree
+import lxml.html
 from htmldate import find_date
 from lxml.html import HtmlElement
 from lxml.etree import XPath
@@ -136,6 +138,34 @@ class Signals:
     body_chars: int = 0  # its length, markup removed, whitespace collapsed
 
 
+def _declared_canonical(links) -> str | None:
+    """The first ``<link rel=canonical>``'s href as written (``rel`` is a list of tokens)."""
+    for link in links:
+        if "canonical" in (link.get("rel") or "").lower().split() and (link.get("href") or "").strip():
+            return link.get("href").strip()
+    return None
+
+
+_HEAD_END = re.compile(rb"</head\s*>|<body[\s>]", re.IGNORECASE)
+
+
+def head_canonical(body: bytes, encoding: str | None = None) -> str | None:
+    """The canonical link a page declares, read from its ``<head>`` alone (the
+    spider checks it before handing the page on: parsing a whole outlet page
+    for it cost the crawl process ~1 ms a page; the extractor reads every
+    signal from the full tree later)."""
+    end = _HEAD_END.search(body)
+    head = body[:end.start()] if end else body
+    if not head.strip():
+        return None
+    try:
+        parser = lxml.html.HTMLParser(encoding=encoding) if encoding else None
+        tree = lxml.html.document_fromstring(head, parser=parser)
+    except (ValueError, LookupError, lxml.etree.ParserError):  # unknown encoding, nothing parsable
+        return None
+    return _declared_canonical(tree.iter("link"))
+
+
 def read_signals(tree: HtmlElement) -> Signals:
     sig = Signals()
     metas = _metas(tree)
@@ -143,10 +173,7 @@ def read_signals(tree: HtmlElement) -> Signals:
     def _meta(_tree, attr, name):
         return metas.get((attr, name), [])
 
-    for link in tree.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and (link.get("href") or "").strip():
-            sig.canonical = link.get("href").strip()
-            break
+    sig.canonical = _declared_canonical(tree.iter("link"))
     for raw in [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
                 *_meta(tree, "http-equiv", "content-language"), *_meta(tree, "property", "og:locale")]:
         match = _LANG.match((raw or "").strip())

@@ -105,7 +105,7 @@ class ExtractPipeline:
             raise DropItem(reason, log_level="DEBUG") from None
         if result.not_article is not None:
             self.not_an_article(item, result.not_article)
-        item.extracted, item.analysis = result.extracted, result.analysis
+        item.extracted, item.analysis, item.raw_html = result.extracted, result.analysis, result.raw_html
         return item
 
     def not_an_article(self, item: ArticleItem, reason: str):
@@ -270,7 +270,7 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
         article.last_seen = article.last_checked_at = now
     session.add(ArticleVersion(
         article_id=article.id, version=version, fetched_at=item.fetched_at, http_status=item.status,
-        etag=item.etag, last_modified=item.last_modified, raw_html=compress_html(item.body),
+        etag=item.etag, last_modified=item.last_modified, raw_html=item.raw_html or compress_html(item.body),
         encoding=item.encoding, title=extracted.title, text=extracted.text, text_hash=new_hash,
         extractor=extracted.extractor,
     ))

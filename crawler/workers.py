@@ -2,7 +2,8 @@
 
 A crawl process fetches and writes in its reactor thread; what costs CPU and
 needs no archive — extraction (trafilatura, with its time limit), the dedup
-fingerprint, topic rule matching and the event diff of the text — runs here,
+fingerprint, topic rule matching, the event diff of the text and the raw
+HTML's compression — runs here,
 in a persistent pool started once per crawl process (pebble's ProcessPool:
 a worker that dies or overruns its task's deadline is killed and replaced,
 and the task fails with a reason; the page is logged as failed and fetched
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from crawler.classify import compile_topics
+from crawler.decode import compress_html
 from crawler.dedup import fingerprint, sentence_keys_of
 from crawler.events.diff import diff_text
 from crawler.events.timeline import load_timeline
@@ -69,6 +71,7 @@ class PageResult:
     extracted: Extracted | None = None
     analysis: Analysis | None = None
     not_article: str | None = None  # the refusal reason
+    raw_html: bytes | None = field(default=None, repr=False)  # the page compressed for article_versions
 
 
 # --- in the worker -------------------------------------------------------------------------
@@ -126,7 +129,7 @@ def analyse_page(body: bytes, url: str, source_name: str | None, hints: Hints, f
     language = extracted.language or (source.language if source else None)
     analysis = analyse_text(config, analysable, extracted.title, extracted.published_at, language,
                             source.date_order if source else None)
-    return PageResult(extracted=extracted, analysis=analysis)
+    return PageResult(extracted=extracted, analysis=analysis, raw_html=compress_html(body))
 
 
 # --- in the crawl process -----------------------------------------------------------------

@@ -34,6 +34,7 @@ from crawler import netguard, pending
 from crawler.config import REGEX_TIMEOUT, Config, config_regex, load_config
 from crawler.extracted import Hints
 from crawler.items import ArticleItem
+from crawler.metadata import head_canonical
 from crawler.netguard import source_policy
 from crawler.runlog import RunLog, brief, page_fields
 from crawler.settings import settings_from_config
@@ -467,7 +468,7 @@ class NewsSpider(scrapy.Spider):
         meta = response.meta
         duration = round(meta.get("download_latency", 0) * 1000, 1)
         if response.status != 304 and isinstance(response, TextResponse):
-            declared = response.xpath("//link[@rel='canonical']/@href").get()
+            declared = head_canonical(response.body, response.encoding)
             if declared:
                 canonical = canonicalize_url(response.urljoin(declared.strip()))
                 if canonical != meta["canonical"] and canonical not in self.queued:

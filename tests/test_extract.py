@@ -460,3 +460,16 @@ def test_pages_extracted_from_several_threads_at_once_each_get_their_own_result(
         thread.join(120)
     assert {name: results[name].title for name in names} == {name: extract(name).title for name in names}
     assert all(results[name] == extract(name) for name in names)
+
+
+@pytest.mark.parametrize("body, encoding, expected", [
+    (b'<html><head><link rel="Canonical nofollow" href=" /a?b=1 "></head><body></body></html>', None, "/a?b=1"),
+    (b'<html><head><link rel=canonical href="/caf\xe9"></head>', "cp1252", "/caf\u00e9"),
+    (b"<html><head><title>t</title></head><body><link rel=canonical href=/in-body></body>", "utf-8", None),
+    (b"", "utf-8", None),
+    (b"<link rel=canonical href=/x>", "no-such-encoding", None),
+])
+def test_the_spider_reads_a_pages_canonical_link_from_its_head_as_the_extractor_does(body, encoding, expected):
+    from crawler.metadata import head_canonical
+
+    assert head_canonical(body, encoding) == expected
