@@ -478,8 +478,9 @@ def main() -> None:
                 print(f"  round {round_number + 1} {label:30s} {result['pages']:4d} pages in "
                       f"{result['seconds']:6.2f} s = {result['rate']:6.1f} pages/s"
                       + (f" ({result['not_articles']} not articles, {result['errors']} errors; whole process "
-                         f"{result['process']:.1f} s, {result['total_cpu_ms']:.0f} ms CPU per page with start-up "
-                         f"and workers)" if "errors" in result else "")
+                         f"{result['process']:.1f} s"
+                         + (f", {result['total_cpu_ms']:.0f} ms CPU per page with start-up and workers"
+                            if "total_cpu_ms" in result else "") + ")" if "errors" in result else "")
                       + (f" ({result['cpu_ms']:.1f} ms CPU per page)" if "cpu_ms" in result else ""), flush=True)
                 if "cpu_ms" in result:
                     best_cpu.append(result["cpu_ms"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from storage.models import PendingPage, utcnow
 from storage.upsert import upsert
@@ -45,15 +45,18 @@ def record_failure(session: "Session", source_id: int, canonical_url: str, url: 
     return row
 
 
+_CLEAR = (delete(PendingPage.__table__)  # built once: every filed page runs it
+          .where(PendingPage.__table__.c.source_id == bindparam("source"),
+                 PendingPage.__table__.c.canonical_url.in_(bindparam("keys", expanding=True))))
+
+
 def clear(session: "Session", source_id: int, canonical_urls: Iterable[str]) -> int:
     """Forget pages that were filed or turned out not to be fileable (in the
     caller's transaction); returns how many rows went."""
     keys = sorted({url for url in canonical_urls if url})
     if not keys:
         return 0
-    return session.execute(delete(PendingPage).where(PendingPage.source_id == source_id,
-                                                     PendingPage.canonical_url.in_(keys))
-                           .execution_options(synchronize_session=False)).rowcount
+    return session.execute(_CLEAR, {"source": source_id, "keys": keys}).rowcount
 
 
 def due(session: "Session", source_id: int) -> list[tuple[str, str, int]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from scrapy.exceptions import DropItem
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from crawler import pending
@@ -211,6 +211,7 @@ def article_fields(article: Article | None, outcome: str) -> dict:
     return fields
 
 
+_BY_KEY = select(Article).where(Article.canonical_url == bindparam("key"))  # built once: every page runs it
 OUTCOME_COUNTER = {"new": "new_articles", "updated": "updated", "unchanged": "unchanged"}
 
 
@@ -223,7 +224,7 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
     the same article reached under two URLs is one row."""
     now = utcnow()
     if item.not_modified:
-        article = session.scalar(select(Article).where(Article.canonical_url == item.canonical_url))
+        article = session.scalar(_BY_KEY, {"key": item.canonical_url})
         if article is not None:
             article.last_seen = article.last_checked_at = now
         runlog.record(item.url, "article", "unchanged", counts={"fetched": 1, "unchanged": 1}, status=304,
@@ -241,7 +242,7 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
         tags=extracted.tags or None, text=extracted.text, text_hash=new_hash, origins=extracted.origins or None,
         paywalled=extracted.paywalled,
     )
-    article = session.scalar(select(Article).where(Article.canonical_url == key))
+    article = session.scalar(_BY_KEY, {"key": key})
     if article is not None and article.text_hash == new_hash:
         article.last_seen = article.last_checked_at = now
         latest = session.scalar(select(ArticleVersion).where(ArticleVersion.article_id == article.id)

@@ -17,9 +17,10 @@ import os
 import socket
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 
 from storage.db import session_scope
 from storage.models import CrawlRun, Fetch, Source, utcnow
@@ -141,6 +142,15 @@ def brief(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {text}"[:500]
 
 
+@lru_cache(maxsize=64)
+def _increment(names: tuple[str, ...]):
+    """``UPDATE crawl_runs SET name = name + :n_name, … WHERE id = :run`` for
+    these counters, built once per set of names (every page runs one)."""
+    runs = CrawlRun.__table__
+    return (update(runs).where(runs.c.id == bindparam("run"))
+            .values({runs.c[name]: runs.c[name] + bindparam(f"n_{name}") for name in names}))
+
+
 class RunLog:
     """The ``crawl_runs`` row of one source's crawl and its ``fetches`` rows.
 
@@ -194,10 +204,8 @@ class RunLog:
         if unknown:
             raise ValueError(f"not a crawl_runs counter: {', '.join(sorted(unknown))}")
         if self.run_id is not None:
-            session.execute(update(CrawlRun).where(CrawlRun.id == self.run_id)
-                            .values({getattr(CrawlRun, name): getattr(CrawlRun, name) + n
-                                     for name, n in counts.items()})
-                            .execution_options(synchronize_session=False))
+            names = tuple(sorted(counts))
+            session.execute(_increment(names), {"run": self.run_id, **{f"n_{name}": counts[name] for name in names}})
 
         def mirror(_session) -> None:
             for name, n in counts.items():

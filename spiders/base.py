@@ -28,7 +28,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from crawler import netguard, pending
 from crawler.config import REGEX_TIMEOUT, Config, config_regex, load_config
@@ -50,6 +50,17 @@ log = logging.getLogger("newsmon.crawl")
 MAX_SITEMAP_DEPTH = 5  # sitemap indexes within indexes: deeper ones are not followed
 MAX_LIST_URLS_PER_RUN = 100_000  # links and child sitemaps a run looks at, all lists together
 
+
+
+# The seen-URL lookups, built once (constructing a statement cost more than running it).
+_KNOWN = (select(Article.id, Article.first_seen, Article.last_checked_at)
+          .where(Article.canonical_url == bindparam("canonical")).limit(1))
+_KNOWN_BY_EITHER = (select(Article.id, Article.first_seen, Article.last_checked_at)
+                    .where(or_(Article.canonical_url == bindparam("canonical"), Article.url == bindparam("url")))
+                    .limit(1))
+_VALIDATORS = (select(ArticleVersion.etag, ArticleVersion.last_modified)
+               .where(ArticleVersion.article_id == bindparam("article"))
+               .order_by(ArticleVersion.version.desc()).limit(1))
 
 @dataclass
 class Ignored:
@@ -437,18 +448,14 @@ class NewsSpider(scrapy.Spider):
         The URL as listed matters too: a page whose ``rel=canonical`` names
         another address is archived under that address, and without the
         listed URL it would be fetched again on every run."""
-        match = Article.canonical_url == canonical
-        if url is not None and url != canonical:
-            match = or_(match, Article.url == url)
         with session_scope(self.db_url) as session:
-            row = session.execute(select(Article.id, Article.first_seen, Article.last_checked_at)
-                                  .where(match).limit(1)).first()
+            if url is not None and url != canonical:
+                row = session.execute(_KNOWN_BY_EITHER, {"canonical": canonical, "url": url}).first()
+            else:
+                row = session.execute(_KNOWN, {"canonical": canonical}).first()
             if row is None:
                 return None
-            validators = session.execute(
-                select(ArticleVersion.etag, ArticleVersion.last_modified)
-                .where(ArticleVersion.article_id == row.id).order_by(ArticleVersion.version.desc()).limit(1)
-            ).first()
+            validators = session.execute(_VALIDATORS, {"article": row.id}).first()
             return Known(row.first_seen, row.last_checked_at, *(validators or (None, None)))
 
     def due_for_check(self, known, changed_at: datetime | None) -> bool:

@@ -70,7 +70,9 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+@lru_cache(maxsize=16)
 def session_factory(url: str) -> sessionmaker[Session]:
+    """One session factory per database URL per process (like its engine)."""
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 

@@ -51,13 +51,21 @@ def upsert(session: "Session", model, keys: dict[str, Any], values: dict[str, An
                     .on_conflict_do_update(index_elements=list(keys), set_=on_conflict or values))
 
 
+_IGNORING: dict[tuple[str, Any], Any] = {}
+
+
 def insert_ignore(session: "Session", table, rows: Iterable[dict]) -> None:
     """Insert ``rows`` (dicts of column values) into ``table`` in one
-    statement, skipping any that conflict with a row already there."""
+    statement, skipping any that conflict with a row already there. The
+    statement is built once per table and dialect (building it cost more
+    than running it, on a page's dedup rows)."""
     rows = list(rows)
     if not rows:
         return
-    session.execute(_insert(session, table).on_conflict_do_nothing(), rows)
+    key = (session.get_bind().dialect.name, table)
+    if key not in _IGNORING:
+        _IGNORING[key] = _insert(session, table).on_conflict_do_nothing()
+    session.execute(_IGNORING[key], rows)
 
 
 def get_state(session: "Session", key: str) -> str | None:

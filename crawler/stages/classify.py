@@ -4,11 +4,17 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 
 from crawler.classify import compile_topics
 from crawler.stages import Stage
 from storage.models import ArticleTopic, TermHit, ThemeMatch, utcnow
+
+# Built once (constructing a statement cost more than running it): Core multi-row inserts.
+_TOPICS = ArticleTopic.__table__.insert().returning(ArticleTopic.__table__.c.topic, ArticleTopic.__table__.c.id)
+_THEMES = ThemeMatch.__table__.insert().returning(
+    ThemeMatch.__table__.c.id, ThemeMatch.__table__.c.article_topic_id, ThemeMatch.__table__.c.theme)
+_HITS = TermHit.__table__.insert()
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
@@ -62,19 +68,17 @@ def write_results(session: "Session", article_id: int, results) -> None:
     if not results:
         return
     now = utcnow()
-    topic_ids = dict(session.execute(
-        insert(ArticleTopic).returning(ArticleTopic.topic, ArticleTopic.id),
-        [{"article_id": article_id, "topic": r.name, "score": r.score, "relevant": r.relevant, "classified_at": now}
-         for r in results]).all())
+    topic_ids = dict(session.execute(_TOPICS, [
+        {"article_id": article_id, "topic": r.name, "score": r.score, "relevant": r.relevant, "classified_at": now}
+        for r in results]).all())
     themes = [(topic_ids[result.name], theme) for result in results for theme in result.themes]
     if not themes:
         return
-    theme_ids = {(topic_id, theme): theme_id for theme_id, topic_id, theme in session.execute(
-        insert(ThemeMatch).returning(ThemeMatch.id, ThemeMatch.article_topic_id, ThemeMatch.theme),
-        [{"article_topic_id": topic_id, "theme": t.name, "weight": t.weight, "score": t.score, "clause": t.clause}
-         for topic_id, t in themes])}
+    theme_ids = {(topic_id, theme): theme_id for theme_id, topic_id, theme in session.execute(_THEMES, [
+        {"article_topic_id": topic_id, "theme": t.name, "weight": t.weight, "score": t.score, "clause": t.clause}
+        for topic_id, t in themes])}
     hits = [{"theme_match_id": theme_ids[topic_id, theme.name], "term": h.term, "matched": h.matched,
              "field": h.field, "start_offset": h.start, "end_offset": h.end}
             for topic_id, theme in themes for h in theme.hits]
     if hits:
-        session.execute(insert(TermHit), hits)
+        session.execute(_HITS, hits)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 
 from crawler.dedup import (
     ANCHOR_MAX_POSTINGS,
@@ -62,6 +62,37 @@ log = logging.getLogger(__name__)
 
 LOCK_SPACE = 1 << 20  # advisory lock keys: band keys and anchors folded into 2^20 slots per kind
 _REBUILD_BATCH = 500
+
+# The per-article lookups, built once with bound parameters (constructing a
+# statement cost more than running it).
+_OWN = bindparam("own")
+_WINDOW = (select(ArticleSignature.article_id)
+           .where(ArticleSignature.source_id == bindparam("source"), ArticleSignature.article_id != _OWN)
+           .order_by(ArticleSignature.article_id.desc()).limit(BOILERPLATE_WINDOW).subquery())
+_WINDOW_SPAN = select(func.min(_WINDOW.c.article_id), func.count()).select_from(_WINDOW)
+_SENTENCE_COUNTS = (select(DedupSentence.sentence_key, func.count())
+                    .where(DedupSentence.source_id == bindparam("source"),
+                           DedupSentence.sentence_key.in_(bindparam("keys", expanding=True)),
+                           DedupSentence.article_id >= bindparam("lowest"), DedupSentence.article_id != _OWN)
+                    .group_by(DedupSentence.sentence_key))
+_LINKING_HERE = select(DuplicateLink.article_id).where(DuplicateLink.other_article_id == _OWN)
+_BAND_HITS = (select(DedupBand.article_id).distinct()
+              .where(DedupBand.band_key.in_(bindparam("keys", expanding=True)), DedupBand.article_id != _OWN)
+              .limit(MAX_CANDIDATES * 5))
+_COMMON_ANCHORS = (select(DedupAnchor.anchor)
+                   .where(DedupAnchor.anchor.in_(bindparam("anchors", expanding=True)), DedupAnchor.article_id != _OWN)
+                   .group_by(DedupAnchor.anchor).having(func.count() > ANCHOR_MAX_POSTINGS))
+_ANCHOR_HITS = (select(DedupAnchor.article_id, func.count())
+                .where(DedupAnchor.anchor.in_(bindparam("anchors", expanding=True)), DedupAnchor.article_id != _OWN)
+                .group_by(DedupAnchor.article_id))
+_EXACT = (select(Article.id, Article.cluster_id)
+          .where(Article.text_hash == bindparam("hash"), Article.id != _OWN, Article.id.not_in(_LINKING_HERE),
+                 Article.paywalled.is_not(True))
+          .order_by(Article.first_seen, Article.id).limit(1))
+_CANDIDATE_ROWS = (select(Article.id, Article.source_id, Article.cluster_id, Article.text, ArticleSignature.signature)
+                   .join(ArticleSignature, ArticleSignature.article_id == Article.id)
+                   .where(Article.id.in_(bindparam("ids", expanding=True))))
+_SIGNATURE = ArticleSignature.__table__.insert()
 
 
 class DedupStage(Stage):
@@ -175,19 +206,12 @@ class DedupStage(Stage):
         source's ``BOILERPLATE_WINDOW`` newest other signed articles."""
         if not len(keys):
             return set()
-        window = (select(ArticleSignature.article_id)
-                  .where(ArticleSignature.source_id == source_id, ArticleSignature.article_id != article_id)
-                  .order_by(ArticleSignature.article_id.desc()).limit(BOILERPLATE_WINDOW).subquery())
-        lowest, others = session.execute(select(func.min(window.c.article_id), func.count())
-                                         .select_from(window)).one()
+        lowest, others = session.execute(_WINDOW_SPAN, {"source": source_id, "own": article_id}).one()
         if not others:
             return set()
         needed = threshold or boilerplate_threshold(self.settings, others)
-        counts = session.execute(
-            select(DedupSentence.sentence_key, func.count())
-            .where(DedupSentence.source_id == source_id, DedupSentence.sentence_key.in_([int(k) for k in keys]),
-                   DedupSentence.article_id >= lowest, DedupSentence.article_id != article_id)
-            .group_by(DedupSentence.sentence_key)).all()
+        counts = session.execute(_SENTENCE_COUNTS, {"source": source_id, "keys": [int(k) for k in keys],
+                                                    "lowest": lowest, "own": article_id}).all()
         return {key for key, n in counts if n >= needed}
 
     def _lock(self, session: "Session", fp: Fingerprint) -> None:
@@ -205,12 +229,11 @@ class DedupStage(Stage):
             session.execute(delete(model).where(model.article_id == article_id))
 
     def _write_rows(self, session: "Session", article: "Article", fp: Fingerprint) -> None:
-        session.add(ArticleSignature(
+        session.execute(_SIGNATURE, [dict(
             article_id=article.id, source_id=article.source_id, num_perm=self.settings.num_perm,
             shingle_size=self.settings.shingle_size, lsh_bands=self.bands.bands, lsh_rows=self.bands.rows,
             signature=fp.hashvalues.astype(np.uint32).tobytes(), anchors=fp.anchors.astype(np.uint32).tobytes(),
-            sentence_keys=fp.sentence_keys.astype(np.uint32).tobytes()))
-        session.flush()
+            sentence_keys=fp.sentence_keys.astype(np.uint32).tobytes())])
         band_keys = self.bands.band_keys(fp.hashvalues)[0]
         insert_ignore(session, DedupBand.__table__,
                       [{"band_key": int(k), "article_id": article.id} for k in band_keys])
@@ -225,25 +248,17 @@ class DedupStage(Stage):
         most-shared first; not those that already link to this one (a newer
         copy linked when it was filed; a new article has none)."""
         own = article.id
-        linked_here = set() if new else set(session.scalars(select(DuplicateLink.article_id)
-                                                            .where(DuplicateLink.other_article_id == own)))
+        linked_here = set() if new else set(session.scalars(_LINKING_HERE, {"own": own}))
         shared: Counter = Counter()
         band_keys = [int(k) for k in self.bands.band_keys(fp.hashvalues)[0]]
-        for other in session.scalars(select(DedupBand.article_id).distinct()
-                                     .where(DedupBand.band_key.in_(band_keys), DedupBand.article_id != own)
-                                     .limit(MAX_CANDIDATES * 5)):
+        for other in session.scalars(_BAND_HITS, {"keys": band_keys, "own": own}):
             shared[other] += ANCHOR_MAX_POSTINGS  # LSH hits first
         anchors = [int(a) for a in fp.anchors]
         if anchors:
-            common = session.execute(
-                select(DedupAnchor.anchor).where(DedupAnchor.anchor.in_(anchors), DedupAnchor.article_id != own)
-                .group_by(DedupAnchor.anchor).having(func.count() > ANCHOR_MAX_POSTINGS)).scalars().all()
+            common = session.scalars(_COMMON_ANCHORS, {"anchors": anchors, "own": own}).all()
             rare = sorted(set(anchors) - set(common))
             if rare:
-                for other, n in session.execute(
-                        select(DedupAnchor.article_id, func.count())
-                        .where(DedupAnchor.anchor.in_(rare), DedupAnchor.article_id != own)
-                        .group_by(DedupAnchor.article_id)):
+                for other, n in session.execute(_ANCHOR_HITS, {"anchors": rare, "own": own}):
                     shared[other] += n
         return [other for other, n in shared.most_common()
                 if n >= ANCHOR_MIN_SHARED and other not in linked_here][:MAX_CANDIDATES]
@@ -258,13 +273,7 @@ class DedupStage(Stage):
         links: list[tuple[int, str, float]] = []
         done_groups: set[int] = set()
         own_hash = article.text_hash or text_hash(article.text or "")
-        linked_here = select(DuplicateLink.article_id).where(DuplicateLink.other_article_id == article.id)
-        exact = session.execute(
-            select(Article.id, Article.cluster_id)
-            .where(Article.text_hash == own_hash, Article.id != article.id, Article.id.not_in(linked_here),
-                   Article.paywalled.is_not(True))
-            .order_by(Article.first_seen, Article.id).limit(1)
-        ).first()
+        exact = session.execute(_EXACT, {"hash": own_hash, "own": article.id}).first()
         if exact is not None:
             links.append((exact.id, "exact", 1.0))
             done_groups.add(exact.cluster_id or exact.id)
@@ -274,11 +283,7 @@ class DedupStage(Stage):
             ids.remove(exact.id)
         if not ids:
             return links
-        rows = session.execute(
-            select(Article.id, Article.source_id, Article.cluster_id, Article.text, ArticleSignature.signature)
-            .join(ArticleSignature, ArticleSignature.article_id == Article.id)
-            .where(Article.id.in_(ids))
-        ).all()
+        rows = session.execute(_CANDIDATE_ROWS, {"ids": ids}).all()
         rows.sort(key=lambda row: ids.index(row.id))
         clustered: dict[int, tuple[float, int]] = {}  # group → (similarity, article)
         related: list[tuple[float, int]] = []
