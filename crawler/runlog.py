@@ -142,6 +142,15 @@ def brief(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {text}"[:500]
 
 
+_WAITING = "newsmon.runlog.counts"  # session.info: (run log, counts) added in the open transaction
+
+
+def _mirror(session: "Session") -> None:
+    for runlog, counts in session.info.pop(_WAITING, []):
+        for name, n in counts.items():
+            setattr(runlog.counts, name, getattr(runlog.counts, name) + n)
+
+
 @lru_cache(maxsize=64)
 def _increment(names: tuple[str, ...]):
     """``UPDATE crawl_runs SET name = name + :n_name, … WHERE id = :run`` for
@@ -206,12 +215,13 @@ class RunLog:
         if self.run_id is not None:
             names = tuple(sorted(counts))
             session.execute(_increment(names), {"run": self.run_id, **{f"n_{name}": counts[name] for name in names}})
-
-        def mirror(_session) -> None:
-            for name, n in counts.items():
-                setattr(self.counts, name, getattr(self.counts, name) + n)
-
-        event.listen(session, "after_commit", mirror, once=True)
+        # Mirrored in memory once the transaction commits: one listener per
+        # session, whatever the number of calls (registering one costs more
+        # than the update).
+        waiting = session.info.setdefault(_WAITING, [])
+        if not waiting:
+            event.listen(session, "after_commit", _mirror, once=True)
+        waiting.append((self, counts))
 
     def count(self, name: str, n: int = 1, *, session: "Session | None" = None) -> None:
         """Add ``n`` to one counter (in ``session``, else in its own transaction)."""

@@ -198,6 +198,19 @@ class EventDiffStage(Stage):
         _insert(session, Contradiction, rows)  # one multi-row statement (the unit of work sends one per row)
 
 
+@lru_cache(maxsize=32)
+def _earliest_reports(events: int):
+    """One statement: an article's own date, and for each of ``events``
+    events (``:e0``…) the earliest other undisputed mention, each an indexed
+    MIN on (event_id, reported_at). Built once per number of events."""
+    at = func.coalesce(Article.published_at, Article.first_seen)
+    return select(
+        select(at).where(Article.id == bindparam("article")).scalar_subquery(),
+        *(select(func.min(EventMention.reported_at)).where(
+            EventMention.event_id == bindparam(f"e{n}"), EventMention.article_id != bindparam("article"),
+            EventMention.date_flag.is_(None)).scalar_subquery() for n in range(events)))
+
+
 @lru_cache(maxsize=2)
 def _dispute_query(with_event: bool):
     """The closest statement of the same fact below and above a stated
@@ -360,14 +373,9 @@ def mark_first_reports(session, article_id: int, event_ids) -> None:
     query for all the events instead of three statements per event."""
     if not event_ids:
         return
-    at = func.coalesce(Article.published_at, Article.first_seen)
     events = sorted(event_ids)
-    # One statement: the article's own date, and one indexed MIN per event ((event_id, reported_at)).
-    own, *earliest = session.execute(select(
-        select(at).where(Article.id == article_id).scalar_subquery(),  # autoflush writes the new mentions
-        *(select(func.min(EventMention.reported_at)).where(
-            EventMention.event_id == event_id, EventMention.article_id != article_id,
-            EventMention.date_flag.is_(None)).scalar_subquery() for event_id in events))).one()
+    own, *earliest = session.execute(_earliest_reports(len(events)),  # autoflush writes the new mentions
+                                     {"article": article_id, **{f"e{n}": e for n, e in enumerate(events)}}).one()
     if own is None:
         return
     beaten, dethroned = set(), []
@@ -408,6 +416,22 @@ def _add_terms(session, candidate_id: int, terms: set[str], day: date, created: 
         session.add(CandidateTerm(term=term, week=week_of(day), candidate_id=candidate_id))
 
 
+# Built once (constructing a statement cost more than running it): the open
+# candidates sharing terms with a claim in its date window, through the
+# (term, week) index, most terms shared first; and their evidence.
+_OPEN_CANDIDATES = (
+    select(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
+    .join(CandidateTerm, CandidateTerm.candidate_id == EventCandidate.id)
+    .where(CandidateTerm.term.in_(bindparam("terms", expanding=True)),
+           CandidateTerm.week.between(bindparam("first_week"), bindparam("last_week")),
+           EventCandidate.status == "open",
+           EventCandidate.date_start >= bindparam("first"), EventCandidate.date_start <= bindparam("last"))
+    .group_by(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
+    .order_by(func.count(CandidateTerm.term).desc(), EventCandidate.id).limit(MAX_CANDIDATE_MATCHES))
+_CANDIDATE_SENTENCES = (select(CandidateSource.candidate_id, CandidateSource.sentence)
+                        .where(CandidateSource.candidate_id.in_(bindparam("ids", expanding=True))))
+
+
 def store_candidate(session, article: Article, hit: CandidateHit, new: bool = False) -> EventCandidate:
     """Attach a dated claim to the open candidate it repeats (dates within a
     week and similar wording), or open a new candidate (``new``: the article
@@ -420,25 +444,16 @@ def store_candidate(session, article: Article, hit: CandidateHit, new: bool = Fa
     terms = content_words(hit.sentence)
     best, best_score = None, 0.0
     if terms:
-        shared = func.count(CandidateTerm.term)
         first, last = hit.date_start - timedelta(days=40), end + slack
-        ranked = session.execute(
-            select(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
-            .join(CandidateTerm, CandidateTerm.candidate_id == EventCandidate.id)
-            .where(CandidateTerm.term.in_(sorted(terms)),  # the (term, week) index: this window's candidates only
-                   CandidateTerm.week.between(week_of(first), week_of(last)),
-                   EventCandidate.status == "open",
-                   EventCandidate.date_start >= first, EventCandidate.date_start <= last)
-            .group_by(EventCandidate.id, EventCandidate.date_start, EventCandidate.date_precision)
-            .order_by(shared.desc(), EventCandidate.id).limit(MAX_CANDIDATE_MATCHES)).all()
+        ranked = session.execute(_OPEN_CANDIDATES, {"terms": sorted(terms), "first_week": week_of(first),
+                                                    "last_week": week_of(last), "first": first, "last": last}).all()
         ids = []
         for candidate_id, start, precision in ranked:
             c_end = month_interval(start.year, start.month)[1] if precision == "month" else start
             if start - slack <= end and hit.date_start - slack <= c_end:
                 ids.append(candidate_id)
         sentences: dict[int, list[str]] = {}
-        for candidate_id, sentence in session.execute(select(CandidateSource.candidate_id, CandidateSource.sentence)
-                                                      .where(CandidateSource.candidate_id.in_(ids))):
+        for candidate_id, sentence in session.execute(_CANDIDATE_SENTENCES, {"ids": ids}):
             sentences.setdefault(candidate_id, []).append(sentence)
         for candidate_id in ids:
             score = max((similarity(hit.sentence, t) for t in sentences.get(candidate_id, [])), default=0.0)
