@@ -30,6 +30,7 @@ from crawler.events.diff import diff_text
 from crawler.events.timeline import load_timeline
 from crawler.extract import extract_for_source
 from crawler.extracted import Extracted, Hints, NotArticle
+from crawler.metadata import load_language_model
 from crawler.text import text_hash
 
 log = logging.getLogger("newsmon.crawl")
@@ -156,6 +157,7 @@ class AnalysisPool:
             _state["timeline"] = load_timeline(config) if config.events else None
         except Exception:  # noqa: BLE001 - e.g. an unreadable events file: each page's analysis says why
             _state["timeline"] = None
+        load_language_model()  # likewise: shared by the workers instead of loaded by each
         self.config = config
         self.workers = workers
         self.pool = self._new_pool()

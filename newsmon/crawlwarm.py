@@ -6,7 +6,8 @@ fresh interpreter pays, before its first page, ~2.5 CPU-seconds of imports
 (Scrapy and the components its engine loads, trafilatura, SQLAlchemy,
 datasketch with scipy) and opening simplemma's English and Spanish
 dictionaries (milliseconds from the trie cache, crawler/events/dictionaries.py;
-~1.3 s on a machine that has none yet) — more CPU than a poll of a few pages spends on the pages
+~1.3 s on a machine that has none yet) and py3langid's language model (~0.5 s)
+— more CPU than a poll of a few pages spends on the pages
 themselves (bench/README.md). The worker instead starts multiprocessing's
 fork server with this module preloaded (newsmon/crawlproc.py
 ``start_warm_child``): everything below is done once per worker, and each
@@ -70,6 +71,13 @@ def _warm() -> None:
 
         lemmas_of.__wrapped__("warm")
         WARMED.append("simplemma dictionaries")
+    except Exception:  # noqa: BLE001
+        pass
+    try:  # py3langid's model, which every extracted page's language detection reads
+        from crawler.metadata import load_language_model
+
+        load_language_model()
+        WARMED.append("language model")
     except Exception:  # noqa: BLE001
         pass
 
