@@ -258,8 +258,9 @@ def archive(session, item: ArticleItem, runlog, stages: StageRunner | None,
         outcome, version = "new", 1
         # The run looked its source row up when it started; no query per article.
         sid = runlog.source_id or source_id(session, item.source)
+        # cluster_id given (None): the dedup stage's "no cluster" then changes nothing, and sends no UPDATE.
         article = Article(source_id=sid, canonical_url=key, first_seen=now, last_seen=now, last_checked_at=now,
-                          **fields)
+                          cluster_id=None, **fields)
         session.add(article)
         session.flush()
     else:
