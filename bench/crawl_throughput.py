@@ -468,8 +468,9 @@ def main() -> None:
             ("(d) pipeline, 2 workers", lambda d: run_child("--child", "crawl", "--config", str(d))),
         ]
         if args.baseline:
-            measures.append(("(c) baseline: " + args.baseline.name, lambda d: run_child(
-                "--child", "crawl", "--config", str(d), tree=args.baseline.resolve())))
+            for mode in ("(c)", "(d)"):
+                measures.append((f"{mode} baseline: " + args.baseline.name, lambda d: run_child(
+                    "--child", "crawl", "--config", str(d), tree=args.baseline.resolve())))
         for round_number in range(args.rounds):
             for label, measure in measures:
                 with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp:
@@ -503,8 +504,9 @@ def main() -> None:
         print(f"  ceiling with free analysis: fetch {fetch_cpu:.1f} ms CPU + trafilatura {1000 / extract:.1f} ms "
               f"per page -> one core {ceiling:.2f}, two cores {2 * ceiling:.2f} (if split perfectly)")
         if args.baseline:
-            before = best[measures[4][0]]["rate"]
-            print(f"  pipeline vs baseline: {before:.1f} -> {crawl:.1f} pages/s ({100 * (crawl / before - 1):+.1f}%)")
+            for (label, _), now in zip(measures[4:], (crawl, both)):
+                before = best[label]["rate"]
+                print(f"  {label[:3]} vs baseline: {before:.1f} -> {now:.1f} pages/s ({100 * (now / before - 1):+.1f}%)")
         if not args.no_profile:
             with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp:
                 profile = str(Path(tmp) / "crawl.prof")
