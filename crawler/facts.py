@@ -199,6 +199,8 @@ _RELATIVE_PATTERNS = [
     (re.compile(r"\b(?P<n>\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+weeks?\s+ago\b|"
                 r"\bhace\s+(?P<m>\d{1,2}|una|un|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez)\s+semanas?\b", re.I),
      "weeks_ago"),
+    # "a fortnight ago", "hace quince días", "hace una quincena": two weeks back (the idiom, not 15 days).
+    (re.compile(r"\ban?\s+fortnight\s+ago\b|\bhace\s+(?:quince\s+d[ií]as|una\s+quincena)\b", re.I), "fortnight_ago"),
     (re.compile(r"\b(?:this|last|past)\s+(spring|summer|fall|autumn|winter)\b|"
                 r"\b(?:este|esta|el|la|el\s+pasado|la\s+pasada)\s+(primavera|verano|oto[ñn]o|invierno)"
                 r"(?:\s+pasad[oa])?\b", re.I), "season"),
@@ -425,6 +427,9 @@ def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
         if kind == "last_week":
             monday -= timedelta(days=7)
         return DateSpan(monday, min(monday + timedelta(days=6), published), "week", text, at, True)
+    if kind == "fortnight_ago":
+        day = published - timedelta(days=14)
+        return DateSpan(day, day, "day", text, at, True)
     if kind in ("days_ago", "weeks_ago"):
         count = m.group("n") or m.group("m")
         count = int(count) if count.isdigit() else _NUMBER_WORDS[fold(count)]

@@ -35,6 +35,7 @@ from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _m
 from crawler.events.timeline import Timeline
 from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.ordinals import ordinal_dates
+from crawler.events.rival import rival_dates
 from crawler.events.modality import false_claims, modality_reason, presupposed
 from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
@@ -433,6 +434,15 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 diff.statements.append(StatementHit(
                     event.id, "date", date_value(best.start), best.precision, "exact", best.text,
                     sentence.text, sentence.start, sentence.end, _date_interval(best)))
+                for rival in rival_dates(sentence.text, dates, best, start, start if event.precision == "range" else end,
+                                         window):
+                    claimed.add(rival.offset)  # "…; the sidebar says 4 October": a second date for this event
+                    diff.statements.append(StatementHit(
+                        event.id, "date", date_value(rival.start), rival.precision, "exact", rival.text,
+                        sentence.text, sentence.start, sentence.end, _date_interval(rival)))
+                    diff.contradictions.append(ContradictionHit(
+                        "timeline", event.id, "date", rival.label(), event.date_label(), sentence.text,
+                        known_source=event.source))
         elif any(d.overlaps(start, end, slack_days=1) for d in dates):
             confidence += 0.05
         diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,

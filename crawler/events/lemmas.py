@@ -400,6 +400,15 @@ class WordPattern:
         return out
 
 
+def concept_classes(word: str) -> set[int]:
+    """The concept classes of a timeline term word (``suspen*`` is in the class of every member it begins)."""
+    folded = fold(word.rstrip("*"))
+    classes = {c for f in timeline_lemmas(word.rstrip("*").lower()) for c in _CONCEPT_OF.get(f, ())}
+    if word.endswith("*") and len(folded) >= 4:
+        classes |= {c for member, cs in _CONCEPT_OF.items() if member.startswith(folded) for c in cs}
+    return classes
+
+
 def widen_forms(forms: set[str]) -> set[str]:
     """The forms and every member of the concept classes they belong to."""
     out = set(forms)

@@ -219,27 +219,38 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
             if not _other_sense(folded, words, found):
                 return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
     if words is not None:
+        clauses, best = None, None
         for group in event.term_groups:
-            found = []
+            every = []
             for p in group:
                 text = original if p.exact_case else folded
                 m = p.pattern.search(text) if p.needle in text else None
                 if m is not None:
-                    found.append(m.start())
+                    every.append([m.start()] + [x.start() for x in p.pattern.finditer(text, m.end())])
                     continue
                 if p.lemma is None or not p.lemma.ids <= matched:
                     break
-                offset = p.lemma.find(words)
-                if offset is None:
+                offsets = p.lemma.find_all(words)
+                if not offsets:
                     break
-                found.append(offset)
+                every.append(offsets)
             else:
                 # Read on lemmas, the terms must stand together: one clause ("nothing to stop it, despite
-                # payments" does not stop payments).
-                clauses = _clauses(original)
+                # payments" does not stop payments) — any one clause holding an occurrence of every term.
+                clauses = clauses or _clauses(original)
+                found = [offs[0] for offs in every]
                 if len({_clause_of(clauses, o) for o in found}) == 1 and not _other_sense(folded, words, found):
                     return (0.65, found,
                             f"terms {' + '.join(repr(p.text) for p in group)} (as lemmas) with {actor_name}")
+                if best is None:  # (their first occurrences apart: a later clause may hold them all)
+                    shared = set.intersection(*({_clause_of(clauses, o) for o in offs} for offs in every))
+                    if shared:
+                        found = [next(o for o in offs if _clause_of(clauses, o) == min(shared)) for offs in every]
+                        if not _other_sense(folded, words, found):
+                            best = (min(shared), found, group)
+        if best is not None:
+            return (0.65, best[1],
+                    f"terms {' + '.join(repr(p.text) for p in best[2])} (as lemmas) with {actor_name}")
     if continued and words is not None:
         # "Petro's visa was revoked on September 26. The revocation, announced on Sept. 28, …": a word of the
         # event's terms after a determiner, right after a sentence that named the event, names it again.

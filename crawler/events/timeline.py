@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crawler.events.lemmas import (
     LemmaPhrase,
+    concept_classes,
     FORM_GUARDS,
     Words,
     actor_forms,
@@ -515,11 +516,17 @@ def _keyword_lemmas(keywords: list[str]) -> frozenset[str]:
 
 
 def _reserved(terms: list[list[str]], own: int) -> tuple[str, ...]:
-    """The folded words of the other term groups (lemmas, or 'prefix*')."""
+    """The folded words of the other term groups (lemmas, or 'prefix*'). A group that only restates this
+    one in other members of the same concept classes ([payments, suspen*] beside [aid, cut*]) reserves
+    nothing: the two pairings mean the same, so keeping them apart would only lose inflections."""
     out: list[str] = []
+    mine = [concept_classes(w) for t in terms[own] for w in t.split()]
     for number, group in enumerate(terms):
         if number == own:
             continue
+        theirs = [concept_classes(w) for t in group for w in t.split()]
+        if all(c and any(c & m for m in mine) for c in theirs) and len(theirs) == len(mine):
+            continue  # a parallel pairing
         for term in group:
             for word in term.split():
                 out.append(fold(word) if word.endswith("*") else lemmas_of(word.lower())[-1])
