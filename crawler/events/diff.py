@@ -131,6 +131,18 @@ def _dates_the_words(span: DateSpan, offsets: list[int]) -> bool:
     return any(0 <= o - end <= 2 for o in offsets)
 
 
+def _date_statement(event, span, sentence) -> StatementHit:
+    """The sentence states ``span`` as the event's date."""
+    return StatementHit(event.id, "date", date_value(span.start), span.precision, "exact", span.text,
+                        sentence.text, sentence.start, sentence.end, _date_interval(span))
+
+
+def _timeline_date_contradiction(event, span, sentence) -> ContradictionHit:
+    """The date the sentence states for the event is not the timeline's."""
+    return ContradictionHit("timeline", event.id, "date", span.label(), event.date_label(), sentence.text,
+                            known_source=event.source)
+
+
 def _date_interval(span: DateSpan) -> tuple[float, float]:
     return float(span.start.toordinal()), float(span.end.toordinal())
 
@@ -409,12 +421,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                         stated = wrong[0]
                         named[event.id] = offsets
                         claimed.add(stated.offset)
-                        diff.statements.append(StatementHit(
-                            event.id, "date", date_value(stated.start), stated.precision, "exact", stated.text,
-                            sentence.text, sentence.start, sentence.end, _date_interval(stated)))
-                        diff.contradictions.append(ContradictionHit(
-                            "timeline", event.id, "date", stated.label(), event.date_label(), sentence.text,
-                            known_source=event.source))
+                        diff.statements.append(_date_statement(event, stated, sentence))
+                        diff.contradictions.append(_timeline_date_contradiction(event, stated, sentence))
                         # The sentence does name the event, at another date: a mention, flagged.
                         diff.mentions.append(MentionHit(
                             event.id, sentence.text, sentence.start, sentence.end, round(confidence, 2),
@@ -431,18 +439,12 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             claimed.update(d.offset for d in agreeing)
             how += f"; dated {best.text!r}"
             if best.precision in ("day", "month"):
-                diff.statements.append(StatementHit(
-                    event.id, "date", date_value(best.start), best.precision, "exact", best.text,
-                    sentence.text, sentence.start, sentence.end, _date_interval(best)))
+                diff.statements.append(_date_statement(event, best, sentence))
                 for rival in rival_dates(sentence.text, dates, best, start, start if event.precision == "range" else end,
                                          window):
                     claimed.add(rival.offset)  # "…; the sidebar says 4 October": a second date for this event
-                    diff.statements.append(StatementHit(
-                        event.id, "date", date_value(rival.start), rival.precision, "exact", rival.text,
-                        sentence.text, sentence.start, sentence.end, _date_interval(rival)))
-                    diff.contradictions.append(ContradictionHit(
-                        "timeline", event.id, "date", rival.label(), event.date_label(), sentence.text,
-                        known_source=event.source))
+                    diff.statements.append(_date_statement(event, rival, sentence))
+                    diff.contradictions.append(_timeline_date_contradiction(event, rival, sentence))
         elif any(d.overlaps(start, end, slack_days=1) for d in dates):
             confidence += 0.05
         diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
