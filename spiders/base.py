@@ -50,8 +50,6 @@ log = logging.getLogger("newsmon.crawl")
 MAX_SITEMAP_DEPTH = 5  # sitemap indexes within indexes: deeper ones are not followed
 MAX_LIST_URLS_PER_RUN = 100_000  # links and child sitemaps a run looks at, all lists together
 
-
-
 # The seen-URL lookups, built once (constructing a statement cost more than running it).
 _KNOWN = (select(Article.id, Article.first_seen, Article.last_checked_at)
           .where(Article.canonical_url == bindparam("canonical")).limit(1))
@@ -61,6 +59,7 @@ _KNOWN_BY_EITHER = (select(Article.id, Article.first_seen, Article.last_checked_
 _VALIDATORS = (select(ArticleVersion.etag, ArticleVersion.last_modified)
                .where(ArticleVersion.article_id == bindparam("article"))
                .order_by(ArticleVersion.version.desc()).limit(1))
+
 
 @dataclass
 class Ignored:
@@ -477,7 +476,7 @@ class NewsSpider(scrapy.Spider):
         if response.status != 304 and isinstance(response, TextResponse):
             declared = head_canonical(response.body, response.encoding)
             if declared:
-                canonical = canonicalize_url(response.urljoin(declared.strip()))
+                canonical = canonicalize_url(response.urljoin(declared))
                 if canonical != meta["canonical"] and canonical not in self.queued:
                     known = self.archived(canonical)
                     if known is not None and not self.due_for_check(known, None):

@@ -198,14 +198,17 @@ class EventDiffStage(Stage):
         _insert(session, Contradiction, rows)  # one multi-row statement (the unit of work sends one per row)
 
 
+# When an article reported what it says: its publication date, else when it was first seen.
+_REPORTED_AT = func.coalesce(Article.published_at, Article.first_seen)
+
+
 @lru_cache(maxsize=32)
 def _earliest_reports(events: int):
     """One statement: an article's own date, and for each of ``events``
     events (``:e0``…) the earliest other undisputed mention, each an indexed
     MIN on (event_id, reported_at). Built once per number of events."""
-    at = func.coalesce(Article.published_at, Article.first_seen)
     return select(
-        select(at).where(Article.id == bindparam("article")).scalar_subquery(),
+        select(_REPORTED_AT).where(Article.id == bindparam("article")).scalar_subquery(),
         *(select(func.min(EventMention.reported_at)).where(
             EventMention.event_id == bindparam(f"e{n}"), EventMention.article_id != bindparam("article"),
             EventMention.date_flag.is_(None)).scalar_subquery() for n in range(events)))
@@ -217,8 +220,7 @@ def _dispute_query(with_event: bool):
     interval, by an article outside the stater's cluster: two indexed range
     reads ((fact, event_id, interval_hi/lo)), stopped at the first hit. Built
     once: constructing it per value cost ~15x what running it does."""
-    at = func.coalesce(Article.published_at, Article.first_seen)
-    base = (select(FactStatement.id, at.label("at"), FactStatement.article_id, FactStatement.value_text,
+    base = (select(FactStatement.id, _REPORTED_AT.label("at"), FactStatement.article_id, FactStatement.value_text,
                    FactStatement.sentence)
             .join(Article, Article.id == FactStatement.article_id)
             .where(FactStatement.fact == bindparam("fact"),
