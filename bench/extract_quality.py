@@ -28,6 +28,16 @@ Page sets:
   no unseen real page remains here. The others are the **tuned** set.
 - the bundled fixture site (``newsmon.localsite``), fetched over HTTP: expected
   body = the content files' paragraphs; metadata from ``expected/*.json``.
+- ``--newspaper4k DIR``: the real pages that ship in the newspaper4k 0.9.6 sdist
+  (``tests/data``: ``html/NAME.html``, the expected text ``txt/NAME.txt``,
+  ``metadata/NAME.json``; get it with ``pip download --no-deps --no-binary :all:
+  newspaper4k==0.9.6`` or from PyPI's file list, and unpack it outside this
+  repository). Never seen by this project before stop 21, when it was measured
+  once (bench/README.md). The expected texts and metadata are newspaper4k's own
+  checked output, not an independent annotation: a page where that extractor
+  and trafilatura disagree on captions or a standfirst costs both. Pages with no
+  expected text (home pages, a feed, meta-refresh stubs) are not articles: the
+  line "non-articles refused" counts how many of them the crawl path refuses.
 
 Without the realpages folder the real-page sets are skipped with a message and
 the fixture site is still measured.
@@ -43,7 +53,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +69,8 @@ GROUP_LANGUAGE = {"us": "en", "uk": "en", "ca": "en", "au": "en", "za": "en", "n
                   "es": "es", "mx": "es", "py": "es"}
 HELD_OUT_EVERY = 4  # publishers sorted as group/Publisher; index % 4 == 3 is held out
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_DECLARED_URL = re.compile(r'<(?:link[^>]*rel=["\']canonical["\'][^>]*href|meta[^>]*property=["\']og:url["\'][^>]*content)'
+                           r'=["\']([^"\']+)', re.I)
 
 
 @dataclass
@@ -153,6 +165,31 @@ def load_realpages(folder: Path) -> list[Page]:
                     text=expected_body(entry), title=entry.get("title"), authors=list(entry.get("authors") or []),
                     published=_parse_when(entry.get("publishing_date")), language=GROUP_LANGUAGE.get(group)))
     return pages
+
+
+def load_newspaper4k(folder: Path) -> tuple[list[Page], list[Page]]:
+    """(articles with an expected text, other pages) of newspaper4k's tests/data."""
+    articles, others = [], []
+    for html_file in sorted((folder / "html").glob("*.html")):
+        name = html_file.stem
+        meta_file = folder / "metadata" / f"{name}.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+        published = _parse_when(meta.get("publish_date"))
+        fetched = (published.replace(tzinfo=None) if published else datetime(2024, 1, 1))
+        text_file = folder / "txt" / f"{name}.txt"
+        authors = meta.get("authors") or []
+        body = html_file.read_bytes()
+        # Three pages have no metadata: the address they declare (what the crawler fetched).
+        declared = _DECLARED_URL.search(body.decode("utf-8", "replace"))
+        url = meta.get("url") or (declared.group(1) if declared else f"https://newspaper4k.invalid/{name}.html")
+        page = Page(key=f"newspaper4k/{name}", publisher=f"newspaper4k/{name.rstrip('_0123456789')}",
+                    url=url, body=body,
+                    fetched=fetched + timedelta(days=1),
+                    text=text_file.read_text(encoding="utf-8") if text_file.exists() else "",
+                    title=meta.get("title"), authors=list(authors), published=published,
+                    language=meta.get("language") or meta.get("meta_lang") or None)
+        (articles if text_file.exists() else others).append(page)
+    return articles, others
 
 
 def split_held_out(pages: list[Page]) -> tuple[list[Page], list[Page]]:
@@ -348,7 +385,9 @@ def report(title: str, pages: list[Page], results, language_of, verbose: bool) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realpages", type=Path, default=DEFAULT_REALPAGES)
-    parser.add_argument("--part", choices=("all", "tuned", "held-out", "site"), default="all")
+    parser.add_argument("--part", choices=("all", "tuned", "held-out", "site", "newspaper4k"), default="all")
+    parser.add_argument("--newspaper4k", type=Path, default=None,
+                        help="newspaper4k 0.9.6's tests/data folder (unpacked sdist): a third real-page set")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--verbose", action="store_true", help="list low-F1 pages and metadata misses")
     args = parser.parse_args()
@@ -361,7 +400,18 @@ def main() -> None:
         def language_of(text):
             return None
     print(f"trafilatura {trafilatura.__version__}; rounds {args.rounds}")
-    if args.part != "site":
+    if args.part in ("all", "newspaper4k"):
+        if args.newspaper4k is None or not (args.newspaper4k / "html").is_dir():
+            print("\n== newspaper4k pages: skipped (pass --newspaper4k DIR: the tests/data folder of the "
+                  "newspaper4k 0.9.6 sdist, unpacked outside this repository)")
+        else:
+            articles, others = load_newspaper4k(args.newspaper4k)
+            report("newspaper4k 0.9.6 sdist pages (expected = newspaper4k's checked output)", articles,
+                   run(articles, args.rounds), language_of, args.verbose)
+            refused = [(p.key, ours(p).refused) for p in others]
+            print(f"  non-articles refused: {sum(1 for _k, r in refused if r)}/{len(refused)} "
+                  + ", ".join(f"{k.split('/')[-1]}: {r or 'accepted'}" for k, r in refused))
+    if args.part not in ("site", "newspaper4k"):
         if not (args.realpages / "fundus").is_dir():
             print(f"\n== real pages: skipped, {args.realpages / 'fundus'} is absent (the Fundus project's "
                   "parser-test pages, github.com/flairNLP/fundus, tests/resources/parser/test_data, laid out as "

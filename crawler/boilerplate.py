@@ -25,6 +25,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from crawler.refusal import is_prose
@@ -53,7 +54,7 @@ _HEADINGS = {
                              r"puntos clave|claves|lo que (?:debes|hay que) saber|en resumen|en breve|"
                              r"l'essentiel|en bref|das wichtigste in kürze):?$"),
     "related": re.compile(r"^(?:related(?: (?:stories|articles|content|coverage|news))?|read (?:more|next|also)|"
-                          r"more (?:from|on|stories|news)\b.*|recommended(?: for you)?|most (?:popular|read)|popular|"
+                          r"more (?:[\w'’-]+ ){0,2}(?:from|on|stories|news)\b.*|must[- ]reads?\b.*|recommended(?: for you)?|most (?:popular|read)|popular|"
                           r"you (?:may|might) also like|trending(?: now)?|also read|see also|"
                           r"te puede interesar|lee tambi[eé]n|lea tambi[eé]n|m[aá]s noticias|relacionad[ao]s?|"
                           r"noticias relacionadas|lo m[aá]s (?:le[ií]do|visto)|[aà] lire aussi|sur le m[eê]me sujet|"
@@ -75,6 +76,9 @@ _DATELINE = re.compile(
     r"(?:\s*\((?:AP|AFP|Reuters|EFE|Europa Press|dpa|Bloomberg|CNN|UPI|ANSA|Xinhua|EP)\))?)"
     r"\s*(?:\.-|—|–|--|-)\s+(?=\S)")
 PULL_QUOTE_MAX_WORDS = 45
+_LIST_MARKS = "-*•·– "
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+CONTACT_MAX_WORDS = 15  # a line this short with an e-mail address, among the last three, is a contact line
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 RELATED_MIN_LINK_SHARE = 0.2  # a box headed "Related"/"More from" is links to stories (headline + teaser)
 MAX_BOX_SHARE = 0.3  # a box holding more of the page's paragraph text than this is (part of) the article
@@ -216,6 +220,12 @@ def _squeeze(text: str) -> str:
     return _NOT_WORD.sub("", text.casefold())
 
 
+def _is_list_heading(paragraph: str) -> bool:
+    """A short line that can head a list ("More from TIME", "Related stories"): few words, no
+    sentence end."""
+    return len(paragraph.split()) <= 8 and not paragraph.rstrip().endswith((".", "!", "?", "\"", "”"))
+
+
 def clean_text(text: str, link_texts: set[str], title: str | None,
                boxes: list[tuple[str, str]] = (), headlines: list[str] = ()) -> tuple[str, str | None, list[str]]:
     """(text without the lines of ``boxes``, pointer lines, linked headlines,
@@ -250,12 +260,25 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
                     and all(len(normalize_text(q).split()) <= 6 for q in paragraphs[:i]):
                 paragraphs = paragraphs[i + 1:]
                 break
-    kept = []
+    kept, linked_run = [], 0
     for p in paragraphs:
-        if len(p.split()) <= POINTER_MAX_WORDS and (_POINTER.match(p.casefold())
-                                                     or (link_texts and " ".join(p.casefold().split()) in link_texts)):
+        if len(p.split()) <= POINTER_MAX_WORDS and (_POINTER.match(p.casefold()) or (
+                link_texts and " ".join(p.casefold().lstrip(_LIST_MARKS).split()) in link_texts)):
+            linked_run += 1
+            # A list of links to other stories ("- Headline" items): its short heading goes with
+            # it ("More Must-Reads From TIME").
+            if linked_run == 2 and kept and _is_list_heading(kept[-1]):
+                kept.pop()
+                removed.append("related")
             continue
+        linked_run = 0
         kept.append(p)
+    # A contact line at the end ("Write to Jane Roe at jane.roe@example.com", "jroe@agency.com"):
+    # the reporter's address, not the story.
+    for i in range(len(kept) - 1, len(kept) - 4, -1):
+        if 0 < i < len(kept) and len(kept[i].split()) <= CONTACT_MAX_WORDS and _EMAIL.search(kept[i]):
+            del kept[i]
+            removed.append("contact line")
     # Pull quotes: a short paragraph that repeats a sentence of another paragraph.
     squeezed = [squeeze(p) for p in kept]
     final = []
@@ -276,6 +299,45 @@ def clean_text(text: str, link_texts: set[str], title: str | None,
         if len(final[i].split()) >= 25:
             break
     return "\n\n".join(final), dateline, removed
+
+
+_TEXT_STARTING = XPath("//body//text()[starts-with(normalize-space(.), $start)]")
+_NOT_STANDFIRST = frozenset({"script", "style", "noscript", "a", "nav", "footer", "figcaption", "button", "option",
+                             "textarea", "template", "title"})
+STANDFIRST_MIN_CHARS = 60
+
+
+def standfirst(tree: HtmlElement, description: str | None, text: str) -> str | None:
+    """The page's standfirst when the extracted text lacks it, or None: the text of the element
+    that shows the page's description (``og:description``) on the page, outside links, menus,
+    captions and scripts. trafilatura's fast pass takes the article's body container, and a
+    standfirst ("article__lead", "dek", "entradilla") often sits just outside it; a description
+    that is only in the page's ``<head>`` is not text the outlet published."""
+    description = " ".join((description or "").split())
+    if len(description) < STANDFIRST_MIN_CHARS:
+        return None
+    words = normalize_text(description).split(" ")
+    # Already in the text, with or without a dateline or its first words: a window after them.
+    window = " ".join(words[5:17] if len(words) >= 17 else words[len(words) // 3:])
+    if window in normalize_text(text):
+        return None
+    start = normalize_text(description.rstrip(" .…"))[:80]
+    for node in _TEXT_STARTING(tree, start=description[:30]):
+        element = node.getparent()
+        if element is None:
+            continue
+        if element.tag in _NOT_STANDFIRST or any(a.tag in _NOT_STANDFIRST for a in element.iterancestors()):
+            continue
+        shown = " ".join(element.text_content().split())
+        # The largest element around it that still holds only the standfirst (a <p> in a <div>).
+        for parent in element.iterancestors():
+            around = " ".join(parent.text_content().split())
+            if len(around) > 1.2 * len(description) + 40 or not normalize_text(around).startswith(start):
+                break
+            shown = around
+        if len(shown) >= 0.8 * len(description) and normalize_text(shown).startswith(start):
+            return shown
+    return None
 
 
 def declared_text(body: str, text: str) -> str | None:

@@ -88,7 +88,7 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from crawler.boilerplate import clean_text, declared_text, find_boxes
+from crawler.boilerplate import clean_text, declared_text, find_boxes, standfirst
 from crawler.decode import decode_html, sniff_not_html
 from crawler.extracted import ExtractionTimeout, Extracted, Hints, NotArticle
 from crawler.metadata import (
@@ -331,6 +331,12 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
             dateline, pruned, raw = first_dateline, first_pruned, first_raw
     # As bare_extraction(with_metadata=True) did: no text, no metadata.
     doc = meta if body is not None else None
+    lead = standfirst(tree, doc.description, text) if doc and text else None
+    if lead:
+        text = f"{lead}\n\n{text}"
+        origins_lead = "page (shown as the description, outside the body's container)"
+    else:
+        origins_lead = None
 
     declared_article = sig.structured_article or sig.og_type == "article"
     if not declared_article:  # pages that declare themselves articles are trusted
@@ -344,6 +350,8 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
         origins["dateline"] = dateline
     if retried:
         origins["text"] = retried
+    if origins_lead:
+        origins["standfirst"] = origins_lead
     if pruned:
         origins["pruned"] = ", ".join(f"{kind} ×{n}" if n > 1 else kind
                                       for kind, n in Counter(pruned).items())
