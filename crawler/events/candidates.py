@@ -107,6 +107,8 @@ _OF_EVENT = {"of", "de", "against", "contra", "on", "sobre"}
 _ATTRIBUTION = {"announce", "anunciar", "confirm", "report", "informar"}
 
 
+# "negó el miércoles haber …": the article is the weekday's and an infinitive follows: a denial.
+_WEEKDAYS = {"lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"}
 _SAYING_NOUNS = {"claim", "report", "allegation", "rumor", "rumour", "story", "version", "informe", "version",
                  "acusacion", "rumor", "noticia", "afirmacion", "que", "that", "it", "lo"}
 # Sport: "La selección Colombia venció 3-0 a Estados Unidos" is not an act of governments ("voted 48-51", a tally, is).
@@ -164,7 +166,9 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         elif es and prev in _PERFECT and surface.endswith(("ado", "ido")):
             lemma, present = es, True
     if lemma in ("deny", "negar") and nxt in ("el", "la", "los", "las", "entry", "access", "a", "an", "the") and not any(
-            any(f in _SAYING_NOUNS for f in t.forms) for t in tokens[index + 1:index + 4]):
+            any(f in _SAYING_NOUNS for f in t.forms) for t in tokens[index + 1:index + 4]) and not (
+            index + 3 < len(tokens) and tokens[index + 2].surface in _WEEKDAYS
+            and tokens[index + 3].surface.endswith(("ar", "er", "ir"))):  # "negó el miércoles haber …"
         lemma = "refuse"  # "negó el ingreso", "denied entry": a refusal, not a denial of a report
     if lemma is None or lemma in _NOT_ACTIONS:
         return None
@@ -284,7 +288,9 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
                                            == _clause_of(_clauses(sentence.text), verb.token.start)
                                            for o in skip)):
         return None  # a follow-up needs a listed action, not the known event's own course ("the row escalated")
-    if named and not any(_about(words, o, folded) for o in skip):
+    if named and not any(_about(words, o, folded) for o in skip) and not any(
+            getattr(another_act(sentence.text, words, offs, e.title_words), "token", None) is verb.token
+            for e in named_events for offs in (named[e.id],)):
         return None  # "Petro, whose visa was revoked, visited Paris": the event describes him; no follow-up
     if any(set(verb.token.forms) & e.title_words for e in named_events):
         return None  # the known event told again ("Washington decertified Colombia")
@@ -373,3 +379,102 @@ def _facet_of_known_event(timeline: Timeline, day: date, precision: str, folded:
         if any(p.search(folded, original, words) for p in event.actor_patterns):
             return True
     return False
+
+
+# --- Another act's object: a date belongs to the clause's own verb (issue 13, sixth pass) -------------
+#
+# "On 30 September the Senate approved a motion against the decertification",
+# "Petro's lawyers filed a petition with OFAC on 5 November", "El 2 de octubre
+# la Cancillería envió una nota de protesta a la embajada por la revocatoria":
+# the clause's verb is an act of its own (a lexicon verb that is none of the
+# event's words) whose object — the noun phrase right after it, up to a
+# preposition — is not the event. The event stands further on, as what that
+# act is about, to or with; the clause's date is the act's, not the event's.
+# The event is named, undated, and the act may be a follow-up candidate.
+#
+# "Trump announced an end to US aid on 21 October", "imposed sanctions on Petro
+# on 22 October", "ordered two deportation planes turned back on 25 January":
+# the verb's object holds the event's words, so the date is the event's.
+
+# Words that end a verb's object going forward: prepositions, relatives, conjunctions.
+_OBJECT_ENDS = {"to", "with", "for", "on", "in", "at", "from", "by", "of", "against", "over", "after", "before",
+                "about", "that", "which", "who", "and", "as", "into", "under", "until", "asking", "seeking",
+                "de", "del", "a", "al", "con", "por", "para", "en", "contra", "sobre", "que", "y", "ante", "hasta",
+                "tras", "desde", "mientras", "while", "amid", "since", "following", "pidiendo", "solicitando"}
+# Words an object may open with: articles, numbers, a Spanish personal "a" is a preposition above.
+_OBJECT_OPENS = {"the", "a", "an", "its", "his", "her", "their", "this", "these", "el", "la", "los", "las", "un",
+                 "una", "unos", "unas", "su", "sus", "this", "that"}
+# Verbs whose object is a saying or whose clause is the event's own course: never "another act".
+# (Releasing a video or a report of the event is telling it: "released video on 16 September of a strike".)
+_NOT_ANOTHER_ACT = {"announce", "anunciar", "declare", "declarar", "confirm", "order", "ordenar", "impose", "imponer",
+                    "release", "publish", "publicar", "difundir", "issue", "unveil", "presentar"}
+# Before an event's words that come after the date: they are a complement ("with OFAC", "ante el Tesoro").
+_COMPLEMENT = {"with", "to", "at", "before", "con", "ante", "a", "al"}
+
+
+def _object_span(words: Words, original: str, index: int, end: int) -> tuple[int, int]:
+    """Token indexes [from, to) of the object after the verb at ``index`` (up to ``end``, a clause end)."""
+    tokens = words.tokens
+    first = index + 1
+    while first < len(tokens) and tokens[first].start < end and tokens[first].surface in _OBJECT_OPENS:
+        if tokens[first].surface == "a" and first + 1 < len(tokens) and (
+                tokens[first + 1].surface in _OBJECT_OPENS or original[tokens[first + 1].start].isupper()):
+            break  # a Spanish "a": "a la embajada", "a Petro"
+        first += 1
+    last = first
+    while last < len(tokens) and tokens[last].start < end and tokens[last].surface not in _OBJECT_ENDS:
+        last += 1
+    return first, last
+
+
+def another_act(original: str, words: Words, offsets: list[int], event_words: frozenset[str]):
+    """The action verb (a candidates ``_Verb``) of the clause holding the event's first word, before it,
+    that is none of the event's words and whose object is not the event, or None."""
+    if not offsets:
+        return None
+    memo = words.memo.setdefault("another act", {})
+    key = (tuple(offsets), event_words)
+    if key in memo:
+        return memo[key]
+    clauses = _clauses(original)
+    first = min(offsets)
+    start, end = clauses[_clause_of(clauses, first)]
+    found = None
+    for index, token in enumerate(words.tokens):
+        if token.start < start:
+            continue
+        if token.start >= first:
+            break
+        if not (token.surface.endswith(_VERB_ENDINGS) or token.surface in IRREGULAR_PAST):
+            continue
+        if token.start in offsets or not event_words.isdisjoint(token.forms):
+            continue
+        verb = _verb_of(words, index, original)
+        if verb is None or verb.weight < 1.0 or verb.lemma in _NOT_ANOTHER_ACT:
+            continue
+        lo, hi = _object_span(words, original, index, end)
+        if hi <= lo:
+            continue  # no object of its own ("announced that …")
+        span = words.tokens[lo:hi]
+        if any(t.start in offsets or not event_words.isdisjoint(t.forms) for t in span):
+            found = None  # the verb's object is the event: "imposed sanctions on Petro"
+            break
+        found = verb
+    memo[key] = found
+    return found
+
+
+def dates_another_act(span, original: str, words: Words, offsets: list[int], event_words: frozenset[str]) -> bool:
+    """Whether the date ``span`` dates another act of the event's clause (see the module), not the event."""
+    verb = another_act(original, words, offsets, event_words)
+    if verb is None:
+        return False
+    clauses = _clauses(original)
+    if _clause_of(clauses, span.offset) != _clause_of(clauses, verb.token.start) and not (
+            span.offset < verb.token.start):
+        return False
+    first = min(offsets)
+    if span.offset < first:
+        return True
+    index = words.index_at(first)
+    return index > 0 and words.tokens[index - 1].surface in _COMPLEMENT

@@ -28,7 +28,7 @@ import logging
 import re
 from datetime import date, timedelta
 
-from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start
+from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start, dates_another_act
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
@@ -383,6 +383,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
+                and not dates_another_act(d, sentence.text, words, offsets, event.title_words)
                 and not _measured_year(d, event, sentence.text)
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
                 and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
