@@ -46,3 +46,54 @@ def test_the_event_as_the_verbs_object_keeps_its_date():
                                                    published=date(2025, 10, 30))
     assert "timeline:visa-revocation:date" in contradicted(
         "El 3 de octubre el Departamento de Estado revocó la visa de Petro.", published=date(2025, 10, 8), language="es")
+
+
+# --- a determiner before a name is the subject's, not a presupposed event ----------------------------
+
+def test_a_condition_on_a_named_subjects_verb_is_not_presupposed():
+    kw = dict(published=date(2025, 10, 1), language="es")
+    assert "ofac-sanctions" not in named("Si el Tesoro sanciona a Petro, sus cuentas en Miami serían bloqueadas.", **kw)
+    assert "ofac-sanctions" not in named("If the Treasury sanctions Petro, his Miami accounts would be frozen.",
+                                         published=date(2025, 10, 1))
+
+
+def test_a_noun_after_a_name_and_a_determiner_stays_presupposed():
+    # "the Treasury sanctions on Petro" is a noun phrase: the sanctions are taken as given
+    assert "ofac-sanctions" in named("If the Treasury sanctions on Petro stay in place, his party may lose donors.",
+                                     published=date(2025, 11, 10))
+
+
+# --- a verb of calling names a recall on its evidence only with a diplomat ---------------------------
+
+def test_remembering_in_a_speech_on_the_recall_day_is_not_the_recall():
+    text = "Trump recalled at a rally on 3 July how his father had built houses in Queens."
+    assert "ambassador-recall" not in named(text, published=date(2025, 7, 5))
+
+
+def test_a_product_recall_on_the_recall_day_is_not_the_recall():
+    text = "General Motors llamó a revisión 80.000 autos en Estados Unidos el 3 de julio por una falla eléctrica."
+    assert "ambassador-recall" not in named(text, published=date(2025, 7, 5), language="es")
+
+
+def test_heads_of_mission_called_home_on_the_day_still_name_the_recall():
+    text = "Both governments summoned home their heads of mission on 3 July."
+    assert "ambassador-recall" in named(text, published=date(2025, 7, 5))
+
+
+# --- the noun "llamado" names the act of calling in; a chargé who returns is no recall ----------------
+
+def test_the_spanish_noun_llamado_a_consultas_names_the_recall_and_its_date_can_contradict():
+    text = "Desde el llamado a consultas del 6 de julio, la embajada opera con un encargado de negocios."
+    kw = dict(published=date(2025, 8, 1), language="es")
+    assert "timeline:ambassador-recall:date" in contradicted(text, **kw)
+
+
+def test_an_envoy_returning_to_his_post_after_the_recall_is_a_candidate():
+    text = ("On 24 July, three weeks after both ambassadors were called home, the US chargé returned to Bogotá "
+            "and met Colombia's deputy foreign minister.")
+    assert "2025-07-24" in candidates(text, published=date(2025, 7, 26))
+
+
+def test_a_diplomat_summoned_with_the_date_between_verb_and_title_is_a_summons():
+    text = "La Cancillería colombiana citó el 9 de julio a la encargada de negocios de EE.UU. para protestar."
+    assert "2025-07-09" in candidates(text, published=date(2025, 7, 10), language="es")

@@ -60,7 +60,7 @@ capturar atacar bombardear lanzar aprobar prohibir deportar rechazar ordenar can
 renunciar amenazar cerrar desplegar convocar reabrir demandar votar devolver regresar restablecer restaurar
 cortar romper extraditar liberar designar nombrar viajar recibir anular quitar frenar interceptar hundir
 destruir reanudar abrir presentar comprar vender enviar condenar multar ofrecer aceptar entregar repatriar
-llegar imponer telefonear
+llegar imponer telefonear volver
 exclude excluir acordar pedir solicitar request notify notificar
 abandon abandonar quit reduce reducir downsize
 hire contratar
@@ -179,7 +179,7 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         return None  # "the revoked visa", "had been met", "being designated"
     if prev in _PERFECT:
         present = True
-    diplomat_after = any(any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 6])
+    diplomat_after = any(any(f in _DIPLOMATS for f in t.forms) for t in tokens[index + 1:index + 9])
     if lemma in ("recall", "llamar") and not diplomat_after:
         return None  # "recalled" = remembered, unless a diplomat is recalled
     # "citó al encargado de negocios": summoned (citar is otherwise "quoted", a verb of saying)
@@ -292,7 +292,7 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
             getattr(another_act(sentence.text, words, offs, e.title_words), "token", None) is verb.token
             for e in named_events for offs in (named[e.id],)):
         return None  # "Petro, whose visa was revoked, visited Paris": the event describes him; no follow-up
-    if any(set(verb.token.forms) & e.title_words for e in named_events):
+    if any(set(verb.token.forms) & e.title_words for e in named_events) and not _coming_back(words, verb):
         return None  # the known event told again ("Washington decertified Colombia")
     window = timedelta(days=timeline.settings.candidate_window_days)
     # The dates of the verb's clause date the action when there are any: "expelled a diplomat
@@ -343,6 +343,16 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
                    + f"; score {score:.2f}")
     return CandidateHit(start, precision, _short_title(sentence.text), actors, surface, sentence.text,
                         sentence.start, sentence.end, round(score, 2), explanation)
+
+
+# "returned to Bogotá", "volvió a Washington": coming back (the end of a recall), not sending an envoy home.
+_RETURN = {"return", "volver", "regresar"}
+
+
+def _coming_back(words: Words, verb: _Verb) -> bool:
+    index = words.index_at(verb.token.start)
+    nxt = words.tokens[index + 1].surface if index + 1 < len(words.tokens) else ""
+    return verb.lemma in _RETURN and nxt in ("to", "a", "al")
 
 
 def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str, words: Words) -> bool:

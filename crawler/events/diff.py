@@ -296,7 +296,7 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
         if reason in ("a hypothesis", "a verb in the conditional or future", "denied", "spared") and (
                 reason != "denied" or _DENIED_THAT.search(folded, 0, offset)):
             return reason  # a whole sentence in a hypothesis, a denied "that" clause: no determiner makes it real
-        if reason and not presupposed(words, offset) and not (
+        if reason and not presupposed(words, offset, original) and not (
                 reason not in ("denied", "negated") and _ANOTHER_TIME.search(folded)):
             return reason  # ("if Petro again turned back deportation flights": it happened once)
     return None

@@ -47,9 +47,10 @@ CONCEPTS: list[set[str]] = [
     {"boat", "vessel", "speedboat", "lancha", "embarcacion", "narcolancha", "bote", "narco-boat", "semisubmarine",
      "semisumergible", "submersible", "semisubmersible"},
     # diplomats
-    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado", "affaire", "affaires"},
+    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado", "affaire", "affaires",
+     "embajadora", "diplomatica", "enviada", "encargada", "charge"},
     # calling a diplomat back ("brought their envoys home", "ordenó el regreso de su embajador")
-    {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno"},
+    {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno", "llamado"},
     # money sent
     {"aid", "assistance", "funding", "payment", "ayuda", "asistencia", "pago", "subsidy", "subsidio",
      "financiacion", "financiamiento", "cooperacion", "fund", "fondo"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, OTHER_LEADER, Words
+from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, CONCEPTS, OTHER_LEADER, Words
 from crawler.events.modality import denied
 from crawler.events.timeline import KnownEvent
 from crawler.facts import DateSpan
@@ -103,6 +103,17 @@ def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
 _CALL_IN = {"summon", "llamar", "convocar", "citar"}
 _OWN = {"its", "their", "his", "her", "own", "su", "sus", "nuestro", "nuestros"}
 _CONSULTATIONS = re.compile(r"\b(?:a\s+consultas|for\s+consultations|home)\b")
+# A verb of calling names a recall on its own evidence only with a diplomat after it: "recalled in a speech
+# how …" is remembering, "llamó a revisión 200.000 camionetas" a product recall.
+_CALLING = {"recall", "summon", "llamar", "convocar", "citar"}
+_DIPLOMAT_WORDS = frozenset(next(c for c in CONCEPTS if "ambassador" in c))
+_MISSION = re.compile(r"\b(?:missions?|mision\w*|consult\w+|home|casa|embassy|embajada)\b")
+
+
+def _a_noun(words: Words, index: int) -> bool:
+    """"the July 3rd recalls": a determiner in the three tokens before the word makes it a noun."""
+    return any(t.surface in ("the", "el", "la", "los", "las", "its", "their", "su", "sus")
+               for t in words.tokens[max(0, index - 3):index])
 # "The ambassador recalled how …": remembered.
 _REMEMBERED = re.compile(r"recall\w*\s+(?:how|that|when|what|why|where|being|seeing|having|the\s+(?:day|time|moment|years?))\b")
 
@@ -266,7 +277,10 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
             if not exact and not _verb_form(token):
                 continue  # by its month, only the act itself names it ("was sanctioned in October")
             if not event.title_words.isdisjoint(token.forms) and not any(
-                    t.surface in _RELATIVE_TO for t in words.tokens[max(0, index - 3):index]):
+                    t.surface in _RELATIVE_TO for t in words.tokens[max(0, index - 3):index]) and not (
+                    not _CALLING.isdisjoint(token.forms) and _DIPLOMAT_WORDS.isdisjoint(words.formset)
+                    and not _MISSION.search(folded) and not _a_noun(words, index)) and \
+                    not _other_sense(folded, words, [token.start]):
                 return (0.55 if exact else 0.5, [token.start],
                         f"its {'date' if exact else 'month'} {on_day[0].text!r}"
                         f"{f' (±{tolerance_days} d)' if exact else ''}, {actor_name} and '{token.surface}'")

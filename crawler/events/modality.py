@@ -149,10 +149,31 @@ def _clause_start(folded: str, offset: int) -> int:
     return last
 
 
-def presupposed(words: Words, offset: int) -> bool:
+# After a verb, not after a noun: "the Treasury sanctions on Petro" is a noun, "el Tesoro sanciona a Petro" a verb.
+_NOUN_NEXT = {"on", "of", "against", "for", "to", "over", "de", "del", "contra", "sobre", "por", "para"}
+
+
+def _named_subject_verb(words: Words, original: str, index: int, det: int) -> bool:
+    """"Si el Tesoro sanciona a Petro", "if the Treasury sanctions Petro": the determiner belongs to a name
+    (a capitalised word between it and the word) and the word is that subject's verb, not a noun it modifies."""
+    if not any(original[t.start].isupper() for t in words.tokens[det + 1:index]):
+        return False
+    token = words.tokens[index]
+    if original[token.start].isupper():
+        return False
+    nxt = words.tokens[index + 1].surface if index + 1 < len(words.tokens) else ""
+    if nxt in _NOUN_NEXT:
+        return False
+    surface = token.surface
+    spanish = any(f.endswith(("ar", "er", "ir")) and f != surface for f in token.forms[1:])
+    english = surface.endswith(("s", "ed")) and len(token.forms) > 1 and token.forms[1] != surface
+    return spanish or english
+
+
+def presupposed(words: Words, offset: int, original: str | None = None) -> bool:
     """A determiner or possessive within the three tokens before ``offset``,
     with no modal between: "the aid cut", "Washington's decertification",
-    "la revocación de la visa"."""
+    "la revocación de la visa" (not a subject's: "si el Tesoro sanciona a Petro")."""
     index = words.index_at(offset)
     for back in range(1, 4):
         i = index - back
@@ -162,7 +183,7 @@ def presupposed(words: Words, offset: int) -> bool:
         if surface in _MODALS or surface in _NEGATIONS:
             return False
         if surface in _DETERMINERS:
-            return True
+            return original is None or not _named_subject_verb(words, original, index, i)
     return False
 
 
