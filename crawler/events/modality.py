@@ -149,8 +149,6 @@ def _clause_start(folded: str, offset: int) -> int:
     return last
 
 
-# After a verb, not after a noun: "the Treasury sanctions on Petro" is a noun, "el Tesoro sanciona a Petro" a verb.
-_NOUN_NEXT = {"on", "of", "against", "for", "to", "over", "de", "del", "contra", "sobre", "por", "para"}
 
 
 def _named_subject_verb(words: Words, original: str, index: int, det: int) -> bool:
@@ -161,9 +159,11 @@ def _named_subject_verb(words: Words, original: str, index: int, det: int) -> bo
     token = words.tokens[index]
     if original[token.start].isupper():
         return False
-    nxt = words.tokens[index + 1].surface if index + 1 < len(words.tokens) else ""
-    if nxt in _NOUN_NEXT:
+    if index + 1 >= len(words.tokens):
         return False
+    after = words.tokens[index + 1]
+    if after.surface not in ("a", "al") and not original[after.start].isupper():
+        return False  # a verb here takes a named object: "sanciona a Petro", "sanctions Petro"
     surface = token.surface
     spanish = any(f.endswith(("ar", "er", "ir")) and f != surface for f in token.forms[1:])
     english = surface.endswith(("s", "ed")) and len(token.forms) > 1 and token.forms[1] != surface
