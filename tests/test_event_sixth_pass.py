@@ -97,3 +97,45 @@ def test_an_envoy_returning_to_his_post_after_the_recall_is_a_candidate():
 def test_a_diplomat_summoned_with_the_date_between_verb_and_title_is_a_summons():
     text = "La Cancillería colombiana citó el 9 de julio a la encargada de negocios de EE.UU. para protestar."
     assert "2025-07-09" in candidates(text, published=date(2025, 7, 10), language="es")
+
+
+# --- relative dates: the week before last, this morning, last night ----------------------------------
+
+def test_the_week_before_last_is_the_calendar_week_two_weeks_back():
+    from crawler.facts import find_dates
+    # published Thursday 20 November 2025: the week before last is Monday 3 – Sunday 9 November
+    spans = find_dates("The week before last the Treasury acted.", date(2025, 11, 20))
+    assert [(s.start, s.end, s.precision) for s in spans] == [(date(2025, 11, 3), date(2025, 11, 9), "week")]
+
+
+def test_la_semana_antepasada_far_from_a_one_day_event_contradicts_it():
+    text = "La semana antepasada el Tesoro sancionó a Petro."
+    assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 20), language="es")
+
+
+def test_this_morning_dates_a_meeting_on_the_publication_day():
+    text = "Petro met the US chargé d'affaires at the Casa de Nariño this morning to discuss extraditions."
+    assert "2025-04-09" in candidates(text, published=date(2025, 4, 9))
+
+
+def test_anoche_and_last_night_are_the_day_before_publication():
+    from crawler.facts import find_dates
+    assert [s.start for s in find_dates("Anoche el Pentágono habló.", date(2025, 10, 5), language="es")] == [
+        date(2025, 10, 4)]
+    assert [s.start for s in find_dates("Last night the Pentagon spoke.", date(2025, 10, 5))] == [date(2025, 10, 4)]
+
+
+# --- an undated lede: a yearly rate is a habit; a verb outside the lexicon + "that" is a saying -------
+
+def test_an_undated_lede_with_a_yearly_rate_is_no_candidate():
+    text = "Washington sends Colombia about $400 million a year in security assistance."
+    assert not candidates(text, published=date(2025, 6, 3))
+    assert not candidates("Estados Unidos entrega a Colombia unos 400 millones de dólares al año en ayuda militar.",
+                          published=date(2025, 6, 3), language="es")
+
+
+def test_a_verb_outside_the_lexicon_followed_by_that_is_a_saying():
+    assert not candidates("On 4 June Petro hinted that Colombia might leave the drug-control treaty.",
+                          published=date(2025, 6, 6))
+    assert not candidates("El 4 de junio Petro insinuó que Colombia podría abandonar el tratado antidrogas.",
+                          published=date(2025, 6, 6), language="es")

@@ -184,6 +184,8 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         return None  # "recalled" = remembered, unless a diplomat is recalled
     # "citó al encargado de negocios": summoned (citar is otherwise "quoted", a verb of saying)
     weight = 1.0 if lemma in _ACTIONS or (lemma == "citar" and diplomat_after) else 0.5
+    if weight < 1.0 and nxt in ("that", "que"):
+        return None  # "Petro insinuó que …", "Trump hinted that …": a verb outside the lexicon + "that" is a saying
     return _Verb(token, lemma, weight, present)
 
 
@@ -218,6 +220,10 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
         if best is None or verb.weight > best.weight:
             best = verb
     return best
+
+
+# "$450 million a year", "al año", "per year", "cada año": a rate is a habit, not a lede's news.
+_RATE = re.compile(r"\b(?:a|per|each|every|al|por|cada)\s+(?:year|ano)\b|\b(?:annually|yearly|anualmente|anuales?)\b")
 
 
 # A follow-up names the known event as what it is about or after: "over the sanctions", "after the
@@ -317,7 +323,7 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     elif own and not usable:
         return None
     elif (is_lede and published is not None and not dates and verb.present and not named
-          and verb.lemma not in _NOT_DATED_BY_NEWS and not _DURATION.search(folded)):
+          and verb.lemma not in _NOT_DATED_BY_NEWS and not _DURATION.search(folded) and not _RATE.search(folded)):
         # A present-tense lede reports the article's own news: undated, it happened around publication.
         start, precision = date(published.year, published.month, 1), "month"
         dated = f"undated present-tense lede: the publication month ({start:%Y-%m})"
