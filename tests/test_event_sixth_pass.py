@@ -139,3 +139,47 @@ def test_a_verb_outside_the_lexicon_followed_by_that_is_a_saying():
                           published=date(2025, 6, 6))
     assert not candidates("El 4 de junio Petro insinuó que Colombia podría abandonar el tratado antidrogas.",
                           published=date(2025, 6, 6), language="es")
+
+
+# --- a date after "of / del" dates the noun before it ------------------------------------------------
+
+def test_an_editorial_of_a_date_that_mentions_the_event_does_not_date_it():
+    text = "Our editorial of 6 July described the calling home of both ambassadors as theatre."
+    kw = dict(published=date(2025, 7, 12))
+    assert not contradicted(text, **kw)
+    assert "ambassador-recall" in named(text, **kw)
+
+
+def test_a_spanish_column_del_dia_does_not_date_the_event_it_names():
+    text = "La columna del 18 de septiembre calificó la descertificación como un error histórico."
+    kw = dict(published=date(2025, 9, 25), language="es")
+    assert not contradicted(text, **kw)
+    assert "decertification" in named(text, **kw)
+
+
+def test_the_dated_noun_that_does_the_act_keeps_the_date():
+    text = "The presidential memorandum of 17 September decertified Colombia as a drug-war partner."
+    assert "timeline:decertification:date" in contradicted(text, published=date(2025, 9, 30))
+
+
+# --- the act done again at another date is a new act, not the known one at a wrong date -------------
+
+def test_an_envoy_recalled_again_months_later_is_a_candidate_not_the_july_recall():
+    text = "Colombia recalled its envoy from Washington once more on Thursday, November 6, after a new strike."
+    kw = dict(published=date(2025, 11, 8))
+    assert "ambassador-recall" not in named(text, **kw)
+    assert "2025-11-06" in candidates(text, **kw)
+
+
+def test_a_spanish_recall_done_again_is_a_new_act():
+    text = "Bogotá llamó de nuevo a consultas a su embajador el jueves 6 de noviembre."
+    kw = dict(published=date(2025, 11, 8), language="es")
+    assert "ambassador-recall" not in named(text, **kw)
+    assert not contradicted(text, **kw)
+
+
+# --- "while / mientras" the campaign goes on: the act is about it, with its own date -----------------
+
+def test_an_act_while_the_strikes_go_on_is_a_follow_up_candidate():
+    text = "El 12 de noviembre Colombia expulsó a los asesores militares de EE.UU. mientras continúen los ataques a lanchas."
+    assert "2025-11-12" in candidates(text, published=date(2025, 11, 14), language="es")

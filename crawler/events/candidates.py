@@ -230,7 +230,7 @@ _RATE = re.compile(r"\b(?:a|per|each|every|al|por|cada)\s+(?:year|ano)\b|\b(?:an
 # visa revocation", "contra la descertificación".
 _ABOUT_WORDS = {"after", "before", "since", "following", "over", "against", "about", "regarding", "concerning",
                 "amid", "tras", "sobre", "contra", "por", "ante", "despues", "antes", "desde", "pese", "until",
-                "retaliation", "reprisal", "represalia", "represalias", "response", "respuesta"}
+                "retaliation", "reprisal", "represalia", "represalias", "response", "respuesta", "mientras", "while"}
 
 
 def about_start(words: Words, offset: int) -> int | None:
@@ -337,8 +337,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
         if event.precision == "range":
             continue  # an ongoing campaign: actions about it happen while it lasts
         e_start, e_end = event.interval(today)
-        if start - timedelta(days=1) <= e_end and e_start <= end + timedelta(days=1):
-            return None
+        if start <= e_end and e_start <= end:
+            return None  # (the next day is another act's: "recalled its envoy on Monday over Sunday's aid cut")
     if _facet_of_known_event(timeline, start, precision, folded, sentence.text, words):
         return None
     surface = sentence.text[verb.token.start:verb.token.end]

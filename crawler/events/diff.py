@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start, dates_another_act
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
-from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
+from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence, _verb_form
 from crawler.events.timeline import Timeline
 from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.ordinals import ordinal_dates
@@ -384,6 +384,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                      or _date_clause_before(d, sentence.text, clauses, term_clauses))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
                 and not dates_another_act(d, sentence.text, words, offsets, event.title_words)
+                and not _of_another_noun(d, folded, words, offsets, event.title_words)
                 and not _measured_year(d, event, sentence.text)
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
                 and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
@@ -433,6 +434,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 # "… restored Petro's visa, two months after revoking it": the date is the
                 # event's plus an offset, so the event is named, undated.
             # The clause's date belongs to something else (a saying, a speech): the event is named undated.
+        if not agreeing and _repeated_act(event, folded, words, offsets, dates, start, end, clauses):
+            continue  # "Colombia recalled its ambassador again on Monday, October 20": a new act of the kind
         named[event.id] = offsets
         if agreeing:
             confidence += 0.1
@@ -451,6 +454,22 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
                                         round(min(confidence, 1.0), 2), sentence.paragraph == lead, how))
     return named
+
+
+def _repeated_act(event, folded: str, words: Words, offsets: list[int], dates: list[DateSpan], start: date,
+                  end: date, clauses) -> bool:
+    """The event's act told as a verb ("recalled", "sancionó") with a repeat marker in its clause ("again",
+    "de nuevo", "otra vez") and a day or month in the sentence that is not the event's: the act done once
+    more, at that date — another event of the kind (a candidate), not this one at a wrong date."""
+    if event.precision == "range":
+        return False
+    first = words.index_at(min(offsets))
+    if first >= len(words.tokens) or not _verb_form(words.tokens[first]):
+        return False
+    clause = clauses[_clause_of(clauses, min(offsets))]
+    if not _ANOTHER_TIME.search(folded, clause[0], clause[1]):
+        return False
+    return any(d.precision in ("day", "month") and not d.overlaps(start, end, slack_days=_slack(d)) for d in dates)
 
 
 # "since 1997", "desde 1997", "until 2023": a year bounding a period, not the event's own time.
@@ -526,13 +545,44 @@ _OBJECT_OF = re.compile(r"\b(?:against|over|about|regarding|concerning|contra|so
                         r"(?:the|its|this|that|el|la|los|las|su|sus|esta|este)\s+(?:[\w'.-]+\s+){0,2}$")
 
 
+# "Your editorial of 5 July called the recall …", "la nota del 5 de julio", "the letter of 4 August": a date
+# after "of / del / de" dates the noun before it; when that noun is none of the event's words, not the event.
+_OF_BEFORE = re.compile(r"(?:\b(?:of|del|de\s+la|de\s+el|de)\s+)$")
+
+
+def _of_another_noun(span: DateSpan, folded: str, words: Words, offsets: list[int], event_words) -> bool:
+    m = _OF_BEFORE.search(folded, max(0, span.offset - 8), span.offset)
+    if m is None or _dates_the_words(span, offsets) or any(
+            0 <= o - (span.offset + len(span.text)) <= 2 for o in offsets):
+        return False  # "The determination of 15 September decertified Colombia": the dated noun did the act
+    index = words.index_at(m.start()) - 1
+    if index < 0:
+        return False
+    noun = words.tokens[index]
+    if not event_words.isdisjoint(noun.forms) or any(
+            0 <= index - words.index_at(o) <= 3 for o in offsets):
+        return False  # "the decertification of 15 September", "el llamado a consultas del 5 de julio"
+    if noun.surface.isdigit() or len(noun.surface) < 3:
+        return False
+    # (only a noun: "in the week of 3 July", "a principios de mes" are not dated nouns)
+    return not any(noun.surface.startswith(w) for w in ("week", "seman", "mes", "month", "day", "dia", "principio",
+                                                         "mediado", "finale", "end", "start", "middle", "night",
+                                                         "noche", "morning", "manana", "tarde"))
+
+
 def _date_clause_before(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
     """"…, on 20 October, Colombia recalled its ambassador": a clause that is
     only a date dates the clause after it."""
     index = _clause_of(clauses, span.offset)
     start, end = clauses[index]
     rest = (sentence[start:span.offset] + sentence[span.offset + len(span.text):end]).split()
-    return index + 1 in term_clauses and len(rest) <= 1
+    # (…and after it when the term clause ends on its weekday: "recalled its envoy again on Monday, October 20, …")
+    return len(rest) <= 1 and (index + 1 in term_clauses or (index - 1 in term_clauses and bool(
+        _ENDS_ON_WEEKDAY.search(sentence, clauses[index - 1][0], clauses[index - 1][1]))))
+
+
+_ENDS_ON_WEEKDAY = re.compile(r"\b(?:on\s+|el\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|"
+                              r"mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo)\s*$", re.I)
 
 
 def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
