@@ -183,3 +183,29 @@ def test_a_spanish_recall_done_again_is_a_new_act():
 def test_an_act_while_the_strikes_go_on_is_a_follow_up_candidate():
     text = "El 12 de noviembre Colombia expulsó a los asesores militares de EE.UU. mientras continúen los ataques a lanchas."
     assert "2025-11-12" in candidates(text, published=date(2025, 11, 14), language="es")
+
+
+# --- the parent organisation quoted with another year's figure is not the survey ---------------------
+
+def test_the_un_quoted_for_another_years_coca_figure_is_not_the_survey():
+    text = "In 2021 Colombia had 204,000 hectares of coca, according to the UN."
+    assert "coca-survey-2023" not in named(text, published=date(2024, 10, 25))
+    text_es = "En 2021 había 204.000 hectáreas de coca en Colombia, según Naciones Unidas."
+    assert "coca-survey-2023" not in named(text_es, published=date(2024, 10, 25), language="es")
+
+
+def test_the_un_quoted_with_the_surveys_own_year_still_names_it():
+    text = "Colombia had 253,000 hectares of coca in 2023, according to the UN."
+    assert "coca-survey-2023" in named(text, published=date(2024, 10, 25))
+
+
+# --- a correction notice quoting the paper's own earlier claim states nothing ------------------------
+
+def test_a_spanish_correction_quoting_what_we_wrote_states_no_figure():
+    text = "Fe de erratas: en la edición del lunes publicamos que la ONUDD midió 280.000 hectáreas de coca en 2023; el dato correcto es 253.000."
+    assert not contradicted(text, published=date(2024, 10, 30), language="es")
+
+
+def test_an_english_correction_quoting_what_we_reported_states_no_date():
+    text = "Correction: on Tuesday we reported that the Treasury sanctioned Petro on 20 October; it was 24 October."
+    assert "timeline:ofac-sanctions:date" not in contradicted(text, published=date(2025, 11, 5))

@@ -311,6 +311,11 @@ _VERDICT_ALONE = re.compile(r"^\W*(?:(?:rating|verdict|veredicto|calificacion|ou
 _CORRECTED = re.compile(r"\b(?:an?\s+(?:earlier|previous)\s+version\s+of\s+this\s+\w+\s+(?:said|stated|reported|"
                         r"misstated)(?:\s+that)?|se\s+(?:dijo|informo|publico|afirmo)\s+(?:erroneamente\s+)?que|"
                         r"(?:incorrectly|wrongly|mistakenly|erroneously)\s+(?:reported|said|stated)(?:\s+that)?)\b")
+# "Fe de erratas: en la nota de ayer escribimos que …", "Correction: on Monday we reported that …": a
+# correction notice quoting the paper's own earlier claim (a saying verb in the first person plural).
+_CORRECTION_LABEL = re.compile(r"^\W*(?:fe\s+de\s+erratas|correcci[oó]n|aclaraci[oó]n|correction|clarification|erratum)\b")
+_WE_SAID = re.compile(r"\b(?:escribimos|dijimos|publicamos|informamos|afirmamos|reportamos|titulamos|senalamos|"
+                      r"we\s+(?:wrote|said|reported|stated|published|misstated))(?:\s+\w+){0,2}?\s+(?:que|that)\b")
 _CIRCULATES = re.compile(r"\b(?:circula\w*|se\s+difund\w+|se\s+viraliz\w+|circulating|going\s+around)\b"
                          r"(?:\s+\S+){0,4}?\s+(?:que|that)\b")
 
@@ -321,7 +326,7 @@ def false_claims(folded: list[str]) -> list[tuple[int, int] | None]:
     for i, text in enumerate(folded):
         following = folded[i + 1] if i + 1 < len(folded) else ""
         span = None
-        corrected = _CORRECTED.search(text)
+        corrected = _CORRECTED.search(text) or (_WE_SAID.search(text) if _CORRECTION_LABEL.match(text) else None)
         if corrected:
             end = re.compile(r"[;]").search(text, corrected.end())
             span = (corrected.end(), end.start() if end else len(text))

@@ -219,7 +219,11 @@ class Phrase:
         """Whether the sentence meets the phrase's ``requires`` (keywords, other actors)."""
         if not self.requires:
             return True
-        keywords, actors, years = (*self.requires, ())[:3]
+        keywords, actors, years, own_years = (*self.requires, (), ())[:4]
+        if own_years:
+            stated = {int(y) for y in _A_YEAR.findall(folded)}
+            if stated and stated.isdisjoint(own_years):
+                return False  # "En 2022 la coca ocupaba 230.000 hectáreas, según la ONU": another year's figure
         # …or, instead of another actor, the year its facts measure ("253,000 hectares of coca in 2023, the UN said")
         return any(k.search(folded) for k in keywords) and (
             any(a.search(folded, original, words) for a in actors)
@@ -445,6 +449,19 @@ declared turn turns turned answer answers record reach reached ending stop stopp
 plan plans with their para contra sobre desde tras entre""".split())
 
 
+_A_YEAR = re.compile(r"(?<![\d$.,])((?:19|20)\d\d)(?![\d]|[,.]\d)")
+
+
+def _event_years(value) -> set[int]:
+    """The calendar years an event's date covers."""
+    try:
+        start, end, _precision = parse_event_date(value)
+    except (ValueError, TypeError):  # (validated when the file is read)
+        return set()
+    end = end or start
+    return set(range(start.year, (end.year if end else start.year) + 1))
+
+
 def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
     """The event's aliases. An alias that is one of the event's actors ("UNODC") is named by the actor's
     other forms too ("the UN Office on Drugs and Crime", "la ONUDD"), and by its parent organisation's
@@ -459,8 +476,10 @@ def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
         keywords = [k for fact in spec.facts.values() for k in _keyword_patterns(fact.keywords)]
         others = tuple(Names.of(a) for a in spec.actors if fold(a) != fold(alias))
         years = tuple(re.compile(rf"\b{fact.year}\b") for fact in spec.facts.values() if fact.year)
+        # The years the parent organisation may be quoted with: its facts' and the event's own.
+        own_years = frozenset({fact.year for fact in spec.facts.values() if fact.year} | _event_years(spec.date))
         if keywords and others:
-            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others, years))
+            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others, years, own_years))
                     for form in parent_forms(alias)]
     return out
 
