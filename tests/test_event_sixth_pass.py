@@ -209,3 +209,28 @@ def test_a_spanish_correction_quoting_what_we_wrote_states_no_figure():
 def test_an_english_correction_quoting_what_we_reported_states_no_date():
     text = "Correction: on Tuesday we reported that the Treasury sanctioned Petro on 20 October; it was 24 October."
     assert "timeline:ofac-sanctions:date" not in contradicted(text, published=date(2025, 11, 5))
+
+
+# --- a claim at a known event's time, in its words, is that event retold -----------------------------
+
+def test_an_undated_headline_retelling_the_standoff_in_its_month_is_no_candidate():
+    text = "Trump slaps tariffs and visa bans on Colombia as Bogotá refuses deportation flights"
+    assert not candidates(text, published=date(2025, 1, 27))
+
+
+def test_a_spanish_retelling_of_the_recall_in_its_month_is_no_candidate():
+    text = "Hubo once retiros de embajadores en la región desde 2000; en julio de 2025 Washington y Bogotá retiraron a sus embajadores el mismo día."
+    assert not candidates(text, published=date(2025, 12, 1), language="es")
+
+
+def test_one_shared_word_in_the_events_month_is_still_a_new_act():
+    text = "In September 2025 Colombia cancelled the purchase of twelve helicopters from the United States."
+    assert "2025-09" in candidates(text, published=date(2025, 10, 10))
+
+
+# --- repeated acts over a period are a habit, not an undated lede's news -----------------------------
+
+def test_hundreds_of_acts_under_a_government_are_not_the_publication_months_news():
+    assert not candidates("Colombia has deported dozens of US fugitives under Petro.", published=date(2025, 5, 2))
+    assert not candidates("Colombia ha extraditado a cientos de narcotraficantes a Estados Unidos bajo el gobierno de Petro.",
+                          published=date(2025, 5, 2), language="es")

@@ -150,7 +150,7 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
     # English: "revoked", "struck", headline "revokes" (a subject before it, an object after it)
     en = fold(token.forms[1]) if len(token.forms) > 1 else surface
     if surface.endswith("ed") and en != surface:
-        lemma = en
+        lemma = en[:-1] if en.endswith("ll") and en[:-1] in _ACTIONS else en  # "cancelled" → cancell → cancel
     elif surface in IRREGULAR_PAST:
         lemma = en if en != surface else surface
     elif (surface.endswith("s") and en != surface and en in _ACTIONS and prev not in _DETERMINERS
@@ -222,6 +222,11 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
     return best
 
 
+# "has extradited hundreds of suspects under Petro", "ha deportado a miles … desde 2022": repeated acts over a
+# period, not the day's news.
+_HABIT = re.compile(r"\b(?:hundreds|thousands|dozens|scores|cientos|centenares|miles|decenas|docenas)\s+(?:of|de)\b|"
+                    r"\b(?:under|bajo)\s+(?:el\s+)?(?:gobierno|mandato)\b")
+_UNDER_NAME = re.compile(r"\b(?:under|bajo)\s+(?:[A-Z]\w+)")  # "under Petro", "bajo Petro" (as written)
 # "$450 million a year", "al año", "per year", "cada año": a rate is a habit, not a lede's news.
 _RATE = re.compile(r"\b(?:a|per|each|every|al|por|cada)\s+(?:year|ano)\b|\b(?:annually|yearly|anualmente|anuales?)\b")
 
@@ -323,7 +328,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     elif own and not usable:
         return None
     elif (is_lede and published is not None and not dates and verb.present and not named
-          and verb.lemma not in _NOT_DATED_BY_NEWS and not _DURATION.search(folded) and not _RATE.search(folded)):
+          and verb.lemma not in _NOT_DATED_BY_NEWS and not _DURATION.search(folded) and not _RATE.search(folded)
+          and not _HABIT.search(folded) and not _UNDER_NAME.search(sentence.text)):
         # A present-tense lede reports the article's own news: undated, it happened around publication.
         start, precision = date(published.year, published.month, 1), "month"
         dated = f"undated present-tense lede: the publication month ({start:%Y-%m})"
@@ -341,6 +347,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
             return None  # (the next day is another act's: "recalled its envoy on Monday over Sunday's aid cut")
     if _facet_of_known_event(timeline, start, precision, folded, sentence.text, words):
         return None
+    if _known_act_again(timeline, verb, start, end, words, folded, sentence.text):
+        return None  # "…; both capitals withdrew their heads of mission in July 2025": the known recall, retold
     surface = sentence.text[verb.token.start:verb.token.end]
     explanation = (f"actor {', '.join(actors)}; action {surface!r} ({verb.lemma}, "
                    f"{'in the action lexicon' if verb.weight >= 1 else 'a past-tense verb outside the lexicon'}); "
@@ -376,6 +384,24 @@ def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str,
         return False
     return not any(p.search(folded, original, words) for p in timeline.topic_words) and \
         not names_foreign(words, original)
+
+
+def _known_act_again(timeline: Timeline, verb: _Verb, start: date, end: date, words: Words, folded: str,
+                     original: str) -> bool:
+    """A claim dated at a known (non-ongoing) event's time that tells it in its words — two of the event's
+    title or term words and one of its actors in the sentence ("Trump orders 25% duties and visa curbs",
+    undated, in the month of the stand-off; "both capitals withdrew their envoys in July 2025") — is that
+    event, retold."""
+    for event in timeline.events:
+        if event.precision == "range" or not event.title_words:
+            continue
+        e_start, e_end = event.interval(start)
+        if not (start - timedelta(days=1) <= e_end and e_start <= end + timedelta(days=1)):
+            continue
+        shared = {t.start for t in words.tokens if not event.title_words.isdisjoint(t.forms)}
+        if len(shared) >= 2 and any(p.search(folded, original, words) for p in event.actor_patterns):
+            return True
+    return False
 
 
 def _facet_of_known_event(timeline: Timeline, day: date, precision: str, folded: str, original: str,
