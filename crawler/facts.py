@@ -218,6 +218,18 @@ _ANCHORED_PATTERNS = [
     (re.compile(r"\b(?:the\s+)?(?:following|next)\s+week\b|\b(?:a\s+)?la\s+semana\s+siguiente\b", re.I),
      "next_week"),
 ]
+# The words each relative form has (lowercase substrings).
+_PATTERN_CUES = {
+    "day_before_yesterday": ("yesterday", "anteayer", "antier", "antes de ayer"), "yesterday": ("yesterday", "ayer"),
+    "last_month": ("month", "mes"), "this_month": ("month", "mes"), "last_year": ("year", "año", "ano"),
+    "this_year": ("year", "año", "ano"),
+    "weekday": ("day", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado", "domingo"),
+    "week_before_last": ("before last", "antepasada"), "this_morning": ("morning", "afternoon", "evening", "esta ma",
+                                                                        "esta tar"),
+    "last_night": ("night", "anoche"), "last_week": ("week", "seman"), "this_week": ("week", "seman"),
+    "days_ago": ("ago", "hace"), "weeks_ago": ("ago", "hace"), "fortnight_ago": ("fortnight", "hace"),
+    "season": ("spring", "summer", "fall", "autumn", "winter", "primavera", "verano", "otoño", "otono", "invierno"),
+}
 # Every relative or anchored form has one of these words.
 # Words that may make a date relative ("yesterday", "hace un mes", "el viernes", "the following week";
 # "day" covers the English weekdays): substrings of the lowercased text, much cheaper than a
@@ -225,8 +237,8 @@ _ANCHORED_PATTERNS = [
 _CUE_WORDS = ("yesterday", "ayer", "antier", "month", "year", "año", "ano", "day", "día", "dia", "week", "seman",
               "spring", "summer", "fall", "autumn", "winter", "primavera", "verano", "otoño", "otono", "invierno",
               "following", "next", "siguiente", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes",
-              "sábado", "sabado", "domingo", "morning", "afternoon", "evening", "night", "noche", "mañana", "manana",
-              "tarde", "antepasada")
+              "sábado", "sabado", "domingo", "morning", "afternoon", "evening", "night", "anoche", "esta ma",
+              "esta tar")
 _BOUNDED_CUES = re.compile(r"(?:mes|ago|hace)\b")
 
 
@@ -290,7 +302,10 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
                 found.append(span)
     relative = _relative_cue(text)  # no cue word: no relative date (a cheap test)
     if published is not None and relative:
+        lower = text.lower()
         for pattern, kind in _RELATIVE_PATTERNS:
+            if not any(cue in lower for cue in _PATTERN_CUES[kind]):
+                continue  # (each form has one of its own cue words: a substring test before the regex)
             for match in pattern.finditer(text):
                 if not free(match.start(), match.end()):
                     continue
