@@ -214,7 +214,7 @@ def test_an_english_correction_quoting_what_we_reported_states_no_date():
 # --- a claim at a known event's time, in its words, is that event retold -----------------------------
 
 def test_an_undated_headline_retelling_the_standoff_in_its_month_is_no_candidate():
-    text = "Trump slaps tariffs and visa bans on Colombia as Bogotá refuses deportation flights"
+    text = "Trump announces tariffs and visa restrictions on Colombia as Bogotá bars two US military planes"
     assert not candidates(text, published=date(2025, 1, 27))
 
 
@@ -234,3 +234,45 @@ def test_hundreds_of_acts_under_a_government_are_not_the_publication_months_news
     assert not candidates("Colombia has deported dozens of US fugitives under Petro.", published=date(2025, 5, 2))
     assert not candidates("Colombia ha extraditado a cientos de narcotraficantes a Estados Unidos bajo el gobierno de Petro.",
                           published=date(2025, 5, 2), language="es")
+
+
+# --- a fact's context word is also read as an actor ("Bogotá" for colombia*) --------------------------
+
+def test_the_tariff_stated_with_the_capital_instead_of_the_country_is_read():
+    text = "Timeline — Jan. 26: Petro turns back two deportation planes, Trump replies with 30% tariffs, Bogotá gives in that night."
+    assert "timeline:deportation-standoff:tariff_rate" in contradicted(text, published=date(2025, 6, 1))
+
+
+def test_a_spanish_threat_of_tariffs_with_a_noun_is_not_the_tariff():
+    text = "Aquel domingo la Casa de Nariño rechazó los vuelos con deportados y Trump amenazó con aranceles del 40 por ciento."
+    assert not contradicted(text, published=date(2025, 2, 1), language="es")
+
+
+# --- the first strike named again, with an apposition date -------------------------------------------
+
+def test_the_first_bombing_named_again_with_a_wrong_day_contradicts_the_campaign_start():
+    text = ("US forces began striking drug boats in the Caribbean on 2 September. The first strike, on 6 September, "
+            "killed eleven people.")
+    assert "timeline:boat-strikes:date" in contradicted(text, published=date(2025, 11, 1))
+
+
+def test_a_spanish_first_attack_in_apposition_contradicts_the_campaign_start():
+    text = ("Los ataques de EE.UU. contra lanchas empezaron el 2 de septiembre. Desde el primer ataque, el 5 de "
+            "septiembre, han muerto decenas de personas.")
+    assert "timeline:boat-strikes:date" in contradicted(text, published=date(2025, 11, 1), language="es")
+
+
+# --- the agency's act against others, with the known event as background after "since" -------------
+
+def test_an_agency_listing_others_since_the_known_event_is_a_candidate_not_a_wrong_date():
+    text = "On 18 November OFAC designated four Colombian arms traffickers, its first listing since Petro was sanctioned."
+    kw = dict(published=date(2025, 11, 21))
+    assert not contradicted(text, **kw)
+    assert "2025-11-18" in candidates(text, **kw)
+
+
+# --- "declined to" is a refusal: an act of its own ---------------------------------------------------
+
+def test_a_court_declining_to_lift_the_sanctions_is_a_follow_up_candidate():
+    text = "On 3 December a federal court in Miami declined to lift the sanctions on Petro."
+    assert "2025-12-03" in candidates(text, published=date(2025, 12, 5))

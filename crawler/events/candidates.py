@@ -170,6 +170,8 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
             index + 3 < len(tokens) and tokens[index + 2].surface in _WEEKDAYS
             and tokens[index + 3].surface.endswith(("ar", "er", "ir"))):  # "negó el miércoles haber …"
         lemma = "refuse"  # "negó el ingreso", "denied entry": a refusal, not a denial of a report
+    if lemma in ("decline", "declinar") and nxt in ("to", "a"):
+        lemma = "refuse"  # "declined to lift the sanctions": a refusal, an act of its own
     if lemma is None or lemma in _NOT_ACTIONS:
         return None
     if lemma in _MARKET_SENSE and nxt in _MARKET_AFTER:

@@ -312,13 +312,20 @@ _OTHER_TARGETS = re.compile(r"\b(?:sanction\w*|designat\w*|blacklist\w*|sancion\
                             r"cinco|seis|siete|varios|varias|otros|otras|other)\s+")
 
 
+_SINCE = re.compile(r"\b(?:since|desde\s+que)\b")
+
+
 def _other_targets(folded: str, event) -> bool:
     """Whether the sentence tells the event's kind of act against others, and names none of the event's
     people (actors written with a capital and no demonym: Petro)."""
-    if not _OTHER_TARGETS.search(folded):
+    m = _OTHER_TARGETS.search(folded)
+    if not m:
         return False
     people = event.titled_people
-    return bool(people) and not any(p in folded for p in people)
+    # (not in a temporal clause after the act: "OFAC designated six financiers …, the first since Petro himself
+    # was sanctioned" — that is the known event told as background)
+    since = _SINCE.search(folded, m.end())
+    return bool(people) and not any(p in folded[:since.start() if since else len(folded)] for p in people)
 
 
 # "off the Venezuelan coast", "frente a las costas de Venezuela": where, not whom.
@@ -336,7 +343,12 @@ def _another_countrys(timeline: Timeline, folded: str, original: str, words: Wor
     clauses = _clauses(original)
     mine = {_clause_of(clauses, o) for o in offsets}
     return any(_clause_of(clauses, m.start()) in mine and not _LOCATION_BEFORE.search(folded, 0, m.start())
-               for m in OTHER_COUNTRIES.finditer(folded))
+               and not _MODIFIES_TARGET.match(folded, m.end()) for m in OTHER_COUNTRIES.finditer(folded))
+
+
+# "an attack on a Venezuelan vessel", "una lancha venezolana": the demonym says whose boat was hit, not whose act.
+_MODIFIES_TARGET = re.compile(r"\w*\s+(?:vessels?|boats?|speedboats?|ships?|crews?|fishermen|fishing\s+boats?|"
+                              r"lanchas?|embarcacion\w*|botes?|barcos?|pescadores|tripulantes)\b")
 
 
 def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, words: Words,
@@ -381,7 +393,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
                                      or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
-                                     or _date_clause_before(d, sentence.text, clauses, term_clauses))
+                                     or _date_clause_before(d, sentence.text, clauses, term_clauses, offsets))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
                 and not dates_another_act(d, sentence.text, words, offsets, event.title_words)
                 and not _of_another_noun(d, folded, words, offsets, event.title_words)
@@ -409,7 +421,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
                                         or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
-                                        or _date_clause_before(d, sentence.text, clauses, term_clauses)
+                                        or _date_clause_before(d, sentence.text, clauses, term_clauses, offsets)
                                         or _announced_that(d, folded, offsets) or _when_clause(d, folded, offsets)
                                         or d in counted_spans)
                     and (not _ATTRIBUTIVE.search(sentence.text[:d.offset]) or _dates_the_words(d, offsets))]
@@ -570,15 +582,24 @@ def _of_another_noun(span: DateSpan, folded: str, words: Words, offsets: list[in
                                                          "noche", "morning", "manana", "tarde"))
 
 
-def _date_clause_before(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
+def _date_clause_before(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int],
+                        offsets: list[int] | None = None) -> bool:
     """"…, on 20 October, Colombia recalled its ambassador": a clause that is
     only a date dates the clause after it."""
     index = _clause_of(clauses, span.offset)
     start, end = clauses[index]
     rest = (sentence[start:span.offset] + sentence[span.offset + len(span.text):end]).split()
     # (…and after it when the term clause ends on its weekday: "recalled its envoy again on Monday, October 20, …")
-    return len(rest) <= 1 and (index + 1 in term_clauses or (index - 1 in term_clauses and bool(
-        _ENDS_ON_WEEKDAY.search(sentence, clauses[index - 1][0], clauses[index - 1][1]))))
+    if len(rest) > 1:
+        return False
+    if index + 1 in term_clauses:
+        return True
+    if index - 1 not in term_clauses:
+        return False
+    before_start, before_end = clauses[index - 1]
+    # "…, the first bombing, on 4 September, …": a date-only clause right after the event's noun phrase
+    return bool(_ENDS_ON_WEEKDAY.search(sentence, before_start, before_end)) or (
+        offsets is not None and span.precision in ("day", "month") and any(before_start <= o and len(sentence[o:before_end].split()) <= 2 for o in offsets))
 
 
 _ENDS_ON_WEEKDAY = re.compile(r"\b(?:on\s+|el\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|"

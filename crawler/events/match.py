@@ -148,6 +148,11 @@ _AGENT_NAMED = re.compile(r"\b(?:\w{3,}ed|\w{3,}(?:ad|id)[oa]s?|struck|hit|sunk|
 _DEFINITE_BEFORE = re.compile(r"\b(?:the|this|that|these|those|la|las|los|esa|esas|esos|esta|estas|estos|dicha|dichas)\s+$")
 
 
+# "The first bombing, …", "el primer bombardeo": a determiner and an ordinal or "same / latest" before the word.
+_DEFINITE_ORDINAL = re.compile(r"\b(?:the|this|that|el|la|los|las|ese|esa|este|esta)\s+(?:first|second|third|last|latest|"
+                               r"same|initial|primer[oa]?|segund[oa]|tercer[oa]?|ultim[oa]|mism[oa]|inicial)\s+$")
+
+
 def _agentless(folded: str, words: Words | None) -> bool:
     """An agentless passive or impersonal "se" in the sentence (memoised on its words)."""
     memo = words.memo if words is not None else {}
@@ -268,7 +273,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         for group in event.term_groups:
             for p in group:
                 m = p.search(folded, original, words)
-                if m is not None and _DEFINITE_BEFORE.search(folded, max(0, m.start() - 8), m.start()) and \
+                if m is not None and (_DEFINITE_BEFORE.search(folded, max(0, m.start() - 8), m.start()) or
+                                      _DEFINITE_ORDINAL.search(folded, max(0, m.start() - 20), m.start())) and \
                         not _other_sense(folded, words, [m.start()]):
                     return 0.6, [m.start()], f"'{p.text}' after a determiner, after a sentence naming it"
     if on_day and event.title_words:

@@ -307,6 +307,7 @@ class KnownFact:
     context: list[re.Pattern]
     require_event: bool
     lemma_keywords: frozenset[str] = frozenset()  # the keywords' lemmas and concept classes: "gave" for "provided"
+    context_names: tuple = ()  # the context words as actors: "colombia*" is also "Bogotá", "colombiano"
 
     def display(self, base_value: float) -> float:
         return base_value / self.scale
@@ -422,7 +423,8 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
                                    _keyword_patterns(fact.keywords), fact.year, fact.require_year,
                                    [_phrase_pattern(c) for c in fact.context], fact.require_event,
-                                   _keyword_lemmas(fact.keywords)))
+                                   _keyword_lemmas(fact.keywords),
+                                   tuple(Names.of(c.rstrip("*")) for c in fact.context)))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
             # An alias that is one of the event's actors ("UNODC") is named by the actor's other forms
