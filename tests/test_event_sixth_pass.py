@@ -276,3 +276,71 @@ def test_an_agency_listing_others_since_the_known_event_is_a_candidate_not_a_wro
 def test_a_court_declining_to_lift_the_sanctions_is_a_follow_up_candidate():
     text = "On 3 December a federal court in Miami declined to lift the sanctions on Petro."
     assert "2025-12-03" in candidates(text, published=date(2025, 12, 5))
+
+
+# --- the act of a known event's kind, far outside its window, is another act -------------------------
+
+def test_an_envoy_recalled_months_after_the_known_recall_is_a_new_act():
+    text = "Bogotá recalled its ambassador from Washington on November 14, days after a US strike killed two Colombian fishermen."
+    kw = dict(published=date(2025, 11, 17))
+    assert "ambassador-recall" not in named(text, **kw)
+    assert "2025-11-14" in candidates(text, **kw)
+
+
+# --- a summons of a diplomat is a summons, whatever event shares the verb's class --------------------
+
+def test_summoning_the_charge_after_the_visa_revocation_is_a_follow_up():
+    text = "Tras la cancelación de la visa de Petro, el canciller citó el 29 de septiembre a la embajadora de EE.UU. para protestar."
+    assert "2025-09-29" in candidates(text, published=date(2025, 10, 1), language="es")
+
+
+def test_a_spanish_past_passive_of_a_lexicon_verb_is_an_action():
+    text = "La encargada de negocios de EE. UU. fue convocada el 21 de octubre a la Cancillería colombiana tras el fin de la ayuda."
+    assert "2025-10-21" in candidates(text, published=date(2025, 10, 23), language="es")
+
+
+# --- a topic word as the first part of a capitalised brand is not the topic --------------------------
+
+def test_a_brand_starting_with_a_topic_word_does_not_make_news_topical():
+    text = "Coca-Cola Andina announced on 3 November a $40 million bottling plant near Bogotá, with US partners."
+    kw = dict(published=date(2025, 11, 5))
+    from event_helpers import TIMELINE
+    from crawler.events.candidates import topic_word_in
+    from crawler.events.lemmas import Words
+    from crawler.text import fold
+    assert not topic_word_in(TIMELINE, fold(text), text, Words(text))
+    assert topic_word_in(TIMELINE, fold("The narco-boats were sunk."), "The narco-boats were sunk.",
+                         Words("The narco-boats were sunk."))
+    assert kw  # (the candidate itself depends on the topic actors: Bogotá is one)
+
+
+# --- another country's dealings with a watched actor are that country's story ------------------------
+
+def test_another_country_signing_with_washington_is_no_candidate():
+    assert not candidates("Perú y Estados Unidos firmaron el 4 de noviembre un acuerdo de cooperación antidrogas.",
+                          published=date(2025, 11, 6), language="es")
+    assert not candidates("On 4 November the Treasury sanctioned three Peruvian cocaine brokers.",
+                          published=date(2025, 11, 6))
+
+
+def test_a_country_named_as_a_place_does_not_make_it_another_countrys_story():
+    text = "On 4 November Colombia seized a US-flagged yacht off Panama carrying cocaine."
+    assert "2025-11-04" in candidates(text, published=date(2025, 11, 6))
+
+
+# --- a verb followed by "that / que" is a saying, unless it decides or orders ------------------------
+
+def test_denouncing_that_is_a_saying_and_ordering_that_is_an_act():
+    assert not candidates("El 2 de noviembre Petro denunció que la DEA espiaba a su gobierno.",
+                          published=date(2025, 11, 4), language="es")
+    assert "2025-11-02" in candidates("El 2 de noviembre Petro ordenó que la Policía dejara de compartir datos con la DEA.",
+                                      published=date(2025, 11, 4), language="es")
+
+
+# --- a country's standing or status as a partner is its certification -------------------------------
+
+def test_stripping_the_partner_status_names_the_decertification():
+    text = "On 15 September Washington stripped Colombia of its status as a reliable anti-drug partner."
+    assert "decertification" in named(text, published=date(2025, 9, 20))
+    text_es = "El 22 de septiembre Washington le retiró a Colombia su estatus de socio antidrogas."
+    assert "timeline:decertification:date" in contradicted(text_es, published=date(2025, 9, 25), language="es")

@@ -18,7 +18,7 @@ import re
 from datetime import date, timedelta
 
 from crawler.events.hits import CandidateHit
-from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, Token, Words, names_foreign
+from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, OTHER_COUNTRIES, Token, Words, names_foreign
 from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
 from crawler.events.modality import modality_reason
 from crawler.events.timeline import Timeline
@@ -66,6 +66,10 @@ abandon abandonar quit reduce reducir downsize
 hire contratar
 double triple increase duplicar triplicar aumentar elevar
 """.split())
+# Verbs whose "that"-clause is what they decide or order ("ordenó que …", "agreed that …"): still acts.
+_DECIDING = {"announce", "anunciar", "order", "ordenar", "decide", "decidir", "agree", "acordar", "approve",
+             "aprobar", "declare", "declarar", "establish", "establecer", "rule", "dictaminar", "resolve", "resolver",
+             "determine", "determinar", "certify", "certificar", "decertify", "descertificar", "notify", "notificar"}
 # Verbs of saying, thinking, being or wanting: never the action of a claim.
 _NOT_ACTIONS = set("""
 say tell add note write argue explain ask describe criticize criticise praise accuse warn urge insist claim
@@ -94,9 +98,10 @@ _DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "his"
 _AUXILIARIES_PAST = {"had"}  # "had been met in full": background to the news, not the news
 _PERFECT = {"has", "have", "ha", "han", "hemos"}
 _PASSIVE = {"was", "were", "fue", "fueron", "been"}
-_DIPLOMATS = next(c for c in CONCEPTS if "ambassador" in c)
+_DIPLOMATS = frozenset(next(c for c in CONCEPTS if "ambassador" in c))
+_CALLING_IN = {"summon", "convocar", "citar", "llamar", "recall"}
 # The endings a verb form _verb_of reads can have (a cheap test before it).
-_VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido")
+_VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido", "ada", "ida")
 _MARKET_SENSE = {"end", "close", "open", "finish", "cerrar", "abrir"}
 _MARKET_AFTER = {"higher", "lower", "up", "down", "flat", "unchanged", "mixed", "at", "al", "en", "con"}
 # "Trump has threatened to cut aid": a threat's time is not the article's news day.
@@ -128,10 +133,11 @@ _DURATION = re.compile(r"\b(?:a\s+lo\s+largo\s+de|durante|en|over|for|in)\s+(?:t
 
 
 class _Verb:
-    __slots__ = ("token", "lemma", "weight", "present")
+    __slots__ = ("token", "lemma", "weight", "present", "diplomat")
 
-    def __init__(self, token: Token, lemma: str, weight: float, present: bool) -> None:
+    def __init__(self, token: Token, lemma: str, weight: float, present: bool, diplomat: bool = False) -> None:
         self.token, self.lemma, self.weight, self.present = token, lemma, weight, present
+        self.diplomat = diplomat  # a diplomat stands just after it (the object of a summons)
 
 
 def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
@@ -165,6 +171,9 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
             lemma = es
         elif es and prev in _PERFECT and surface.endswith(("ado", "ido")):
             lemma, present = es, True
+        elif es and prev in ("fue", "fueron") and surface.endswith(("ado", "ada", "ados", "adas", "ido", "ida", "idos",
+                                                                    "idas")) and es in _ACTIONS:
+            lemma = es  # "fue convocado el 20 de octubre": a past passive of a lexicon verb
     if lemma in ("deny", "negar") and nxt in ("el", "la", "los", "las", "entry", "access", "a", "an", "the") and not any(
             any(f in _SAYING_NOUNS for f in t.forms) for t in tokens[index + 1:index + 4]) and not (
             index + 3 < len(tokens) and tokens[index + 2].surface in _WEEKDAYS
@@ -186,9 +195,9 @@ def _verb_of(words: Words, index: int, original: str) -> _Verb | None:
         return None  # "recalled" = remembered, unless a diplomat is recalled
     # "citó al encargado de negocios": summoned (citar is otherwise "quoted", a verb of saying)
     weight = 1.0 if lemma in _ACTIONS or (lemma == "citar" and diplomat_after) else 0.5
-    if weight < 1.0 and nxt in ("that", "que"):
-        return None  # "Petro insinuó que …", "Trump hinted that …": a verb outside the lexicon + "that" is a saying
-    return _Verb(token, lemma, weight, present)
+    if nxt in ("that", "que") and lemma not in _DECIDING:
+        return None  # "Petro insinuó que …", "denunció que …", "Trump hinted that …": a saying, not an act
+    return _Verb(token, lemma, weight, present, diplomat_after)
 
 
 def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _Verb | None:
@@ -295,6 +304,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
     verb = verb_probe or _action_verb(sentence.text, folded, words, skip)
     if verb is None:
         return None
+    if not named and _another_countrys_dealings(timeline, folded, sentence.text, words):
+        return None  # "Ecuador y Estados Unidos firmaron un acuerdo antidrogas": another country's story
     if not named and _domestic(timeline, actors, folded, sentence.text, words):
         return None  # "Petro posesionó a la nueva ministra": the topic country's own politics, no other side
     if named and (verb.weight < 1.0 or any(o < verb.token.start and _clause_of(_clauses(sentence.text), o)
@@ -305,7 +316,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
             getattr(another_act(sentence.text, words, offs, e.title_words), "token", None) is verb.token
             for e in named_events for offs in (named[e.id],)):
         return None  # "Petro, whose visa was revoked, visited Paris": the event describes him; no follow-up
-    if any(set(verb.token.forms) & e.title_words for e in named_events) and not _coming_back(words, verb):
+    if any(set(verb.token.forms) & e.title_words and not _summons_for_another(verb, e) for e in named_events) \
+            and not _coming_back(words, verb):
         return None  # the known event told again ("Washington decertified Colombia")
     window = timedelta(days=timeline.settings.candidate_window_days)
     # The dates of the verb's clause date the action when there are any: "expelled a diplomat
@@ -365,10 +377,42 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
 _RETURN = {"return", "volver", "regresar"}
 
 
+def _summons_for_another(verb: _Verb, event) -> bool:
+    """"convocó al encargado de negocios" after the visa revocation: a verb of calling in with a diplomat
+    after it is a summons, even when an event without diplomats shares the verb's class (visa "pulled")."""
+    return verb.lemma in _CALLING_IN and verb.diplomat and _DIPLOMATS.isdisjoint(event.title_words)
+
+
 def _coming_back(words: Words, verb: _Verb) -> bool:
     index = words.index_at(verb.token.start)
     nxt = words.tokens[index + 1].surface if index + 1 < len(words.tokens) else ""
     return verb.lemma in _RETURN and nxt in ("to", "a", "al")
+
+
+# "off Venezuela", "frente a las costas de Ecuador", "in Mexico City": where, not who.
+_WHERE_BEFORE = re.compile(r"\b(?:off|near|in|into|from|to|frente\s+a|cerca\s+de|en|desde|hacia|aguas\s+de|costas\s+de)\s+"
+                           r"(?:the\s+|las\s+|la\s+|los\s+|el\s+)?(?:\w+\s+)?$")
+
+
+def _another_countrys_dealings(timeline: Timeline, folded: str, original: str, words: Words) -> bool:
+    """A sentence naming another country as a party ("Ecuador y Estados Unidos firmaron …", "Washington
+    sanctioned two Venezuelan ministers") and none of the topic's actors (Petro, Colombia, Bogotá): the
+    watched actor's dealings with another country are that country's story, not this timeline's."""
+    if not timeline.topic_actors or any(n.search(folded, original, words) for n in timeline.topic_actors):
+        return False
+    return any(not _WHERE_BEFORE.search(folded, max(0, m.start() - 30), m.start())
+               for m in OTHER_COUNTRIES.finditer(folded))
+
+
+def topic_word_in(timeline: Timeline, folded: str, original: str, words: Words) -> bool:
+    """Whether the sentence has one of the timeline's topic words, not as the first part of a capitalised
+    compound name ("Coca-Cola FEMSA" is no coca; "narco-boats" is narco*)."""
+    for p in timeline.topic_words:
+        for hit in p.finditer(folded, original, words):
+            end = hit.end()
+            if not (original[end:end + 1] == "-" and original[end + 1:end + 2].isupper()):
+                return True
+    return False
 
 
 def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str, words: Words) -> bool:
@@ -384,7 +428,7 @@ def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str,
         timeline._topic_side = side
     if any(a not in side for a in actors):
         return False
-    return not any(p.search(folded, original, words) for p in timeline.topic_words) and \
+    return not topic_word_in(timeline, folded, original, words) and \
         not names_foreign(words, original)
 
 

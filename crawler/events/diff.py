@@ -28,7 +28,7 @@ import logging
 import re
 from datetime import date, timedelta
 
-from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start, dates_another_act
+from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start, dates_another_act, topic_word_in
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence, _verb_form
@@ -186,7 +186,7 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     # actor's dated action ("Trump imposed tariffs on China") is another story's news.
     gated = bool(timeline.topic_actors or timeline.topic_words)
     topical = [gated and (any(n.search(f, s.text, w) for n in timeline.topic_actors)
-                          or any(p.search(f, s.text, w) for p in timeline.topic_words))
+                          or topic_word_in(timeline, f, s.text, w))
                for s, (f, _d, w, _c) in zip(sentences, per_sentence)]
     article_topical = bool(diff.mentions) or any(topical)
     for index, sentence in enumerate(sentences):
@@ -446,7 +446,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 # "… restored Petro's visa, two months after revoking it": the date is the
                 # event's plus an offset, so the event is named, undated.
             # The clause's date belongs to something else (a saying, a speech): the event is named undated.
-        if not agreeing and _repeated_act(event, folded, words, offsets, dates, start, end, clauses):
+        if not agreeing and _repeated_act(event, folded, words, offsets, dates, start, end, clauses, window):
             continue  # "Colombia recalled its ambassador again on Monday, October 20": a new act of the kind
         named[event.id] = offsets
         if agreeing:
@@ -469,7 +469,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
 
 
 def _repeated_act(event, folded: str, words: Words, offsets: list[int], dates: list[DateSpan], start: date,
-                  end: date, clauses) -> bool:
+                  end: date, clauses, window: int) -> bool:
     """The event's act told as a verb ("recalled", "sancionó") with a repeat marker in its clause ("again",
     "de nuevo", "otra vez") and a day or month in the sentence that is not the event's: the act done once
     more, at that date — another event of the kind (a candidate), not this one at a wrong date."""
@@ -478,9 +478,13 @@ def _repeated_act(event, folded: str, words: Words, offsets: list[int], dates: l
     first = words.index_at(min(offsets))
     if first >= len(words.tokens) or not _verb_form(words.tokens[first]):
         return False
-    clause = clauses[_clause_of(clauses, min(offsets))]
+    at = _clause_of(clauses, min(offsets))
+    clause = clauses[at]
     if not _ANOTHER_TIME.search(folded, clause[0], clause[1]):
-        return False
+        # (without "again": a day of its own clause further from the event than the contradiction window —
+        # "Colombia recalled its ambassador on October 20", three months after the July recall)
+        return any(d.precision in ("day", "month") and _clause_of(clauses, d.offset) == at
+                   and d.distance_days(start, end) > window for d in dates)
     return any(d.precision in ("day", "month") and not d.overlaps(start, end, slack_days=_slack(d)) for d in dates)
 
 

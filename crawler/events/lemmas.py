@@ -69,7 +69,7 @@ CONCEPTS: list[set[str]] = [
     {"plane", "aircraft", "avion", "aeronave", "jet"},
     {"flight", "vuelo"},
     # a country's certification (de-certifying is taking it away: see crawler.events.timeline)
-    {"certification", "certificacion", "aval"},
+    {"certification", "certificacion", "aval", "standing", "status", "estatus"},
     # a quarrel between governments
     {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque", "crisis",
      "enfrentamiento", "rina", "pelea", "pleito", "fight", "quarrel", "tussle", "desencuentro", "roce"},
