@@ -344,3 +344,35 @@ def test_stripping_the_partner_status_names_the_decertification():
     assert "decertification" in named(text, published=date(2025, 9, 20))
     text_es = "El 22 de septiembre Washington le retiró a Colombia su estatus de socio antidrogas."
     assert "timeline:decertification:date" in contradicted(text_es, published=date(2025, 9, 25), language="es")
+
+
+# --- an envoy sent back to the post is not the recall ------------------------------------------------
+
+def test_a_charge_sent_back_to_the_capital_is_not_a_recall_at_a_wrong_date():
+    text = "Washington envió de regreso a Bogotá a su encargado de negocios el 25 de agosto."
+    kw = dict(published=date(2025, 8, 28), language="es")
+    assert not contradicted(text, **kw)
+    assert "2025-08-25" in candidates(text, **kw)
+
+
+# --- the agency's report of another year is not the survey ------------------------------------------
+
+def test_the_agencys_census_of_another_year_is_not_the_survey():
+    assert "coca-survey-2023" not in named("El informe de la ONUDD de 2021 registró 204.000 hectáreas de coca.",
+                                           published=date(2024, 11, 1), language="es")
+    assert "coca-survey-2023" not in named("UNODC's 2021 census found 204,000 hectares of coca.",
+                                           published=date(2024, 11, 1))
+
+
+def test_a_new_survey_presented_in_a_city_a_year_later_is_another_report():
+    text = "UNODC's latest Colombia survey, released in Medellín on October 20, 2025, counted 270,000 hectares."
+    assert "coca-survey-2023" not in named(text, published=date(2025, 10, 22))
+
+
+# --- a date-only clause before the act, far from the known event of its kind -------------------------
+
+def test_a_recall_dated_in_a_clause_before_months_later_is_a_new_act():
+    text = "Dos días después de las sanciones del Tesoro, el 26 de octubre, Bogotá llamó a consultas a su embajador en Washington."
+    kw = dict(published=date(2025, 10, 28), language="es")
+    assert "ambassador-recall" not in named(text, **kw)
+    assert "2025-10-26" in candidates(text, **kw)

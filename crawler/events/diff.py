@@ -446,7 +446,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 # "… restored Petro's visa, two months after revoking it": the date is the
                 # event's plus an offset, so the event is named, undated.
             # The clause's date belongs to something else (a saying, a speech): the event is named undated.
-        if not agreeing and _repeated_act(event, folded, words, offsets, dates, start, end, clauses, window):
+        if not agreeing and _repeated_act(event, folded, sentence.text, words, offsets, dates, start, end, clauses, window):
             continue  # "Colombia recalled its ambassador again on Monday, October 20": a new act of the kind
         named[event.id] = offsets
         if agreeing:
@@ -468,8 +468,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     return named
 
 
-def _repeated_act(event, folded: str, words: Words, offsets: list[int], dates: list[DateSpan], start: date,
-                  end: date, clauses, window: int) -> bool:
+def _repeated_act(event, folded: str, original: str, words: Words, offsets: list[int], dates: list[DateSpan],
+                  start: date, end: date, clauses, window: int) -> bool:
     """The event's act told as a verb ("recalled", "sancionó") with a repeat marker in its clause ("again",
     "de nuevo", "otra vez") and a day or month in the sentence that is not the event's: the act done once
     more, at that date — another event of the kind (a candidate), not this one at a wrong date."""
@@ -483,8 +483,8 @@ def _repeated_act(event, folded: str, words: Words, offsets: list[int], dates: l
     if not _ANOTHER_TIME.search(folded, clause[0], clause[1]):
         # (without "again": a day of its own clause further from the event than the contradiction window —
         # "Colombia recalled its ambassador on October 20", three months after the July recall)
-        return any(d.precision in ("day", "month") and _clause_of(clauses, d.offset) == at
-                   and d.distance_days(start, end) > window for d in dates)
+        return any(d.precision in ("day", "month") and d.distance_days(start, end) > window and (
+            _clause_of(clauses, d.offset) == at or _date_clause_before(d, original, clauses, {at})) for d in dates)
     return any(d.precision in ("day", "month") and not d.overlaps(start, end, slack_days=_slack(d)) for d in dates)
 
 
@@ -623,6 +623,7 @@ def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, in
 # opening with a past participle (any regular one, and the common irregular ones) dates the noun before it.
 _APPOSITION = re.compile(r"\s*(?:[a-z]{3,}ed|[a-zñ]{2,}(?:ad|id)[oa]s?|made|hech[oa]s?|issued|written|escrit[oa]s?|"
                          r"taken|tomad[oa]s?|carried\s+out|put\s+in\s+place|impuest[oa]s?|dispuest[oa]s?)"
+                         r"(?:\s+(?:in|en)\s+[A-Z][\w.-]+)?"  # "…, presented in Bogotá on October 23, …"
                          r"(?:\s+(?:on|in|el|en|a|the))?\s*$", re.I)
 
 

@@ -118,6 +118,12 @@ def _a_noun(words: Words, index: int) -> bool:
 _REMEMBERED = re.compile(r"recall\w*\s+(?:how|that|when|what|why|where|being|seeing|having|the\s+(?:day|time|moment|years?))\b")
 
 
+# A word of returning followed by "to / a" and a place (not "home", "casa", "consultas"): coming back to the post
+# ("returned to Washington", "envió de regreso a Bogotá a su encargado"; not the noun "el regreso a Bogotá de su
+# embajador", which may be the recall).
+_BACK_TO_POST = re.compile(r"(?:return\w*|regres\w*|retorn\w*|volvi\w*)\s+(?:to|a|al)\s+(?!casa\b|home\b|consultas\b|"
+                           r"(?:su|sus|their|its|his|her)\s+pa[ií]s\b)[A-Za-z]")
+_NOUN_BEFORE = re.compile(r"\b(?:the|el|del|al|su|sus|their|its|his|her)\s+$")
 # "went on strike", "a dockworkers' strike", "la huelga": a labour strike, not a military one.
 _LABOUR_BEFORE = re.compile(r"(?:\bon|\bgeneral|\blabou?r|\bunion|\bworkers'?|\bdockworkers'?|\btruckers'?|\bteachers'?|"
                             r"\bminers'?|\bnational|\bhunger|\bwildcat)\s+$")
@@ -131,6 +137,8 @@ def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
     for offset in offsets:
         if _REMEMBERED.match(folded, offset):
             return True
+        if _BACK_TO_POST.match(folded, offset) and not _NOUN_BEFORE.search(folded, max(0, offset - 8), offset):
+            return True  # "envió de regreso a Bogotá a su encargado", "returned to Washington": back to the post
         if folded.startswith("strike", offset) and _LABOUR_BEFORE.search(folded, max(0, offset - 14), offset):
             return True
         at = words.index_at(offset)
@@ -198,7 +206,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
     if words is not None:
         for p in event.alias_patterns:
-            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem) and not p.requires:
+            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem) and not p.requires and (
+                    not p.own_years or p.allowed(folded, original, words)):
                 found = p.lemma.find_all(words)
                 if found:
                     hits += found

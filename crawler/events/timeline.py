@@ -205,6 +205,9 @@ class Phrase:
     # the event's actors (or the year its facts measure): "the UN counted 253,000 hectares of coca in
     # Colombia", "… coca in 2023, the UN said", not "the UN General Assembly".
     requires: tuple = ()
+    # The years an agency named as the event may be written with (its facts' and the event's own): a
+    # sentence stating only other years tells another report of the agency.
+    own_years: frozenset = frozenset()
 
     @classmethod
     def of(cls, phrase: str, widen: bool = True, lemmas: bool = True, reserved: tuple[str, ...] = ()) -> "Phrase":
@@ -217,6 +220,10 @@ class Phrase:
 
     def allowed(self, folded: str, original: str, words: Words | None = None) -> bool:
         """Whether the sentence meets the phrase's ``requires`` (keywords, other actors)."""
+        if self.own_years:
+            stated = {int(y) for y in _A_YEAR.findall(folded)}
+            if stated and stated.isdisjoint(self.own_years):
+                return False  # "El censo de la ONUDD de 2022 …": the agency's report of another year
         if not self.requires:
             return True
         keywords, actors, years, own_years = (*self.requires, (), ())[:4]
@@ -470,16 +477,17 @@ def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
     ("the UN", "la ONU") in a sentence with a keyword of the event's facts and another of its actors."""
     actors = {fold(x) for x in spec.actors}
     out: list[Phrase] = []
+    own_years = frozenset({fact.year for fact in spec.facts.values() if fact.year} | _event_years(spec.date))
+    agency = {fold(f) for a in spec.aliases if fold(a) in actors for f in actor_forms(a)}
     for alias in spec.aliases:
         if fold(alias) not in actors:
-            out.append(Phrase.of(alias))
+            phrase = Phrase.of(alias)
+            out.append(replace(phrase, own_years=own_years) if fold(alias) in agency else phrase)
             continue
-        out += [Phrase.of(form) for form in actor_forms(alias)]
+        out += [replace(Phrase.of(form), own_years=own_years) for form in actor_forms(alias)]
         keywords = [k for fact in spec.facts.values() for k in _keyword_patterns(fact.keywords)]
         others = tuple(Names.of(a) for a in spec.actors if fold(a) != fold(alias))
         years = tuple(re.compile(rf"\b{fact.year}\b") for fact in spec.facts.values() if fact.year)
-        # The years the parent organisation may be quoted with: its facts' and the event's own.
-        own_years = frozenset({fact.year for fact in spec.facts.values() if fact.year} | _event_years(spec.date))
         if keywords and others:
             out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others, years, own_years))
                     for form in parent_forms(alias)]
