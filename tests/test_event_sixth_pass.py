@@ -376,3 +376,31 @@ def test_a_recall_dated_in_a_clause_before_months_later_is_a_new_act():
     kw = dict(published=date(2025, 10, 28), language="es")
     assert "ambassador-recall" not in named(text, **kw)
     assert "2025-10-26" in candidates(text, **kw)
+
+
+# --- wider concept classes: money in slang, idioms of ending it, frozen assets, sinking, "yanquis" -----
+
+def test_idioms_of_ending_the_money_name_the_aid_cut():
+    assert "aid-cut" in named("That Sunday Trump pulled the plug on the money Washington sends Colombia.",
+                              published=date(2025, 10, 22))
+    assert "aid-cut" in named("El 19 de octubre Trump le cerró el grifo de la plata a Colombia.",
+                              published=date(2025, 10, 22), language="es")
+
+
+def test_freezing_the_leaders_assets_names_the_sanctions_and_its_date_can_contradict():
+    text = "The Treasury froze all of Petro's US assets on 21 October."
+    assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 2))
+    assert "ofac-sanctions" in named("El Tesoro congeló los bienes de Petro en EE.UU. el 24 de octubre.",
+                                     published=date(2025, 11, 2), language="es")
+
+
+def test_sinking_boats_and_a_demonym_of_slang_name_the_strikes():
+    assert "boat-strikes" in named("Desde septiembre los yanquis han hundido una docena de lanchas en el Caribe.",
+                                   published=date(2025, 11, 2), language="es")
+    assert "boat-strikes" in named("US warships have sunk a dozen narco-boats since September.",
+                                   published=date(2025, 11, 2))
+
+
+def test_the_withdrawal_of_the_visa_names_the_revocation():
+    text = "Petro's lawyers protested on 2 October against the withdrawal of his US visa."
+    assert "visa-revocation" in named(text, published=date(2025, 10, 4))
