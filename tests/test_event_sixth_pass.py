@@ -404,3 +404,17 @@ def test_sinking_boats_and_a_demonym_of_slang_name_the_strikes():
 def test_the_withdrawal_of_the_visa_names_the_revocation():
     text = "Petro's lawyers protested on 2 October against the withdrawal of his US visa."
     assert "visa-revocation" in named(text, published=date(2025, 10, 4))
+
+
+# --- the act's words opening the sentence after a definite article name the known act ----------------
+
+def test_the_strikes_opening_a_sentence_name_the_campaign_without_an_actor():
+    text = "The strikes started on September 9 with a boat off La Guajira."
+    assert "timeline:boat-strikes:date" in contradicted(text, published=date(2025, 10, 1))
+    assert "boat-strikes" in named("Los ataques contra lanchas siguen en el Pacífico.", published=date(2025, 11, 1),
+                                   language="es")
+
+
+def test_the_first_in_another_place_is_not_the_campaigns_first_day():
+    text = "The strikes on boats have reached the Pacific: the first one there, on 21 October, killed two."
+    assert not contradicted(text, published=date(2025, 11, 1))

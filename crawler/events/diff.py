@@ -275,6 +275,11 @@ _FIRST_OF = re.compile(r"\b(?:first|began|begun|begin|begins|started|launched|op
                        r"inici\w+|arranc\w+)\b")
 
 
+# "the first one there", "el primero en el Pacífico": the first in a place, not the campaign's first day.
+_FIRST_HERE = re.compile(r"\b(?:first|primer[oa]?)\s+(?:\w+\s+)?(?:there|alli|alla|aqui|in\s+the|en\s+el|en\s+la|off|"
+                         r"frente\s+a)\b")
+
+
 def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
     """"La semana pasada Washington descertificó…" a fortnight after the event: a calendar week
     ("last week", "this week") that misses a one-day event by three days or more disagrees with it."""
@@ -382,7 +387,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     derived = _derived_dates(sentence.text, dates, clauses)
     for event, (confidence, offsets, how) in matches:
         start, end = event.interval(today)
-        if event.precision == "range" and _FIRST_OF.search(folded, max(0, min(offsets) - 30), max(offsets) + 30):
+        if event.precision == "range" and _FIRST_OF.search(folded, max(0, min(offsets) - 30), max(offsets) + 30) \
+                and not _FIRST_HERE.search(folded):
             end = start  # "the first U.S. strike on a drug boat, on September 12": the campaign's first day
         # A date that is another named event's ("the decertification and the visa revocation on 26
         # September") is not held against this one.

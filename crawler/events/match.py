@@ -161,6 +161,26 @@ _DEFINITE_ORDINAL = re.compile(r"\b(?:the|this|that|el|la|los|las|ese|esa|este|e
                                r"same|initial|primer[oa]?|segund[oa]|tercer[oa]?|ultim[oa]|mism[oa]|inicial)\s+$")
 
 
+_DEFINITE_OPENING = re.compile(r"^\W*(?:the|los|las|el|la)\s+$")
+
+
+def _definite_terms(event: KnownEvent, folded: str, original: str) -> bool:
+    """Every term of a group as written, the first one opening the sentence after a definite article
+    ("The strikes … a boat", "Los ataques … contra lanchas"): the sentence speaks of the known act."""
+    for group in event.term_groups:
+        found = []
+        for p in group:
+            text = original if p.exact_case else folded
+            m = p.pattern.search(text) if p.needle in text else None
+            if m is None:
+                break
+            found.append(m.start())
+        else:
+            if _DEFINITE_OPENING.match(folded[:min(found)]):
+                return True
+    return False
+
+
 def _agentless(folded: str, words: Words | None) -> bool:
     """An agentless passive or impersonal "se" in the sentence (memoised on its words)."""
     memo = words.memo if words is not None else {}
@@ -228,7 +248,9 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     if actor is None and _agentless(folded, words):
         actor = "an agentless passive"  # "La primera lancha fue destruida el 2 de septiembre", "Se atacó una lancha"
     if actor is None and continued:
-        actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
+        actor = "the sentence before"
+    if actor is None and event.term_groups and words is not None and _definite_terms(event, folded, original):
+        actor = "a definite article"  # "The strikes began on September 2 with a boat …": the known campaign  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
         return None
     actor_name = actor if isinstance(actor, str) else actor.name
