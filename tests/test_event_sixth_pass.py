@@ -418,3 +418,20 @@ def test_the_strikes_opening_a_sentence_name_the_campaign_without_an_actor():
 def test_the_first_in_another_place_is_not_the_campaigns_first_day():
     text = "The strikes on boats have reached the Pacific: the first one there, on 21 October, killed two."
     assert not contradicted(text, published=date(2025, 11, 1))
+
+
+# --- a report released is news only when it states a measure the timeline follows --------------------
+
+def test_an_agency_report_without_a_followed_measure_is_no_candidate():
+    assert not candidates("UNODC's Global Report on Cocaine, released on 12 March, said demand in Europe had doubled.",
+                          published=date(2025, 3, 14))
+    assert not candidates("La canciller presentó el 5 de noviembre un informe sobre las relaciones con EE.UU. ante el Senado colombiano.",
+                          published=date(2025, 11, 7), language="es")
+
+
+def test_a_report_stating_the_followed_measure_and_a_complaint_filed_stay_candidates():
+    assert "2025-10-22" in candidates(
+        "UNODC's report on Colombia, released on 22 October 2025, counted 270,000 hectares of coca in 2024.",
+        published=date(2025, 10, 24))
+    assert "2025-11-03" in candidates("Colombia presentó el 3 de noviembre una queja contra Estados Unidos ante la OEA por los ataques a lanchas.",
+                                      published=date(2025, 11, 5), language="es")

@@ -22,7 +22,7 @@ from crawler.events.lemmas import BOTH_SIDES, CONCEPTS, OTHER_COUNTRIES, Token, 
 from crawler.events.match import _ABOUT_EVENT, _DENIAL, _clause_of, _clauses, _opens_sentence
 from crawler.events.modality import modality_reason
 from crawler.events.timeline import Timeline
-from crawler.facts import DateSpan
+from crawler.facts import DateSpan, find_quantities
 from crawler.text import fold
 
 # The verb forms a promoted candidate's terms are taken from (crawler.events.promote).
@@ -361,6 +361,8 @@ def _candidate(sentence, folded: str, words: Words, dates: list[DateSpan], timel
             return None  # (the next day is another act's: "recalled its envoy on Monday over Sunday's aid cut")
     if _facet_of_known_event(timeline, start, precision, folded, sentence.text, words):
         return None
+    if verb.lemma in _PUBLISHING and _REPORT.search(folded) and not _states_a_measure(timeline, sentence.text):
+        return None  # "UNODC's World Drug Report, published on 26 June, said …": a report told, not an act
     if _known_act_again(timeline, verb, start, end, words, folded, sentence.text):
         return None  # "…; both capitals withdrew their heads of mission in July 2025": the known recall, retold
     surface = sentence.text[verb.token.start:verb.token.end]
@@ -430,6 +432,21 @@ def _domestic(timeline: Timeline, actors: list[str], folded: str, original: str,
         return False
     return not topic_word_in(timeline, folded, original, words) and \
         not names_foreign(words, original)
+
+
+# Publishing a report: news only when it states a measure the timeline follows ("the new survey, released on
+# 14 October, found 262,000 hectares"), not any report an agency or a minister presents (filing a complaint,
+# "presentó una queja", is an act: no report noun).
+_REPORT = re.compile(r"\b(?:reports?|informes?|stud(?:y|ies)|estudios?|videos?|analys[ie]s|analisis|balances?|"
+                     r"bulletins?|boletin\w*)\b")
+_PUBLISHING = {"publish", "release", "present", "issue", "unveil", "publicar", "presentar", "difundir", "divulgar"}
+
+
+def _states_a_measure(timeline: Timeline, text: str) -> bool:
+    families = getattr(timeline, "_fact_families", None)
+    if families is None:
+        families = timeline._fact_families = {f.family for e in timeline.events for f in e.facts}
+    return any(q.family in families for q in find_quantities(text))
 
 
 def _known_act_again(timeline: Timeline, verb: _Verb, start: date, end: date, words: Words, folded: str,
