@@ -435,3 +435,10 @@ def test_a_report_stating_the_followed_measure_and_a_complaint_filed_stay_candid
         published=date(2025, 10, 24))
     assert "2025-11-03" in candidates("Colombia presentó el 3 de noviembre una queja contra Estados Unidos ante la OEA por los ataques a lanchas.",
                                       published=date(2025, 11, 5), language="es")
+
+
+def test_a_which_began_clause_after_the_campaign_dates_its_start():
+    text = "The campaign of US strikes on drug boats, which began on August 28 in the Caribbean, has killed dozens."
+    assert "timeline:boat-strikes:date" in contradicted(text, published=date(2025, 10, 30))
+    text_es = "La ofensiva de ataques contra lanchas, que comenzó el 29 de agosto, ya suma decenas de muertos."
+    assert "timeline:boat-strikes:date" in contradicted(text_es, published=date(2025, 10, 30), language="es")

@@ -399,7 +399,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
                                      or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
-                                     or _date_clause_before(d, sentence.text, clauses, term_clauses, offsets))
+                                     or _date_clause_before(d, sentence.text, clauses, term_clauses, offsets)
+                                     or _began_clause(d, folded, offsets))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
                 and not dates_another_act(d, sentence.text, words, offsets, event.title_words)
                 and not _of_another_noun(d, folded, words, offsets, event.title_words)
@@ -429,6 +430,7 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
                                         or _date_clause_before(d, sentence.text, clauses, term_clauses, offsets)
                                         or _announced_that(d, folded, offsets) or _when_clause(d, folded, offsets)
+                                        or _began_clause(d, folded, offsets)
                                         or d in counted_spans)
                     and (not _ATTRIBUTIVE.search(sentence.text[:d.offset]) or _dates_the_words(d, offsets))]
             if held:
@@ -537,6 +539,22 @@ def _when_clause(span: DateSpan, folded: str, offsets: list[int]) -> bool:
         return False
     return bool(_WHEN_AFTER.match(folded, end)) or (
         bool(re.match(r"\s*(?:that|que)\b", folded[end:])) and bool(_CLEFT_BEFORE.search(folded, 0, span.offset)))
+
+
+# "The campaign of strikes on boats, which began on August 25, …": a relative clause right after the event's
+# words that only says when it began dates the event (its first day).
+_BEGAN_AFTER = re.compile(r"\W*(?:(?:which|that|que|la\s+cual|el\s+cual)\s+)(?:\w+\s+)?(?:began|begun|started|"
+                          r"comenz\w+|empez\w+|inici\w+|arranc\w+)\s+(?:on\s+|in\s+|el\s+|en\s+)?$")
+
+
+def _began_clause(span: DateSpan, folded: str, offsets: list[int]) -> bool:
+    last = max(offsets)
+    if last > span.offset:
+        return False
+    gap = folded[last:span.offset]
+    cut = re.search(r"[,;]", gap)
+    return cut is not None and len(gap) - cut.start() < 40 and bool(_BEGAN_AFTER.match(gap, cut.start() + 1)) and \
+        len(gap[:cut.start()].split()) <= 6
 
 
 def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:

@@ -161,7 +161,7 @@ _DEFINITE_ORDINAL = re.compile(r"\b(?:the|this|that|el|la|los|las|ese|esa|este|e
                                r"same|initial|primer[oa]?|segund[oa]|tercer[oa]?|ultim[oa]|mism[oa]|inicial)\s+$")
 
 
-_DEFINITE_OPENING = re.compile(r"^\W*(?:the|los|las|el|la)\s+$")
+_DEFINITE_OPENING = re.compile(r"^\W*(?:the|los|las|el|la)\s+(?:[\w-]+\s+){0,3}$")
 
 
 def _definite_terms(event: KnownEvent, folded: str, original: str) -> bool:
