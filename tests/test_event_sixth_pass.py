@@ -1,7 +1,13 @@
 """Rules of the event diff's sixth pass (classes of error seen on blind8.yaml), on short sentences of our
 own, English and Spanish: each test is one class, not one sentence of a set.
 
-FAILING_BEFORE: filled in at the end of the pass (how many of these cases fail on the code before it).
+On the code before the pass (commit 921fbaa) 45 of these 59 cases fail. Of the 14 that pass there, 8 are
+guards written to pass (what a rule must not change: the event as the verb's own object keeps its date, a noun
+after a name stays presupposed, heads of mission called home, the dated noun that does the act, the survey
+quoted with its own year, a country as a place, a report stating a followed measure, the first in another
+place); 6 are wordings the code before already handled by other rules (a summons with the date between, a
+Spanish recall "de nuevo", an English correction, a threat the context test skipped, two recalls months
+after the known one).
 """
 from __future__ import annotations
 
