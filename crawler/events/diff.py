@@ -171,6 +171,7 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
                               find_dates(sentence.text, published, date_order, language, anchor))
         dates = [d for d in dates if d.offset >= skip and not (claim and claim[0] <= d.offset < claim[1])]
+        dates = [_with_weekday(d, sentence.text) for d in dates]
         anchor = next((d.start for d in reversed(dates) if d.precision == "day"), anchor)
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
@@ -288,8 +289,28 @@ def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
 
 
 def _slack(span: DateSpan) -> int:
-    """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
-    return 1 if span.precision == "day" and not isinstance(span, _Counted) else 0
+    """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October),
+    nor a day counted by the writer or written with its weekday."""
+    return 1 if span.precision == "day" and not isinstance(span, (_Counted, _Weekday)) else 0
+
+
+class _Weekday(DateSpan):
+    """A day written with its weekday ("On Saturday, January 25", "el jueves 23 de octubre", "on Thursday"): the
+    writer fixed the local day, so it gets no time-zone slack."""
+
+
+_WEEKDAY_WORD = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|mi[eé]rcoles|"
+                           r"jueves|viernes|s[aá]bado|domingo)\b", re.I)
+
+
+def _with_weekday(span: DateSpan, text: str) -> DateSpan:
+    if span.precision != "day" or isinstance(span, _Counted):
+        return span
+    if _WEEKDAY_WORD.search(span.text) or _WEEKDAY_WORD.search(text, max(0, span.offset - 14), span.offset) or \
+            _WEEKDAY_WORD.match(text[span.offset + len(span.text):span.offset + len(span.text) + 14].lstrip(" ,")) or \
+            re.match(r"\W+(?:pues\W+)?(?:un|a)\s+" + _WEEKDAY_WORD.pattern, text[span.offset + len(span.text):], re.I):
+        return _Weekday(span.start, span.end, span.precision, span.text, span.offset, span.relative)
+    return span
 
 
 def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
