@@ -171,7 +171,8 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
                               find_dates(sentence.text, published, date_order, language, anchor))
         dates = [d for d in dates if d.offset >= skip and not (claim and claim[0] <= d.offset < claim[1])]
-        dates = [_with_weekday(d, sentence.text) for d in dates]
+        if dates and _has_weekday(sentence.text):
+            dates = [_with_weekday(d, sentence.text) for d in dates]
         anchor = next((d.start for d in reversed(dates) if d.precision == "day"), anchor)
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
@@ -301,6 +302,14 @@ class _Weekday(DateSpan):
 
 _WEEKDAY_WORD = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|mi[eé]rcoles|"
                            r"jueves|viernes|s[aá]bado|domingo)\b", re.I)
+
+
+_WEEKDAY_CUES = ("day", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado", "domingo")
+
+
+def _has_weekday(text: str) -> bool:
+    lower = text.lower()
+    return any(w in lower for w in _WEEKDAY_CUES)
 
 
 def _with_weekday(span: DateSpan, text: str) -> DateSpan:
