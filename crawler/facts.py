@@ -230,6 +230,7 @@ _PATTERN_CUES = {
     "days_ago": ("ago", "hace"), "weeks_ago": ("ago", "hace"), "fortnight_ago": ("fortnight", "hace"),
     "season": ("spring", "summer", "fall", "autumn", "winter", "primavera", "verano", "otoño", "otono", "invierno"),
 }
+_ALL_PATTERN_CUES = tuple(sorted({c for cues in _PATTERN_CUES.values() for c in cues}))
 # Every relative or anchored form has one of these words.
 # Words that may make a date relative ("yesterday", "hace un mes", "el viernes", "the following week";
 # "day" covers the English weekdays): substrings of the lowercased text, much cheaper than a
@@ -303,8 +304,9 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
     relative = _relative_cue(text)  # no cue word: no relative date (a cheap test)
     if published is not None and relative:
         lower = text.lower()
+        cues = {cue for cue in _ALL_PATTERN_CUES if cue in lower}
         for pattern, kind in _RELATIVE_PATTERNS:
-            if not any(cue in lower for cue in _PATTERN_CUES[kind]):
+            if cues.isdisjoint(_PATTERN_CUES[kind]):
                 continue  # (each form has one of its own cue words: a substring test before the regex)
             for match in pattern.finditer(text):
                 if not free(match.start(), match.end()):

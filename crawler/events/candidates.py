@@ -101,7 +101,15 @@ _PASSIVE = {"was", "were", "fue", "fueron", "been"}
 _DIPLOMATS = frozenset(next(c for c in CONCEPTS if "ambassador" in c))
 _CALLING_IN = {"summon", "convocar", "citar", "llamar", "recall"}
 # The endings a verb form _verb_of reads can have (a cheap test before it).
-_VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido", "ada", "ida")
+_VERB_ENDINGS = ("ed", "s", "o", "aron", "ieron", "yeron", "ado", "ido")
+_PASSIVE_ENDINGS = ("ada", "ida")  # "fue convocada": only after "fue / fueron"
+
+
+def _maybe_verb(tokens: list[Token], index: int) -> bool:
+    """A cheap test before _verb_of: an ending a verb form it reads can have."""
+    surface = tokens[index].surface
+    return surface.endswith(_VERB_ENDINGS) or surface in IRREGULAR_PAST or (
+        surface.endswith(_PASSIVE_ENDINGS) and index > 0 and tokens[index - 1].surface in ("fue", "fueron"))
 _MARKET_SENSE = {"end", "close", "open", "finish", "cerrar", "abrir"}
 _MARKET_AFTER = {"higher", "lower", "up", "down", "flat", "unchanged", "mixed", "at", "al", "en", "con"}
 # "Trump has threatened to cut aid": a threat's time is not the article's news day.
@@ -210,7 +218,7 @@ def _action_verb(sentence: str, folded: str, words: Words, skip: set[int]) -> _V
     clauses = _clauses(sentence)
     best: _Verb | None = None
     for index, token in enumerate(words.tokens):
-        if token.start in skip or not (token.surface.endswith(_VERB_ENDINGS) or token.surface in IRREGULAR_PAST):
+        if token.start in skip or not _maybe_verb(words.tokens, index):
             continue
         verb = _verb_of(words, index, sentence)
         if verb is None:
@@ -410,7 +418,13 @@ def topic_word_in(timeline: Timeline, folded: str, original: str, words: Words) 
     """Whether the sentence has one of the timeline's topic words, not as the first part of a capitalised
     compound name ("Coca-Cola FEMSA" is no coca; "narco-boats" is narco*)."""
     for p in timeline.topic_words:
-        for hit in p.finditer(folded, original, words):
+        first = p.search(folded, original, words)
+        if first is None:
+            continue
+        end = first.end()
+        if not (original[end:end + 1] == "-" and original[end + 1:end + 2].isupper()):
+            return True
+        for hit in p.finditer(folded, original, words):  # (rare: a brand first; any plain use later?)
             end = hit.end()
             if not (original[end:end + 1] == "-" and original[end + 1:end + 2].isupper()):
                 return True
@@ -550,7 +564,7 @@ def another_act(original: str, words: Words, offsets: list[int], event_words: fr
             continue
         if token.start >= first:
             break
-        if not (token.surface.endswith(_VERB_ENDINGS) or token.surface in IRREGULAR_PAST):
+        if not _maybe_verb(words.tokens, index):
             continue
         if token.start in offsets or not event_words.isdisjoint(token.forms):
             continue

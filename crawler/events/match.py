@@ -3,6 +3,7 @@ rules read: pure functions over one sentence."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, CONCEPTS, OTHER_LEADER, Words
 from crawler.events.modality import denied
@@ -42,13 +43,15 @@ def _denied(folded: str, offset: int) -> bool:
 
 
 
-def _clauses(sentence: str, strict: bool = False) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)
+def _clauses(sentence: str, strict: bool = False) -> tuple[tuple[int, int], ...]:
+    """The clause spans of a sentence (memoised: every rule asks for them)."""
     spans, start = [], 0
     for m in (_STRICT_BREAK if strict else _CLAUSE_BREAK).finditer(sentence):
         spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(sentence)))
-    return spans
+    return tuple(spans)
 
 
 def _clause_of(clauses: list[tuple[int, int]], offset: int) -> int:
@@ -249,7 +252,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         actor = "an agentless passive"  # "La primera lancha fue destruida el 2 de septiembre", "Se atacó una lancha"
     if actor is None and continued:
         actor = "the sentence before"
-    if actor is None and event.term_groups and words is not None and _definite_terms(event, folded, original):
+    if actor is None and event.term_groups and words is not None and folded[:8].lstrip(" \"'“‘([-•").startswith(
+            ("the", "los", "las", "el", "la")) and _definite_terms(event, folded, original):
         actor = "a definite article"  # "The strikes began on September 2 with a boat …": the known campaign  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
         return None
