@@ -190,6 +190,12 @@ _RELATIVE_PATTERNS = [
     (re.compile(r"\b(?:on|last|this\s+past|el|este|el\s+pasado)\s+(monday|tuesday|wednesday|thursday|friday|"
                 r"saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)\b(?:\s+pasado\b)?",
                 re.I), "weekday"),
+    # "the week before last", "la semana antepasada": the calendar week two weeks back.
+    (re.compile(r"\b(?:the\s+)?week\s+before\s+last\b|\bla\s+semana\s+antepasada\b|\bla\s+antepasada\s+semana\b",
+                re.I), "week_before_last"),
+    # "this morning", "esta mañana": the day of publication; "last night", "anoche": the day before.
+    (re.compile(r"\bthis\s+(?:morning|afternoon|evening)\b|\besta\s+(?:ma[ñn]ana|tarde)\b", re.I), "this_morning"),
+    (re.compile(r"\blast\s+night\b|\banoche\b", re.I), "last_night"),
     (re.compile(r"\b(?:last|the\s+previous|the\s+past)\s+(?:week|weekend)\b|\b(?:la\s+semana|el\s+fin\s+de\s+semana)\s+"
                 r"pasad[oa]\b|\b(?:la|el)\s+pasad[oa]\s+(?:semana|fin\s+de\s+semana)\b", re.I), "last_week"),
     (re.compile(r"\b(?:earlier|later)\s+this\s+week\b|\bthis\s+week\b|\besta\s+semana\b", re.I), "this_week"),
@@ -212,6 +218,19 @@ _ANCHORED_PATTERNS = [
     (re.compile(r"\b(?:the\s+)?(?:following|next)\s+week\b|\b(?:a\s+)?la\s+semana\s+siguiente\b", re.I),
      "next_week"),
 ]
+# The words each relative form has (lowercase substrings).
+_PATTERN_CUES = {
+    "day_before_yesterday": ("yesterday", "anteayer", "antier", "antes de ayer"), "yesterday": ("yesterday", "ayer"),
+    "last_month": ("month", "mes"), "this_month": ("month", "mes"), "last_year": ("year", "año", "ano"),
+    "this_year": ("year", "año", "ano"),
+    "weekday": ("day", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado", "domingo"),
+    "week_before_last": ("before last", "antepasada"), "this_morning": ("morning", "afternoon", "evening", "esta ma",
+                                                                        "esta tar"),
+    "last_night": ("night", "anoche"), "last_week": ("week", "seman"), "this_week": ("week", "seman"),
+    "days_ago": ("ago", "hace"), "weeks_ago": ("ago", "hace"), "fortnight_ago": ("fortnight", "hace"),
+    "season": ("spring", "summer", "fall", "autumn", "winter", "primavera", "verano", "otoño", "otono", "invierno"),
+}
+_ALL_PATTERN_CUES = tuple(sorted({c for cues in _PATTERN_CUES.values() for c in cues}))
 # Every relative or anchored form has one of these words.
 # Words that may make a date relative ("yesterday", "hace un mes", "el viernes", "the following week";
 # "day" covers the English weekdays): substrings of the lowercased text, much cheaper than a
@@ -219,7 +238,8 @@ _ANCHORED_PATTERNS = [
 _CUE_WORDS = ("yesterday", "ayer", "antier", "month", "year", "año", "ano", "day", "día", "dia", "week", "seman",
               "spring", "summer", "fall", "autumn", "winter", "primavera", "verano", "otoño", "otono", "invierno",
               "following", "next", "siguiente", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes",
-              "sábado", "sabado", "domingo")
+              "sábado", "sabado", "domingo", "morning", "afternoon", "evening", "night", "anoche", "esta ma",
+              "esta tar")
 _BOUNDED_CUES = re.compile(r"(?:mes|ago|hace)\b")
 
 
@@ -283,7 +303,11 @@ def find_dates(text: str, published: date | None = None, date_order: str | None 
                 found.append(span)
     relative = _relative_cue(text)  # no cue word: no relative date (a cheap test)
     if published is not None and relative:
+        lower = text.lower()
+        cues = {cue for cue in _ALL_PATTERN_CUES if cue in lower}
         for pattern, kind in _RELATIVE_PATTERNS:
+            if cues.isdisjoint(_PATTERN_CUES[kind]):
+                continue  # (each form has one of its own cue words: a substring test before the regex)
             for match in pattern.finditer(text):
                 if not free(match.start(), match.end()):
                     continue
@@ -422,10 +446,13 @@ def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
             back = 7  # "last Thursday" written on a Thursday is a week ago
         day = published - timedelta(days=back)
         return DateSpan(day, day, "day", text, at, True)
-    if kind in ("last_week", "this_week"):
+    if kind in ("this_morning", "last_night"):
+        day = published - timedelta(days=1 if kind == "last_night" else 0)
+        return DateSpan(day, day, "day", text, at, True)
+    if kind in ("last_week", "this_week", "week_before_last"):
         monday = published - timedelta(days=published.weekday())
-        if kind == "last_week":
-            monday -= timedelta(days=7)
+        if kind != "this_week":
+            monday -= timedelta(days=7 if kind == "last_week" else 14)
         return DateSpan(monday, min(monday + timedelta(days=6), published), "week", text, at, True)
     if kind == "fortnight_ago":
         day = published - timedelta(days=14)

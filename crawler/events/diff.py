@@ -28,10 +28,10 @@ import logging
 import re
 from datetime import date, timedelta
 
-from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start
+from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start, dates_another_act, topic_word_in
 from crawler.events.figures import _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
-from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence
+from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence, _verb_form
 from crawler.events.timeline import Timeline
 from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.ordinals import ordinal_dates
@@ -171,6 +171,8 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
         dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
                               find_dates(sentence.text, published, date_order, language, anchor))
         dates = [d for d in dates if d.offset >= skip and not (claim and claim[0] <= d.offset < claim[1])]
+        if dates and _has_weekday(sentence.text):
+            dates = [_with_weekday(d, sentence.text) for d in dates]
         anchor = next((d.start for d in reversed(dates) if d.precision == "day"), anchor)
         words = Words(sentence.text)
         per_sentence.append((folded, dates, words))
@@ -186,7 +188,7 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     # actor's dated action ("Trump imposed tariffs on China") is another story's news.
     gated = bool(timeline.topic_actors or timeline.topic_words)
     topical = [gated and (any(n.search(f, s.text, w) for n in timeline.topic_actors)
-                          or any(p.search(f, s.text, w) for p in timeline.topic_words))
+                          or topic_word_in(timeline, f, s.text, w))
                for s, (f, _d, w, _c) in zip(sentences, per_sentence)]
     article_topical = bool(diff.mentions) or any(topical)
     for index, sentence in enumerate(sentences):
@@ -275,6 +277,11 @@ _FIRST_OF = re.compile(r"\b(?:first|began|begun|begin|begins|started|launched|op
                        r"inici\w+|arranc\w+)\b")
 
 
+# "the first one there", "el primero en el Pacífico": the first in a place, not the campaign's first day.
+_FIRST_HERE = re.compile(r"\b(?:first|primer[oa]?)\s+(?:\w+\s+)?(?:there|alli|alla|aqui|in\s+the|en\s+el|en\s+la|off|"
+                         r"frente\s+a)\b")
+
+
 def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
     """"La semana pasada Washington descertificó…" a fortnight after the event: a calendar week
     ("last week", "this week") that misses a one-day event by three days or more disagrees with it."""
@@ -283,8 +290,36 @@ def _calendar_week_off(span: DateSpan, event, start: date, end: date) -> bool:
 
 
 def _slack(span: DateSpan) -> int:
-    """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October)."""
-    return 1 if span.precision == "day" and not isinstance(span, _Counted) else 0
+    """A day stated may be a day off for time zones; a month or a year is not ("September 2024" is not October),
+    nor a day counted by the writer or written with its weekday."""
+    return 1 if span.precision == "day" and not isinstance(span, (_Counted, _Weekday)) else 0
+
+
+class _Weekday(DateSpan):
+    """A day written with its weekday ("On Saturday, January 25", "el jueves 23 de octubre", "on Thursday"): the
+    writer fixed the local day, so it gets no time-zone slack."""
+
+
+_WEEKDAY_WORD = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|mi[eé]rcoles|"
+                           r"jueves|viernes|s[aá]bado|domingo)\b", re.I)
+
+
+_WEEKDAY_CUES = ("day", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado", "domingo")
+
+
+def _has_weekday(text: str) -> bool:
+    lower = text.lower()
+    return any(w in lower for w in _WEEKDAY_CUES)
+
+
+def _with_weekday(span: DateSpan, text: str) -> DateSpan:
+    if span.precision != "day" or isinstance(span, _Counted):
+        return span
+    if _WEEKDAY_WORD.search(span.text) or _WEEKDAY_WORD.search(text, max(0, span.offset - 14), span.offset) or \
+            _WEEKDAY_WORD.match(text[span.offset + len(span.text):span.offset + len(span.text) + 14].lstrip(" ,")) or \
+            re.match(r"\W+(?:pues\W+)?(?:un|a)\s+" + _WEEKDAY_WORD.pattern, text[span.offset + len(span.text):], re.I):
+        return _Weekday(span.start, span.end, span.precision, span.text, span.offset, span.relative)
+    return span
 
 
 def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) -> str | None:
@@ -296,7 +331,7 @@ def _unhappened(folded: str, original: str, words: Words, offsets: list[int]) ->
         if reason in ("a hypothesis", "a verb in the conditional or future", "denied", "spared") and (
                 reason != "denied" or _DENIED_THAT.search(folded, 0, offset)):
             return reason  # a whole sentence in a hypothesis, a denied "that" clause: no determiner makes it real
-        if reason and not presupposed(words, offset) and not (
+        if reason and not presupposed(words, offset, original) and not (
                 reason not in ("denied", "negated") and _ANOTHER_TIME.search(folded)):
             return reason  # ("if Petro again turned back deportation flights": it happened once)
     return None
@@ -312,13 +347,20 @@ _OTHER_TARGETS = re.compile(r"\b(?:sanction\w*|designat\w*|blacklist\w*|sancion\
                             r"cinco|seis|siete|varios|varias|otros|otras|other)\s+")
 
 
+_SINCE = re.compile(r"\b(?:since|desde\s+que)\b")
+
+
 def _other_targets(folded: str, event) -> bool:
     """Whether the sentence tells the event's kind of act against others, and names none of the event's
     people (actors written with a capital and no demonym: Petro)."""
-    if not _OTHER_TARGETS.search(folded):
+    m = _OTHER_TARGETS.search(folded)
+    if not m:
         return False
     people = event.titled_people
-    return bool(people) and not any(p in folded for p in people)
+    # (not in a temporal clause after the act: "OFAC designated six financiers …, the first since Petro himself
+    # was sanctioned" — that is the known event told as background)
+    since = _SINCE.search(folded, m.end())
+    return bool(people) and not any(p in folded[:since.start() if since else len(folded)] for p in people)
 
 
 # "off the Venezuelan coast", "frente a las costas de Venezuela": where, not whom.
@@ -336,7 +378,12 @@ def _another_countrys(timeline: Timeline, folded: str, original: str, words: Wor
     clauses = _clauses(original)
     mine = {_clause_of(clauses, o) for o in offsets}
     return any(_clause_of(clauses, m.start()) in mine and not _LOCATION_BEFORE.search(folded, 0, m.start())
-               for m in OTHER_COUNTRIES.finditer(folded))
+               and not _MODIFIES_TARGET.match(folded, m.end()) for m in OTHER_COUNTRIES.finditer(folded))
+
+
+# "an attack on a Venezuelan vessel", "una lancha venezolana": the demonym says whose boat was hit, not whose act.
+_MODIFIES_TARGET = re.compile(r"\w*\s+(?:vessels?|boats?|speedboats?|ships?|crews?|fishermen|fishing\s+boats?|"
+                              r"lanchas?|embarcacion\w*|botes?|barcos?|pescadores|tripulantes)\b")
 
 
 def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, words: Words,
@@ -370,7 +417,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
     derived = _derived_dates(sentence.text, dates, clauses)
     for event, (confidence, offsets, how) in matches:
         start, end = event.interval(today)
-        if event.precision == "range" and _FIRST_OF.search(folded, max(0, min(offsets) - 30), max(offsets) + 30):
+        if event.precision == "range" and _FIRST_OF.search(folded, max(0, min(offsets) - 30), max(offsets) + 30) \
+                and not _FIRST_HERE.search(folded):
             end = start  # "the first U.S. strike on a drug boat, on September 12": the campaign's first day
         # A date that is another named event's ("the decertification and the visa revocation on 26
         # September") is not held against this one.
@@ -381,8 +429,11 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         near = [d for d in dates if (_clause_of(clauses, d.offset) in term_clauses
                                      or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                      or _dated_apposition(d, sentence.text, clauses, term_clauses)
-                                     or _date_clause_before(d, sentence.text, clauses, term_clauses))
+                                     or _date_clause_before(d, sentence.text, clauses, term_clauses, offsets)
+                                     or _began_clause(d, folded, offsets))
                 and not _dates_another_action(d, folded, offsets) and not _background_year(d, folded)
+                and not dates_another_act(d, sentence.text, words, offsets, event.title_words)
+                and not _of_another_noun(d, folded, words, offsets, event.title_words)
                 and not _measured_year(d, event, sentence.text)
                 and not modality_reason(folded, sentence.text, d.offset)  # "may travel in December"
                 and (d.overlaps(start, end, slack_days=_slack(d)) or not any(d.overlaps(s, e, slack_days=_slack(d))
@@ -407,8 +458,9 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             held = [d for d in near if (_clause_of(strict, d.offset) in strict_terms
                                         or _opens_sentence(d, sentence.text, clauses) or _that_was(d, folded)
                                         or _dated_apposition(d, sentence.text, clauses, term_clauses)
-                                        or _date_clause_before(d, sentence.text, clauses, term_clauses)
+                                        or _date_clause_before(d, sentence.text, clauses, term_clauses, offsets)
                                         or _announced_that(d, folded, offsets) or _when_clause(d, folded, offsets)
+                                        or _began_clause(d, folded, offsets)
                                         or d in counted_spans)
                     and (not _ATTRIBUTIVE.search(sentence.text[:d.offset]) or _dates_the_words(d, offsets))]
             if held:
@@ -432,6 +484,8 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                 # "… restored Petro's visa, two months after revoking it": the date is the
                 # event's plus an offset, so the event is named, undated.
             # The clause's date belongs to something else (a saying, a speech): the event is named undated.
+        if not agreeing and _repeated_act(event, folded, sentence.text, words, offsets, dates, start, end, clauses, window):
+            continue  # "Colombia recalled its ambassador again on Monday, October 20": a new act of the kind
         named[event.id] = offsets
         if agreeing:
             confidence += 0.1
@@ -450,6 +504,26 @@ def _sentence_events(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
         diff.mentions.append(MentionHit(event.id, sentence.text, sentence.start, sentence.end,
                                         round(min(confidence, 1.0), 2), sentence.paragraph == lead, how))
     return named
+
+
+def _repeated_act(event, folded: str, original: str, words: Words, offsets: list[int], dates: list[DateSpan],
+                  start: date, end: date, clauses, window: int) -> bool:
+    """The event's act told as a verb ("recalled", "sancionó") with a repeat marker in its clause ("again",
+    "de nuevo", "otra vez") and a day or month in the sentence that is not the event's: the act done once
+    more, at that date — another event of the kind (a candidate), not this one at a wrong date."""
+    if event.precision == "range":
+        return False
+    first = words.index_at(min(offsets))
+    if first >= len(words.tokens) or not _verb_form(words.tokens[first]):
+        return False
+    at = _clause_of(clauses, min(offsets))
+    clause = clauses[at]
+    if not _ANOTHER_TIME.search(folded, clause[0], clause[1]):
+        # (without "again": a day of its own clause further from the event than the contradiction window —
+        # "Colombia recalled its ambassador on October 20", three months after the July recall)
+        return any(d.precision in ("day", "month") and d.distance_days(start, end) > window and (
+            _clause_of(clauses, d.offset) == at or _date_clause_before(d, original, clauses, {at})) for d in dates)
+    return any(d.precision in ("day", "month") and not d.overlaps(start, end, slack_days=_slack(d)) for d in dates)
 
 
 # "since 1997", "desde 1997", "until 2023": a year bounding a period, not the event's own time.
@@ -497,6 +571,22 @@ def _when_clause(span: DateSpan, folded: str, offsets: list[int]) -> bool:
         bool(re.match(r"\s*(?:that|que)\b", folded[end:])) and bool(_CLEFT_BEFORE.search(folded, 0, span.offset)))
 
 
+# "The campaign of strikes on boats, which began on August 25, …": a relative clause right after the event's
+# words that only says when it began dates the event (its first day).
+_BEGAN_AFTER = re.compile(r"\W*(?:(?:which|that|que|la\s+cual|el\s+cual)\s+)(?:\w+\s+)?(?:began|begun|started|"
+                          r"comenz\w+|empez\w+|inici\w+|arranc\w+)\s+(?:on\s+|in\s+|el\s+|en\s+)?$")
+
+
+def _began_clause(span: DateSpan, folded: str, offsets: list[int]) -> bool:
+    last = max(offsets)
+    if last > span.offset:
+        return False
+    gap = folded[last:span.offset]
+    cut = re.search(r"[,;]", gap)
+    return cut is not None and len(gap) - cut.start() < 40 and bool(_BEGAN_AFTER.match(gap, cut.start() + 1)) and \
+        len(gap[:cut.start()].split()) <= 6
+
+
 def _announced_that(span: DateSpan, folded: str, offsets: list[int]) -> bool:
     """"announced on Oct. 12 that it had decertified …": the date of an
     announcement holds for what it announces, in the clause after "that"."""
@@ -525,13 +615,53 @@ _OBJECT_OF = re.compile(r"\b(?:against|over|about|regarding|concerning|contra|so
                         r"(?:the|its|this|that|el|la|los|las|su|sus|esta|este)\s+(?:[\w'.-]+\s+){0,2}$")
 
 
-def _date_clause_before(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
+# "Your editorial of 5 July called the recall …", "la nota del 5 de julio", "the letter of 4 August": a date
+# after "of / del / de" dates the noun before it; when that noun is none of the event's words, not the event.
+_OF_BEFORE = re.compile(r"(?:\b(?:of|del|de\s+la|de\s+el|de)\s+)$")
+
+
+def _of_another_noun(span: DateSpan, folded: str, words: Words, offsets: list[int], event_words) -> bool:
+    m = _OF_BEFORE.search(folded, max(0, span.offset - 8), span.offset)
+    if m is None or _dates_the_words(span, offsets) or any(
+            0 <= o - (span.offset + len(span.text)) <= 2 for o in offsets):
+        return False  # "The determination of 15 September decertified Colombia": the dated noun did the act
+    index = words.index_at(m.start()) - 1
+    if index < 0:
+        return False
+    noun = words.tokens[index]
+    if not event_words.isdisjoint(noun.forms) or any(
+            0 <= index - words.index_at(o) <= 3 for o in offsets):
+        return False  # "the decertification of 15 September", "el llamado a consultas del 5 de julio"
+    if noun.surface.isdigit() or len(noun.surface) < 3:
+        return False
+    # (only a noun: "in the week of 3 July", "a principios de mes" are not dated nouns)
+    return not any(noun.surface.startswith(w) for w in ("week", "seman", "mes", "month", "day", "dia", "principio",
+                                                         "mediado", "finale", "end", "start", "middle", "night",
+                                                         "noche", "morning", "manana", "tarde"))
+
+
+def _date_clause_before(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int],
+                        offsets: list[int] | None = None) -> bool:
     """"…, on 20 October, Colombia recalled its ambassador": a clause that is
     only a date dates the clause after it."""
     index = _clause_of(clauses, span.offset)
     start, end = clauses[index]
     rest = (sentence[start:span.offset] + sentence[span.offset + len(span.text):end]).split()
-    return index + 1 in term_clauses and len(rest) <= 1
+    # (…and after it when the term clause ends on its weekday: "recalled its envoy again on Monday, October 20, …")
+    if len(rest) > 1:
+        return False
+    if index + 1 in term_clauses:
+        return True
+    if index - 1 not in term_clauses:
+        return False
+    before_start, before_end = clauses[index - 1]
+    # "…, the first bombing, on 4 September, …": a date-only clause right after the event's noun phrase
+    return bool(_ENDS_ON_WEEKDAY.search(sentence, before_start, before_end)) or (
+        offsets is not None and span.precision in ("day", "month") and any(before_start <= o and len(sentence[o:before_end].split()) <= 2 for o in offsets))
+
+
+_ENDS_ON_WEEKDAY = re.compile(r"\b(?:on\s+|el\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|"
+                              r"mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo)\s*$", re.I)
 
 
 def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, int]], term_clauses: set[int]) -> bool:
@@ -547,6 +677,7 @@ def _dated_apposition(span: DateSpan, sentence: str, clauses: list[tuple[int, in
 # opening with a past participle (any regular one, and the common irregular ones) dates the noun before it.
 _APPOSITION = re.compile(r"\s*(?:[a-z]{3,}ed|[a-zñ]{2,}(?:ad|id)[oa]s?|made|hech[oa]s?|issued|written|escrit[oa]s?|"
                          r"taken|tomad[oa]s?|carried\s+out|put\s+in\s+place|impuest[oa]s?|dispuest[oa]s?)"
+                         r"(?:\s+(?:in|en)\s+[A-Z][\w.-]+)?"  # "…, presented in Bogotá on October 23, …"
                          r"(?:\s+(?:on|in|el|en|a|the))?\s*$", re.I)
 
 

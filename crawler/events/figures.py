@@ -36,7 +36,7 @@ def _before_event(event: KnownEvent, folded: str, original: str) -> bool:
 # Figures said to be possible, planned or threatened are not statements of fact.
 _HYPOTHETICAL = re.compile(r"(?:^|\W)(?:could|would|will|might|may|plans?\s+to|threat\w*\s+to|propos\w*\s+to|rais\w*(?:\s+\w+)?\s+to|"
                            r"ris\w*\s+to|increas\w*(?:\s+\w+)?\s+to|hik\w*(?:\s+\w+)?\s+to|double\w*\s+to|"
-                           r"podria\w*|subir\w*\s+a|elevar\w*\s+a|amenaz\w*\s+con\s+\w+(?:ar|er|ir)|propus\w*|propon\w*)"
+                           r"podria\w*|subir\w*\s+a|elevar\w*\s+a|amenaz\w*\s+con(?:\s+\w+(?:ar|er|ir))?|threat\w*\s+(?:\w+\s+)?with|propus\w*|propon\w*)"
                            r"(?:\W+\w+){0,3}\W*$")
 
 
@@ -248,7 +248,8 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                              and (t.start, t.end) not in keywords]
             if not keywords:
                 continue
-            if fact.context and not any(p.search(folded) for p in fact.context) and not (
+            if fact.context and not any(p.search(folded) for p in fact.context) and not any(
+                    n.search(folded, sentence.text, words) for n in fact.context_names) and not (
                     any(st.fact == fact.name for st in diff.statements) and not _OTHER_COUNTRIES.search(folded)):
                 continue  # (an article that stated the fact for its place goes on about that place)
             # A relative year ("last year") counts when it is the fact's year; otherwise it is as

@@ -33,7 +33,7 @@ _TOKEN = re.compile(r"\w+")
 CONCEPTS: list[set[str]] = [
     # taking away a permit or status
     {"revoke", "rescind", "strip", "cancel", "annul", "withdraw", "pull", "yank", "revocar", "cancelar", "anular",
-     "quitar", "retirar", "tumbar"},
+     "quitar", "retirar", "tumbar", "withdrawal"},
     # …and the same act told from the side that loses it ("lost his visa", "se quedó sin visa", "perdió la visa")
     {"revoke", "lose", "loss", "perder", "perdida"},
     # stopping money or cooperation
@@ -42,17 +42,18 @@ CONCEPTS: list[set[str]] = [
      "corte", "acabar"},
     # military force
     {"strike", "attack", "bomb", "bombing", "hit", "destroy", "atacar", "bombardear", "destruir", "ataque", "bombardeo",
-     "bombazo", "voladura", "pulverizar"},
+     "bombazo", "voladura", "pulverizar", "sink", "hundir", "volar"},
     # small boats
     {"boat", "vessel", "speedboat", "lancha", "embarcacion", "narcolancha", "bote", "narco-boat", "semisubmarine",
-     "semisumergible", "submersible", "semisubmersible"},
+     "semisumergible", "submersible", "semisubmersible", "go-fast", "gofast", "narcosubmarino", "narcosub"},
     # diplomats
-    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado", "affaire", "affaires"},
+    {"ambassador", "envoy", "diplomat", "embajador", "diplomatico", "enviado", "encargado", "affaire", "affaires",
+     "embajadora", "diplomatica", "enviada", "encargada", "charge"},
     # calling a diplomat back ("brought their envoys home", "ordenó el regreso de su embajador")
-    {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno"},
+    {"recall", "summon", "llamar", "convocar", "withdraw", "pull", "return", "regreso", "retorno", "llamado"},
     # money sent
     {"aid", "assistance", "funding", "payment", "ayuda", "asistencia", "pago", "subsidy", "subsidio",
-     "financiacion", "financiamiento", "cooperacion", "fund", "fondo"},
+     "financiacion", "financiamiento", "cooperacion", "fund", "fondo", "money", "dinero", "plata", "guita"},
     # giving money ("The US gave Colombia $590 million", "Washington le giró 450 millones")
     {"provide", "give", "send", "grant", "disburse", "transfer", "aportar", "girar", "donar", "desembolsar",
      "transferir", "otorgar", "entregar", "enviar"},
@@ -68,7 +69,7 @@ CONCEPTS: list[set[str]] = [
     {"plane", "aircraft", "avion", "aeronave", "jet"},
     {"flight", "vuelo"},
     # a country's certification (de-certifying is taking it away: see crawler.events.timeline)
-    {"certification", "certificacion", "aval"},
+    {"certification", "certificacion", "aval", "standing", "status", "estatus"},
     # a quarrel between governments
     {"standoff", "stand-off", "dispute", "row", "clash", "spat", "feud", "showdown", "disputa", "pulso", "choque", "crisis",
      "enfrentamiento", "rina", "pelea", "pleito", "fight", "quarrel", "tussle", "desencuentro", "roce"},
@@ -87,7 +88,7 @@ _PLACE_FORMS: list[tuple[set[str], list[str]]] = [
                     "Casa de Nariño"]),
     ({"united states", "us", "u.s.", "u.s", "usa", "estados unidos", "ee.uu.", "ee.uu", "eeuu", "ee uu", "ee. uu."},
      ["United States", "US", "U.S.", "USA", "Estados Unidos", "EE.UU.", "EEUU", "EE UU", "EE. UU.", "estadounidense",
-      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "DEA", "FBI", "CIA", "American", "Americans",
+      "estadounidenses", "gringo", "gringos", "gringa", "gringas", "yanqui", "yanquis", "yankee", "yankees", "DEA", "FBI", "CIA", "American", "Americans",
       "americano", "americana", "americanos", "americanas",
       "Drug Enforcement Administration", "Unión Americana", "vecino del norte", "norteamericano", "norteamericana", "norteamericanos", "norteamericanas", "Washington"]),
     ({"white house"}, ["White House", "Casa Blanca"]),
@@ -248,7 +249,13 @@ _PHRASAL = {("take", "away"): ("revoke", "quitar"), ("dejar", "sin"): ("revoke",
             ("quedar", "sin"): ("lose", "perder"), ("acabar", "con"): ("end", "cortar"),
             ("lista", "negra"): ("blacklist",), ("black", "list"): ("blacklist",)}
 # Verbs whose particle may stand a few words later: "brought their envoys home" = recalled them.
-_SPLIT_PHRASAL = {("bring", "home"): ("recall",), ("call", "home"): ("recall",), ("send", "home"): ("recall",)}
+_SPLIT_PHRASAL = {("bring", "home"): ("recall",), ("call", "home"): ("recall",), ("send", "home"): ("recall",),
+                  # "pulled the plug on aid", "le cerró la llave / el grifo": ended the money
+                  ("pull", "plug"): ("end", "cut"), ("cerrar", "llave"): ("cut", "cortar"),
+                  ("cerrar", "grifo"): ("cut", "cortar"),
+                  # "froze the US assets of Petro", "congeló los bienes de …": a financial sanction
+                  ("freeze", "assets"): ("sanction",), ("congelar", "bienes"): ("sancionar",),
+                  ("congelar", "activos"): ("sancionar",), ("congelar", "cuentas"): ("sancionar",)}
 # "dejó de certificar", "stopped certifying": the verb undone (descertificar, decertify).
 _STOP_DOING = {"dejar": "de", "stop": None, "cease": None}
 _LINKS = {"over", "about", "on", "of", "por", "de", "del", "sobre", "con"}

@@ -3,8 +3,9 @@ rules read: pure functions over one sentence."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, OTHER_LEADER, Words
+from crawler.events.lemmas import BARE_TITLE, BOTH_SIDES, CONCEPTS, OTHER_LEADER, Words
 from crawler.events.modality import denied
 from crawler.events.timeline import KnownEvent
 from crawler.facts import DateSpan
@@ -42,13 +43,15 @@ def _denied(folded: str, offset: int) -> bool:
 
 
 
-def _clauses(sentence: str, strict: bool = False) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)
+def _clauses(sentence: str, strict: bool = False) -> tuple[tuple[int, int], ...]:
+    """The clause spans of a sentence (memoised: every rule asks for them)."""
     spans, start = [], 0
     for m in (_STRICT_BREAK if strict else _CLAUSE_BREAK).finditer(sentence):
         spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(sentence)))
-    return spans
+    return tuple(spans)
 
 
 def _clause_of(clauses: list[tuple[int, int]], offset: int) -> int:
@@ -103,10 +106,27 @@ def _quick(event: KnownEvent) -> tuple[tuple[str, ...], frozenset[int]]:
 _CALL_IN = {"summon", "llamar", "convocar", "citar"}
 _OWN = {"its", "their", "his", "her", "own", "su", "sus", "nuestro", "nuestros"}
 _CONSULTATIONS = re.compile(r"\b(?:a\s+consultas|for\s+consultations|home)\b")
+# A verb of calling names a recall on its own evidence only with a diplomat after it: "recalled in a speech
+# how …" is remembering, "llamó a revisión 200.000 camionetas" a product recall.
+_CALLING = {"recall", "summon", "llamar", "convocar", "citar"}
+_DIPLOMAT_WORDS = frozenset(next(c for c in CONCEPTS if "ambassador" in c))
+_MISSION = re.compile(r"\b(?:missions?|mision\w*|consult\w+|home|casa|embassy|embajada)\b")
+
+
+def _a_noun(words: Words, index: int) -> bool:
+    """"the July 3rd recalls": a determiner in the three tokens before the word makes it a noun."""
+    return any(t.surface in ("the", "el", "la", "los", "las", "its", "their", "su", "sus")
+               for t in words.tokens[max(0, index - 3):index])
 # "The ambassador recalled how …": remembered.
 _REMEMBERED = re.compile(r"recall\w*\s+(?:how|that|when|what|why|where|being|seeing|having|the\s+(?:day|time|moment|years?))\b")
 
 
+# A word of returning followed by "to / a" and a place (not "home", "casa", "consultas"): coming back to the post
+# ("returned to Washington", "envió de regreso a Bogotá a su encargado"; not the noun "el regreso a Bogotá de su
+# embajador", which may be the recall).
+_BACK_TO_POST = re.compile(r"(?:return\w*|regres\w*|retorn\w*|volvi\w*)\s+(?:to|a|al)\s+(?!casa\b|home\b|consultas\b|"
+                           r"(?:su|sus|their|its|his|her)\s+pa[ií]s\b)[A-Za-z]")
+_NOUN_BEFORE = re.compile(r"\b(?:the|el|del|al|su|sus|their|its|his|her)\s+$")
 # "went on strike", "a dockworkers' strike", "la huelga": a labour strike, not a military one.
 _LABOUR_BEFORE = re.compile(r"(?:\bon|\bgeneral|\blabou?r|\bunion|\bworkers'?|\bdockworkers'?|\btruckers'?|\bteachers'?|"
                             r"\bminers'?|\bnational|\bhunger|\bwildcat)\s+$")
@@ -120,6 +140,8 @@ def _other_sense(folded: str, words: Words | None, offsets: list[int]) -> bool:
     for offset in offsets:
         if _REMEMBERED.match(folded, offset):
             return True
+        if _BACK_TO_POST.match(folded, offset) and not _NOUN_BEFORE.search(folded, max(0, offset - 8), offset):
+            return True  # "envió de regreso a Bogotá a su encargado", "returned to Washington": back to the post
         if folded.startswith("strike", offset) and _LABOUR_BEFORE.search(folded, max(0, offset - 14), offset):
             return True
         at = words.index_at(offset)
@@ -135,6 +157,31 @@ _AGENTLESS = re.compile(r"\b(?:was|were|been|fue|fueron|sido)\s+(?:\w+\s+)?(?:\w
                         r"sunk|shot|destruid[oa]s?|hundid[oa]s?)\b|\bse\s+(?:le\s+|les\s+)?\w{3,}(?:o|aron)\b")
 _AGENT_NAMED = re.compile(r"\b(?:\w{3,}ed|\w{3,}(?:ad|id)[oa]s?|struck|hit|sunk|shot)\s+(?:\w+\s+){0,3}?(?:by|por)\s+")
 _DEFINITE_BEFORE = re.compile(r"\b(?:the|this|that|these|those|la|las|los|esa|esas|esos|esta|estas|estos|dicha|dichas)\s+$")
+
+
+# "The first bombing, …", "el primer bombardeo": a determiner and an ordinal or "same / latest" before the word.
+_DEFINITE_ORDINAL = re.compile(r"\b(?:the|this|that|el|la|los|las|ese|esa|este|esta)\s+(?:first|second|third|last|latest|"
+                               r"same|initial|primer[oa]?|segund[oa]|tercer[oa]?|ultim[oa]|mism[oa]|inicial)\s+$")
+
+
+_DEFINITE_OPENING = re.compile(r"^\W*(?:the|los|las|el|la)\s+(?:[\w-]+\s+){0,3}$")
+
+
+def _definite_terms(event: KnownEvent, folded: str, original: str) -> bool:
+    """Every term of a group as written, the first one opening the sentence after a definite article
+    ("The strikes … a boat", "Los ataques … contra lanchas"): the sentence speaks of the known act."""
+    for group in event.term_groups:
+        found = []
+        for p in group:
+            text = original if p.exact_case else folded
+            m = p.pattern.search(text) if p.needle in text else None
+            if m is None:
+                break
+            found.append(m.start())
+        else:
+            if _DEFINITE_OPENING.match(folded[:min(found)]):
+                return True
+    return False
 
 
 def _agentless(folded: str, words: Words | None) -> bool:
@@ -182,7 +229,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return 0.85, sorted(set(hits)), "alias " + ", ".join(f"'{n}'" for n in names)
     if words is not None:
         for p in event.alias_patterns:
-            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem) and not p.requires:
+            if p.lemma is not None and (p.lemma.ids <= matched or p.lemma.stem) and not p.requires and (
+                    not p.own_years or p.allowed(folded, original, words)):
                 found = p.lemma.find_all(words)
                 if found:
                     hits += found
@@ -203,7 +251,10 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
     if actor is None and _agentless(folded, words):
         actor = "an agentless passive"  # "La primera lancha fue destruida el 2 de septiembre", "Se atacó una lancha"
     if actor is None and continued:
-        actor = "the sentence before"  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
+        actor = "the sentence before"
+    if actor is None and event.term_groups and words is not None and folded[:8].lstrip(" \"'“‘([-•").startswith(
+            ("the", "los", "las", "el", "la")) and _definite_terms(event, folded, original):
+        actor = "a definite article"  # "The strikes began on September 2 with a boat …": the known campaign  # "… revoked Petro's visa on 26 September. The revocation, …": the same story
     if actor is None:
         return None
     actor_name = actor if isinstance(actor, str) else actor.name
@@ -257,7 +308,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         for group in event.term_groups:
             for p in group:
                 m = p.search(folded, original, words)
-                if m is not None and _DEFINITE_BEFORE.search(folded, max(0, m.start() - 8), m.start()) and \
+                if m is not None and (_DEFINITE_BEFORE.search(folded, max(0, m.start() - 8), m.start()) or
+                                      _DEFINITE_ORDINAL.search(folded, max(0, m.start() - 20), m.start())) and \
                         not _other_sense(folded, words, [m.start()]):
                     return 0.6, [m.start()], f"'{p.text}' after a determiner, after a sentence naming it"
     if on_day and event.title_words:
@@ -266,7 +318,10 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
             if not exact and not _verb_form(token):
                 continue  # by its month, only the act itself names it ("was sanctioned in October")
             if not event.title_words.isdisjoint(token.forms) and not any(
-                    t.surface in _RELATIVE_TO for t in words.tokens[max(0, index - 3):index]):
+                    t.surface in _RELATIVE_TO for t in words.tokens[max(0, index - 3):index]) and not (
+                    not _CALLING.isdisjoint(token.forms) and _DIPLOMAT_WORDS.isdisjoint(words.formset)
+                    and not _MISSION.search(folded) and not _a_noun(words, index)) and \
+                    not _other_sense(folded, words, [token.start]):
                 return (0.55 if exact else 0.5, [token.start],
                         f"its {'date' if exact else 'month'} {on_day[0].text!r}"
                         f"{f' (±{tolerance_days} d)' if exact else ''}, {actor_name} and '{token.surface}'")

@@ -149,10 +149,31 @@ def _clause_start(folded: str, offset: int) -> int:
     return last
 
 
-def presupposed(words: Words, offset: int) -> bool:
+
+
+def _named_subject_verb(words: Words, original: str, index: int, det: int) -> bool:
+    """"Si el Tesoro sanciona a Petro", "if the Treasury sanctions Petro": the determiner belongs to a name
+    (a capitalised word between it and the word) and the word is that subject's verb, not a noun it modifies."""
+    if not any(original[t.start].isupper() for t in words.tokens[det + 1:index]):
+        return False
+    token = words.tokens[index]
+    if original[token.start].isupper():
+        return False
+    if index + 1 >= len(words.tokens):
+        return False
+    after = words.tokens[index + 1]
+    if after.surface not in ("a", "al") and not original[after.start].isupper():
+        return False  # a verb here takes a named object: "sanciona a Petro", "sanctions Petro"
+    surface = token.surface
+    spanish = any(f.endswith(("ar", "er", "ir")) and f != surface for f in token.forms[1:])
+    english = surface.endswith(("s", "ed")) and len(token.forms) > 1 and token.forms[1] != surface
+    return spanish or english
+
+
+def presupposed(words: Words, offset: int, original: str | None = None) -> bool:
     """A determiner or possessive within the three tokens before ``offset``,
     with no modal between: "the aid cut", "Washington's decertification",
-    "la revocación de la visa"."""
+    "la revocación de la visa" (not a subject's: "si el Tesoro sanciona a Petro")."""
     index = words.index_at(offset)
     for back in range(1, 4):
         i = index - back
@@ -162,7 +183,7 @@ def presupposed(words: Words, offset: int) -> bool:
         if surface in _MODALS or surface in _NEGATIONS:
             return False
         if surface in _DETERMINERS:
-            return True
+            return original is None or not _named_subject_verb(words, original, index, i)
     return False
 
 
@@ -290,6 +311,11 @@ _VERDICT_ALONE = re.compile(r"^\W*(?:(?:rating|verdict|veredicto|calificacion|ou
 _CORRECTED = re.compile(r"\b(?:an?\s+(?:earlier|previous)\s+version\s+of\s+this\s+\w+\s+(?:said|stated|reported|"
                         r"misstated)(?:\s+that)?|se\s+(?:dijo|informo|publico|afirmo)\s+(?:erroneamente\s+)?que|"
                         r"(?:incorrectly|wrongly|mistakenly|erroneously)\s+(?:reported|said|stated)(?:\s+that)?)\b")
+# "Fe de erratas: en la nota de ayer escribimos que …", "Correction: on Monday we reported that …": a
+# correction notice quoting the paper's own earlier claim (a saying verb in the first person plural).
+_CORRECTION_LABEL = re.compile(r"^\W*(?:fe\s+de\s+erratas|correcci[oó]n|aclaraci[oó]n|correction|clarification|erratum)\b")
+_WE_SAID = re.compile(r"\b(?:escribimos|dijimos|publicamos|informamos|afirmamos|reportamos|titulamos|senalamos|"
+                      r"we\s+(?:wrote|said|reported|stated|published|misstated))(?:\s+\w+){0,2}?\s+(?:que|that)\b")
 _CIRCULATES = re.compile(r"\b(?:circula\w*|se\s+difund\w+|se\s+viraliz\w+|circulating|going\s+around)\b"
                          r"(?:\s+\S+){0,4}?\s+(?:que|that)\b")
 
@@ -300,7 +326,7 @@ def false_claims(folded: list[str]) -> list[tuple[int, int] | None]:
     for i, text in enumerate(folded):
         following = folded[i + 1] if i + 1 < len(folded) else ""
         span = None
-        corrected = _CORRECTED.search(text)
+        corrected = _CORRECTED.search(text) or (_WE_SAID.search(text) if _CORRECTION_LABEL.match(text) else None)
         if corrected:
             end = re.compile(r"[;]").search(text, corrected.end())
             span = (corrected.end(), end.start() if end else len(text))

@@ -205,6 +205,9 @@ class Phrase:
     # the event's actors (or the year its facts measure): "the UN counted 253,000 hectares of coca in
     # Colombia", "… coca in 2023, the UN said", not "the UN General Assembly".
     requires: tuple = ()
+    # The years an agency named as the event may be written with (its facts' and the event's own): a
+    # sentence stating only other years tells another report of the agency.
+    own_years: frozenset = frozenset()
 
     @classmethod
     def of(cls, phrase: str, widen: bool = True, lemmas: bool = True, reserved: tuple[str, ...] = ()) -> "Phrase":
@@ -217,9 +220,17 @@ class Phrase:
 
     def allowed(self, folded: str, original: str, words: Words | None = None) -> bool:
         """Whether the sentence meets the phrase's ``requires`` (keywords, other actors)."""
+        if self.own_years:
+            stated = {int(y) for y in _A_YEAR.findall(folded)}
+            if stated and stated.isdisjoint(self.own_years):
+                return False  # "El censo de la ONUDD de 2022 …": the agency's report of another year
         if not self.requires:
             return True
-        keywords, actors, years = (*self.requires, ())[:3]
+        keywords, actors, years, own_years = (*self.requires, (), ())[:4]
+        if own_years:
+            stated = {int(y) for y in _A_YEAR.findall(folded)}
+            if stated and stated.isdisjoint(own_years):
+                return False  # "En 2022 la coca ocupaba 230.000 hectáreas, según la ONU": another year's figure
         # …or, instead of another actor, the year its facts measure ("253,000 hectares of coca in 2023, the UN said")
         return any(k.search(folded) for k in keywords) and (
             any(a.search(folded, original, words) for a in actors)
@@ -303,6 +314,7 @@ class KnownFact:
     context: list[re.Pattern]
     require_event: bool
     lemma_keywords: frozenset[str] = frozenset()  # the keywords' lemmas and concept classes: "gave" for "provided"
+    context_names: tuple = ()  # the context words as actors: "colombia*" is also "Bogotá", "colombiano"
 
     def display(self, base_value: float) -> float:
         return base_value / self.scale
@@ -418,7 +430,8 @@ def build_timeline(parsed: TimelineFile, path: Path | None = None) -> Timeline:
             facts.append(KnownFact(name, spec.id, value, family, fact.unit, scale, rel_tol, text, fact.source,
                                    _keyword_patterns(fact.keywords), fact.year, fact.require_year,
                                    [_phrase_pattern(c) for c in fact.context], fact.require_event,
-                                   _keyword_lemmas(fact.keywords)))
+                                   _keyword_lemmas(fact.keywords),
+                                   tuple(Names.of(c.rstrip("*")) for c in fact.context)))
         events.append(KnownEvent(
             spec.id, spec.title, start, end, precision, spec.actors, spec.aliases, spec.source,
             # An alias that is one of the event's actors ("UNODC") is named by the actor's other forms
@@ -445,22 +458,38 @@ declared turn turns turned answer answers record reach reached ending stop stopp
 plan plans with their para contra sobre desde tras entre""".split())
 
 
+_A_YEAR = re.compile(r"(?<![\d$.,])((?:19|20)\d\d)(?![\d]|[,.]\d)")
+
+
+def _event_years(value) -> set[int]:
+    """The calendar years an event's date covers."""
+    try:
+        start, end, _precision = parse_event_date(value)
+    except (ValueError, TypeError):  # (validated when the file is read)
+        return set()
+    end = end or start
+    return set(range(start.year, (end.year if end else start.year) + 1))
+
+
 def _alias_phrases(spec: "EventSpec") -> list[Phrase]:
     """The event's aliases. An alias that is one of the event's actors ("UNODC") is named by the actor's
     other forms too ("the UN Office on Drugs and Crime", "la ONUDD"), and by its parent organisation's
     ("the UN", "la ONU") in a sentence with a keyword of the event's facts and another of its actors."""
     actors = {fold(x) for x in spec.actors}
     out: list[Phrase] = []
+    own_years = frozenset({fact.year for fact in spec.facts.values() if fact.year} | _event_years(spec.date))
+    agency = {fold(f) for a in spec.aliases if fold(a) in actors for f in actor_forms(a)}
     for alias in spec.aliases:
         if fold(alias) not in actors:
-            out.append(Phrase.of(alias))
+            phrase = Phrase.of(alias)
+            out.append(replace(phrase, own_years=own_years) if fold(alias) in agency else phrase)
             continue
-        out += [Phrase.of(form) for form in actor_forms(alias)]
+        out += [replace(Phrase.of(form), own_years=own_years) for form in actor_forms(alias)]
         keywords = [k for fact in spec.facts.values() for k in _keyword_patterns(fact.keywords)]
         others = tuple(Names.of(a) for a in spec.actors if fold(a) != fold(alias))
         years = tuple(re.compile(rf"\b{fact.year}\b") for fact in spec.facts.values() if fact.year)
         if keywords and others:
-            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others, years))
+            out += [replace(Phrase.of(form, lemmas=False), requires=(tuple(keywords), others, years, own_years))
                     for form in parent_forms(alias)]
     return out
 
