@@ -10,7 +10,9 @@ honest figure for new wording is the next blind set, measured once):
   helper that read only issue 13, the timeline and blind8's first 140 lines
   (header, conventions, six items); measured ONCE on main before the sixth
   pass (mentions 0.82 / 0.74, candidates 0.69 / 0.60, contradictions 0.80 /
-  0.38) and once after it: the headline (docs/events.md).
+  0.38) and once after it (0.84 / 0.78, 0.76 / 0.65, 0.81 / 0.41): the
+  headline (docs/events.md). ``blind8.yaml`` (262 items) was the fifth
+  pass's blind set; the sixth pass studied it (a tuning set since).
 * ``blind6.yaml`` — 242 items, written on 2026-12-02 without reading the code
   and measured ONCE on the code before the fourth pass (mentions 0.88 / 0.56,
   candidates 0.60 / 0.48, contradictions 0.71 / 0.42); the fourth pass studied
