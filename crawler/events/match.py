@@ -171,17 +171,23 @@ def _definite_terms(event: KnownEvent, folded: str, original: str) -> bool:
     """Every term of a group as written, the first one opening the sentence after a definite article
     ("The strikes … a boat", "Los ataques … contra lanchas"): the sentence speaks of the known act."""
     for group in event.term_groups:
-        found = []
-        for p in group:
-            text = original if p.exact_case else folded
-            m = p.pattern.search(text) if p.needle in text else None
-            if m is None:
-                break
-            found.append(m.start())
-        else:
-            if _DEFINITE_OPENING.match(folded[:min(found)]):
-                return True
+        found = _group_starts(group, folded, original)
+        if found and _DEFINITE_OPENING.match(folded[:min(found)]):
+            return True
     return False
+
+
+def _group_starts(group, folded: str, original: str) -> list[int] | None:
+    """Where each term of a group first matches (the folded sentence, or as written for a term that
+    keeps its case), or None when one does not."""
+    found = []
+    for p in group:
+        text = original if p.exact_case else folded
+        m = p.pattern.search(text) if p.needle in text else None
+        if m is None:
+            return None
+        found.append(m.start())
+    return found
 
 
 def _agentless(folded: str, words: Words | None) -> bool:
@@ -259,14 +265,8 @@ def _match_event(event: KnownEvent, folded: str, original: str, words: Words | N
         return None
     actor_name = actor if isinstance(actor, str) else actor.name
     for group in event.term_groups:
-        found = []
-        for p in group:
-            text = original if p.exact_case else folded
-            m = p.pattern.search(text) if p.needle in text else None
-            if m is None:
-                break
-            found.append(m.start())
-        else:
+        found = _group_starts(group, folded, original)
+        if found is not None:
             if not _other_sense(folded, words, found):
                 return 0.7, found, f"terms {' + '.join(repr(p.text) for p in group)} with {actor_name}"
     if words is not None:
