@@ -305,6 +305,7 @@ _TEXT_STARTING = XPath("//body//text()[starts-with(normalize-space(.), $start)]"
 _NOT_STANDFIRST = frozenset({"script", "style", "noscript", "a", "nav", "footer", "figcaption", "button", "option",
                              "textarea", "template", "title"})
 STANDFIRST_MIN_CHARS = 60
+STANDFIRST_MAX_TRIES = 5  # places on the page that show it (a hostile page could repeat it everywhere)
 
 
 def standfirst(tree: HtmlElement, description: str | None, text: str) -> str | None:
@@ -322,7 +323,7 @@ def standfirst(tree: HtmlElement, description: str | None, text: str) -> str | N
     if window in normalize_text(text):
         return None
     start = normalize_text(description.rstrip(" .…"))[:80]
-    for node in _TEXT_STARTING(tree, start=description[:30]):
+    for node in _TEXT_STARTING(tree, start=description[:30])[:STANDFIRST_MAX_TRIES]:
         element = node.getparent()
         if element is None:
             continue
