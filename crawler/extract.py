@@ -334,9 +334,6 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
     lead = standfirst(tree, doc.description, text) if doc and text else None
     if lead:
         text = f"{lead}\n\n{text}"
-        origins_lead = "page (shown as the description, outside the body's container)"
-    else:
-        origins_lead = None
 
     declared_article = sig.structured_article or sig.og_type == "article"
     if not declared_article:  # pages that declare themselves articles are trusted
@@ -350,8 +347,8 @@ def _extract(html: bytes | str, url: str, hints: Hints | None, expected_language
         origins["dateline"] = dateline
     if retried:
         origins["text"] = retried
-    if origins_lead:
-        origins["standfirst"] = origins_lead
+    if lead:
+        origins["standfirst"] = "page (shown as the description, outside the body's container)"
     if pruned:
         origins["pruned"] = ", ".join(f"{kind} ×{n}" if n > 1 else kind
                                       for kind, n in Counter(pruned).items())
