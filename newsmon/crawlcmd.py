@@ -285,7 +285,8 @@ def reextract(config, db_url: str, since: date | None = None, stage_names=None,
     return result
 
 
-EXPLAINED_ORIGINS = (("title", "title from"), ("text", "text"), ("pruned", "removed"), ("dateline", "dateline"),
+EXPLAINED_ORIGINS = (("title", "title from"), ("text", "text"), ("standfirst", "standfirst from"),
+                     ("pruned", "removed"), ("dateline", "dateline"),
                      ("paywalled", "paywalled"), ("published_at", "date from"),
                      ("published_at_rejected", "dates rejected"), ("language", "language from"))
 

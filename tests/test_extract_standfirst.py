@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from crawler.extract import extract_article
+from newsmon.crawlcmd import explain_extraction
 
 FETCHED = datetime(2025, 11, 1)
 URL = "https://andespost.example/world/2025/10/30/landslide-buries-houses-in-mountain-village"
@@ -54,6 +55,7 @@ def test_a_standfirst_outside_the_body_container_opens_the_text_and_is_explained
     assert all(p in result.text for p in BODY)
     assert result.text.count("rescuers say the weather") == 1
     assert "standfirst" in result.origins
+    assert "standfirst from page" in explain_extraction(result)  # what `newsmon reextract --explain` prints
 
 
 def test_a_description_that_is_only_in_the_head_is_not_added_to_the_text():
