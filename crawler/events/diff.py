@@ -37,6 +37,7 @@ from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.ordinals import ordinal_dates
 from crawler.events.rival import rival_dates
 from crawler.events.modality import false_claims, modality_reason, presupposed
+from crawler.events.monthparts import month_parts
 from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
 
@@ -168,8 +169,9 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     refuted = false_claims(folds)
     for sentence, folded, claim in zip(sentences, folds, refuted):
         skip = metadata_prefix(sentence.text)  # a live blog's timestamp, a dateline: not the news's dates
-        dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
-                              find_dates(sentence.text, published, date_order, language, anchor))
+        dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26"; "early October")
+                              month_parts(sentence.text, published,
+                                          find_dates(sentence.text, published, date_order, language, anchor)))
         dates = [d for d in dates if d.offset >= skip and not (claim and claim[0] <= d.offset < claim[1])]
         if dates and _has_weekday(sentence.text):
             dates = [_with_weekday(d, sentence.text) for d in dates]
