@@ -2,8 +2,8 @@
 own, English and Spanish: each test is one class, not one sentence of a set.
 
 On the code before the pass (commit 4938ebd) the module ``crawler.events.monthparts`` does not exist; with it
-read as doing nothing (the code before), 11 of the first 12 cases fail; the one that passes is a guard (late in
-a month agrees with a day late in it).
+read as doing nothing (the code before), 15 of these 17 cases fail; the 2 that pass are guards (late in a month
+agrees with a day late in it; a next sentence at the event's own day agrees).
 """
 from __future__ import annotations
 
@@ -92,3 +92,31 @@ def test_el_pasado_with_a_day_is_this_or_last_month():
 def test_el_pasado_with_a_day_dates_a_known_event():
     text = "La Casa Blanca descertificó a Colombia el pasado 11, en un memorando al Congreso."
     assert "timeline:decertification:date" in contradicted(text, published=date(2025, 9, 20), language="es")
+
+
+# --- a sentence that only dates the one before: an act noun as subject, a weekday before the day ------
+
+def test_a_weekday_between_that_was_and_the_day_dates_the_sentence_before():
+    text = "Bogotá turned back two US military planes carrying deportees. That was on Tuesday, 4 February."
+    assert "timeline:deportation-standoff:date" in contradicted(text, published=date(2025, 2, 12))
+
+
+def test_the_announcement_came_on_dates_the_sentence_before():
+    text = "The White House decertified Colombia as a partner in the drug war. The announcement came on 19 September."
+    assert "timeline:decertification:date" in contradicted(text, published=date(2025, 9, 30))
+
+
+def test_a_spanish_act_noun_as_subject_dates_the_sentence_before():
+    text = "El Tesoro incluyó a Petro en la lista de la OFAC. La medida se conoció el martes 21 de octubre."
+    assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 10, 30), language="es")
+
+
+def test_a_spanish_fue_el_without_subject_dates_the_sentence_before():
+    text = "Washington le revocó la visa a Petro. Fue el 22 de septiembre, tras su discurso."
+    assert "timeline:visa-revocation:date" in contradicted(text, published=date(2025, 10, 2), language="es")
+
+
+def test_the_next_sentence_at_the_events_day_agrees():  # guard
+    text = "El Tesoro incluyó a Petro en la lista de la OFAC. El anuncio se hizo el viernes 24 de octubre."
+    kw = dict(published=date(2025, 10, 30), language="es")
+    assert not contradicted(text, **kw)

@@ -93,8 +93,14 @@ def _that_was(span: DateSpan, folded: str) -> bool:
     return bool(_THAT_WAS.search(folded, max(0, span.offset - 40), span.offset))
 
 
-_THAT_WAS_OPENS = re.compile(r"^\W*(?:(?:y|and|pero|but)\s+)?(?:eso|esto|that|this|it)\s+(?:fue|was|happened|paso|ocurrio|"
-                             r"sucedio)\s+(?:on\s+|in\s+|el\s+|en\s+)?")
+# (Also an act noun as the subject, "El anuncio se hizo el …", "The decision came on …"; a Spanish verb with
+# its subject left out, "Fue el …"; and a weekday before the day, "Eso fue el domingo 2 de febrero".)
+_THAT_WAS_OPENS = re.compile(r"^\W*(?:(?:y|and|pero|but)\s+)?(?:(?:(?:eso|esto|that|this|it)\s+|(?:the|el|la)\s+(?:announcement|"
+                             r"decision|move|order|anuncio|decision|medida|orden)\s+)(?:fue|was|happened|paso|ocurrio|"
+                             r"sucedio|came|was\s+made|was\s+announced|se\s+hizo|se\s+anuncio|se\s+tomo|se\s+conocio|llego)|"
+                             r"(?:fue|ocurrio|sucedio)(?=\s+el\s))\s+(?:on\s+|in\s+|el\s+|en\s+)?"
+                             r"(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|jueves|"
+                             r"viernes|sabado|domingo),?\s+)?")
 
 
 def _dated_next(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, dates: list[DateSpan],
