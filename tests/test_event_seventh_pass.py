@@ -2,8 +2,9 @@
 own, English and Spanish: each test is one class, not one sentence of a set.
 
 On the code before the pass (commit 4938ebd) the module ``crawler.events.monthparts`` does not exist; with it
-read as doing nothing (the code before), 15 of these 17 cases fail; the 2 that pass are guards (late in a month
-agrees with a day late in it; a next sentence at the event's own day agrees).
+read as doing nothing (the code before), 18 of these 21 cases fail; the 3 that pass are guards (late in a month
+agrees with a day late in it; a next sentence at the event's own day agrees; one figure after a colon that
+agrees).
 """
 from __future__ import annotations
 
@@ -120,3 +121,34 @@ def test_the_next_sentence_at_the_events_day_agrees():  # guard
     text = "El Tesoro incluyó a Petro en la lista de la OFAC. El anuncio se hizo el viernes 24 de octubre."
     kw = dict(published=date(2025, 10, 30), language="es")
     assert not contradicted(text, **kw)
+
+
+# --- competing figures: a keyword heading a colon, each side of a contrast or list states its own -------
+
+def test_rival_tariff_figures_after_a_colon_each_state_the_fact():
+    text = ("Reports on the tariffs Trump ordered on Colombian goods during the deportation flights row disagree: "
+            "Reuters put them at 25%, whereas a Medellín daily wrote 40%.")
+    found = contradicted(text, published=date(2025, 2, 4))
+    assert "timeline:deportation-standoff:tariff_rate" in found
+    assert "internal:deportation-standoff:tariff_rate" in found
+
+
+def test_rival_coca_figures_in_a_list_each_state_the_fact():
+    text = ("How much coca Colombia grew in 2023 is disputed: 253,000 hectares in the UNODC survey, "
+            "215,000 hectares in the defence ministry's count.")
+    found = contradicted(text, published=date(2025, 3, 1))
+    assert "timeline:coca-survey-2023:coca_hectares_2023" in found
+    assert "internal:coca-survey-2023:coca_hectares_2023" in found
+
+
+def test_rival_spanish_figures_with_mientras_que_each_state_the_fact():
+    text = ("Las cifras de coca de 2023 no coinciden: la ONUDD habla de 253.000 hectáreas, mientras que la "
+            "Policía reporta 228.000 hectáreas.")
+    found = contradicted(text, published=date(2025, 3, 1), language="es")
+    assert "timeline:coca-survey-2023:coca_hectares_2023" in found
+    assert "internal:coca-survey-2023:coca_hectares_2023" in found
+
+
+def test_one_figure_after_a_colon_that_agrees_is_no_contradiction():  # guard
+    text = "The record coca figure for 2023, in one line: 253,000 hectares, according to UNODC."
+    assert not contradicted(text, published=date(2025, 3, 1))

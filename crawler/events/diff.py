@@ -29,7 +29,7 @@ import re
 from datetime import date, timedelta
 
 from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start, dates_another_act, topic_word_in
-from crawler.events.figures import _fact_statements
+from crawler.events.figures import RIVAL_BOUNDARY, _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence, _verb_form
 from crawler.events.timeline import Timeline
@@ -695,8 +695,9 @@ def _internal_contradictions(diff: ArticleDiff) -> None:
     seen: set[tuple] = set()
     for i, a in enumerate(diff.statements):
         for b in diff.statements[i + 1:]:
-            if (a.event_id, a.fact) != (b.event_id, b.fact) or (a.sentence == b.sentence and ";" not in a.sentence):
-                continue  # (two figures of one sentence only from the two sides of a semicolon)
+            if (a.event_id, a.fact) != (b.event_id, b.fact) or (a.sentence == b.sentence and ";" not in a.sentence and (
+                    a.fact == "date" or not RIVAL_BOUNDARY.search(a.sentence))):
+                continue  # (two figures of one sentence only from two sides of a semicolon, a contrast, a list)
             key = (a.event_id, a.fact, a.value_text, b.value_text)
             if key in seen or statements_agree(a, b):
                 continue
