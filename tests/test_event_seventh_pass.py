@@ -2,7 +2,7 @@
 own, English and Spanish: each test is one class, not one sentence of a set.
 
 On the code before the pass (commit 4938ebd) the module ``crawler.events.monthparts`` does not exist; with it
-read as doing nothing (the code before), 18 of these 21 cases fail; the 3 that pass are guards (late in a month
+read as doing nothing (the code before), 21 of these 24 cases fail; the 3 that pass are guards (late in a month
 agrees with a day late in it; a next sentence at the event's own day agrees; one figure after a colon that
 agrees).
 """
@@ -152,3 +152,23 @@ def test_rival_spanish_figures_with_mientras_que_each_state_the_fact():
 def test_one_figure_after_a_colon_that_agrees_is_no_contradiction():  # guard
     text = "The record coca figure for 2023, in one line: 253,000 hectares, according to UNODC."
     assert not contradicted(text, published=date(2025, 3, 1))
+
+
+# --- a time counted from an act to publication; "this past weekend" ----------------------------------
+
+def test_a_spanish_count_of_weeks_since_an_act_dates_it():
+    text = "Ya se cumplen dos semanas de la sanción del Tesoro a Petro y su familia."
+    assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 21), language="es")
+    assert not contradicted(text, published=date(2025, 11, 7), language="es")  # (two weeks after 24 October)
+
+
+def test_an_english_count_of_days_since_an_act_dates_it():
+    text = "It has been ten days since the Treasury sanctioned Petro and his family."
+    assert "timeline:ofac-sanctions:date" in contradicted(text, published=date(2025, 11, 14))
+
+
+def test_this_past_weekend_is_the_saturday_and_sunday_before_publication():
+    text = "The White House decertified Colombia this past weekend, aides confirmed."
+    assert "timeline:decertification:date" in contradicted(text, published=date(2025, 9, 24))
+    assert spans("It all changed this past weekend.", date(2025, 9, 24)) == [
+        ("2025-09-20", "2025-09-21", "week")]

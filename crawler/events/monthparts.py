@@ -8,7 +8,10 @@ or not at all: "early October", "a inicios de septiembre", "late last month", "a
   agrees with 26 September;
 * "del mes pasado" (the month before publication after "de"), "the month before last" / "el mes
   antepasado" (two months back);
-* "el pasado 15" / "el 15 pasado": the latest day 15 not after publication.
+* "el pasado 15" / "el 15 pasado": the latest day 15 not after publication;
+* a time counted from an act to publication: "hoy se cumplen tres semanas de la descertificación", "it has
+  been two weeks since the recall" (publication less the count, a day either side for weeks, three for
+  months); "this past weekend", "el pasado fin de semana" read as the Saturday and Sunday before publication.
 
 :func:`month_parts` is called by the event diff on a sentence's dates, after ``find_dates``; it only looks
 when a cheap substring test finds one of its words.
@@ -22,7 +25,7 @@ from datetime import date, timedelta
 from crawler.facts import DateSpan, month_interval
 
 _CUES = ("early", "mid", "late", "beginning", "end of", "start of", "principio", "inicio", "comienzo", "mediado",
-         "finales", "fines de", "fin de", "antepasado", "before last", "mes pasado", "pasado")
+         "finales", "fines de", "fin de", "antepasado", "before last", "mes pasado", "pasado", "cumple", "s since", "past weekend", "past week")
 _PART = re.compile(r"(?i)(?:\b(?P<en>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)[\s-]*(?:in\s+)?$)|"
                    r"(?:\ba\s+(?P<es>principios|inicios|comienzos|mediados|finales|fines)(?:\s+(?:de|del))?\s*$)")
 _PART_DAYS = {"early": (1, 10), "beginning": (1, 10), "start": (1, 10), "principios": (1, 10),
@@ -32,6 +35,16 @@ _RELATIVE_MONTH = re.compile(r"(?i)\b(?:(?P<last>last|the\s+previous|this)\s+mon
                              r"antepasado)|(?P<two>the\s+month\s+before\s+last)|este\s+mes)\b")
 _PAST_DAY = re.compile(r"(?i)\bel\s+(?:pasado\s+(?P<a>\d{1,2})|(?P<b>\d{1,2})\s+pasado)\b(?!\s*(?:de\s+)?[a-z]*\d)"
                        r"(?!\s+(?:de|del)\s+[a-záéíóú]+)")
+
+
+_NUMBERS = {"un": 1, "una": 1, "uno": 1, "a": 1, "an": 1, "one": 1, "dos": 2, "two": 2, "tres": 3, "three": 3,
+            "cuatro": 4, "four": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6, "siete": 7, "seven": 7, "ocho": 8,
+            "eight": 8, "nueve": 9, "nine": 9, "diez": 10, "ten": 10}
+_COUNT = r"(?P<n>\d{1,2}|un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|an?|one|two|three|four|five|six|" \
+         r"seven|eight|nine|ten)"
+_SINCE = re.compile(rf"(?i)\bse\s+cumplen?\s+{_COUNT}\s+(?P<unit>d[ií]as?|semanas?|mes(?:es)?)(?=\s+(?:de|del|desde)\b)|"
+                    rf"\b{_COUNT.replace('?P<n>', '?P<n2>')}\s+(?P<unit2>days?|weeks?|months?)\s+(?:to\s+the\s+day\s+|today\s+)?since\b")
+_PAST_WEEKEND = re.compile(r"(?i)\bthis\s+past\s+weekend\b|\bel\s+pasado\s+fin\s+de\s+semana\b")
 
 
 def _back(published: date, months: int) -> tuple[int, int]:
@@ -96,5 +109,23 @@ def month_parts(text: str, published: date | None, dates: list[DateSpan]) -> lis
         if value is not None:
             out.append(DateSpan(value, value, "day", m.group(0), m.start(), True))
             covered.append((m.start(), m.end()))
+    for m in _SINCE.finditer(text):
+        if not free(m.start(), m.end()):
+            continue
+        count = m.group("n") or m.group("n2")
+        n = int(count) if count.isdigit() else _NUMBERS[count.lower()]
+        unit = (m.group("unit") or m.group("unit2")).lower()
+        days, slack = (n, 0) if unit.startswith(("d", "dí")) else (7 * n, 1) if unit.startswith(("w", "s")) else \
+            (30 * n, 3)
+        day = published - timedelta(days=days)
+        out.append(DateSpan(day - timedelta(days=slack), day + timedelta(days=slack), "day" if not slack else "week",
+                            m.group(0), m.start(), True))
+        covered.append((m.start(), m.end()))
+    for m in _PAST_WEEKEND.finditer(text):
+        if not free(m.start(), m.end()):
+            continue
+        saturday = published - timedelta(days=(published.weekday() - 5) % 7 or 7)
+        out.append(DateSpan(saturday, saturday + timedelta(days=1), "week", m.group(0), m.start(), True))
+        covered.append((m.start(), m.end()))
     out = [_narrow(d, text) if d.precision == "month" else d for d in out]
     return sorted(out, key=lambda d: d.offset)
