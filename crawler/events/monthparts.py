@@ -26,6 +26,7 @@ from crawler.facts import DateSpan, month_interval
 
 _CUES = ("early", "mid", "late", "beginning", "end of", "start of", "principio", "inicio", "comienzo", "mediado",
          "finales", "fines de", "fin de", "antepasado", "before last", "mes pasado", "pasado", "cumple", "s since", "past weekend", "past week")
+_CUE = re.compile("|".join(re.escape(c) for c in _CUES))  # one search of the lowercased text: cheaper than a loop
 _PART = re.compile(r"(?i)(?:\b(?P<en>early|mid|late|the\s+(?:beginning|start|middle|end)\s+of)[\s-]*(?:in\s+)?$)|"
                    r"(?:\ba\s+(?P<es>principios|inicios|comienzos|mediados|finales|fines)(?:\s+(?:de|del))?\s*$)")
 _PART_DAYS = {"early": (1, 10), "beginning": (1, 10), "start": (1, 10), "principios": (1, 10),
@@ -74,8 +75,7 @@ def _narrow(span: DateSpan, text: str) -> DateSpan:
 
 def month_parts(text: str, published: date | None, dates: list[DateSpan]) -> list[DateSpan]:
     """``dates`` with the forms this module reads added, and month spans narrowed to the part stated."""
-    lower = text.lower()
-    if published is None or not any(c in lower for c in _CUES):
+    if published is None or _CUE.search(text.lower()) is None:
         return dates
     out = list(dates)
     covered = [(d.offset, d.offset + len(d.text)) for d in dates]
