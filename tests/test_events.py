@@ -676,11 +676,12 @@ def test_event_diff_on_the_ninth_blind_set():
     """blind9.yaml (240 items, 119 Spanish) was written by a helper that read issue 13, the timeline and
     blind8's first 140 lines only, and measured once on each side of the sixth pass (never studied):
     mentions 0.82 / 0.74 → 0.84 / 0.78, candidates 0.69 / 0.60 → 0.76 / 0.65, contradictions 0.80 / 0.38 →
-    0.81 / 0.41 — the blind figure of the sixth pass (docs/events.md). Floors a little under the after
-    figures: a regression check on wording no rule was written for."""
+    0.81 / 0.41 — the blind figure of the sixth pass (docs/events.md). **A tuning set since the seventh
+    pass**, which studied its errors by class: mentions 0.87 / 0.76, candidates 0.76 / 0.65, contradictions
+    0.86 / 0.59 after it. Floors a little under those figures: a regression check, no longer a blind one."""
     result = _bench().measure(FIXTURES / "blind9.yaml")
     assert result["items"] >= 240
-    floors = {"mentions": (0.82, 0.75), "candidates": (0.72, 0.61), "contradictions": (0.77, 0.38)}
+    floors = {"mentions": (0.85, 0.75), "candidates": (0.72, 0.61), "contradictions": (0.83, 0.56)}
     assert_floors(result, floors)
 
 

@@ -23,7 +23,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
                   "crawler.events.diff", "crawler.events.modality", "crawler.events.figures",
                   "crawler.events.match", "crawler.events.hits",
                   "crawler.events.lemmas", "crawler.events.dictionaries", "crawler.events.candidates", "crawler.events.ordinals",
-                  "crawler.events.numberwords", "crawler.events.rival",
+                  "crawler.events.numberwords", "crawler.events.rival", "crawler.events.monthparts",
                   "crawler.workers")),
     ("stages", ("crawler.stages", "crawler.runlog", "crawler.pending", "crawler.events", "crawler.search")),
     ("spiders", ("spiders", "crawler.items", "crawler.pipelines", "crawler.middlewares", "crawler.settings",

@@ -29,7 +29,7 @@ import re
 from datetime import date, timedelta
 
 from crawler.events.candidates import IRREGULAR_PAST, _candidate, about_start, dates_another_act, topic_word_in
-from crawler.events.figures import _fact_statements
+from crawler.events.figures import RIVAL_BOUNDARY, _fact_statements
 from crawler.events.hits import ArticleDiff, ContradictionHit, MentionHit, StatementHit, date_value, statements_agree
 from crawler.events.match import _ABOUT_EVENT, _clause_of, _clauses, _denied, _match_event, _opens_sentence, _verb_form
 from crawler.events.timeline import Timeline
@@ -37,6 +37,7 @@ from crawler.events.lemmas import OTHER_COUNTRIES, Words
 from crawler.events.ordinals import ordinal_dates
 from crawler.events.rival import rival_dates
 from crawler.events.modality import false_claims, modality_reason, presupposed
+from crawler.events.monthparts import month_parts
 from crawler.facts import DateSpan, find_dates, find_quantities, lead_paragraph, metadata_prefix, split_sentences
 from crawler.text import fold
 
@@ -92,8 +93,14 @@ def _that_was(span: DateSpan, folded: str) -> bool:
     return bool(_THAT_WAS.search(folded, max(0, span.offset - 40), span.offset))
 
 
-_THAT_WAS_OPENS = re.compile(r"^\W*(?:(?:y|and|pero|but)\s+)?(?:eso|esto|that|this|it)\s+(?:fue|was|happened|paso|ocurrio|"
-                             r"sucedio)\s+(?:on\s+|in\s+|el\s+|en\s+)?")
+# (Also an act noun as the subject, "El anuncio se hizo el …", "The decision came on …"; a Spanish verb with
+# its subject left out, "Fue el …"; and a weekday before the day, "Eso fue el domingo 2 de febrero".)
+_THAT_WAS_OPENS = re.compile(r"^\W*(?:(?:y|and|pero|but)\s+)?(?:(?:(?:eso|esto|that|this|it)\s+|(?:the|el|la)\s+(?:announcement|"
+                             r"decision|move|order|anuncio|decision|medida|orden)\s+)(?:fue|was|happened|paso|ocurrio|"
+                             r"sucedio|came|was\s+made|was\s+announced|se\s+hizo|se\s+anuncio|se\s+tomo|se\s+conocio|llego)|"
+                             r"(?:fue|ocurrio|sucedio)(?=\s+el\s))\s+(?:on\s+|in\s+|el\s+|en\s+)?"
+                             r"(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|jueves|"
+                             r"viernes|sabado|domingo),?\s+)?")
 
 
 def _dated_next(diff: ArticleDiff, timeline: Timeline, sentence, folded: str, dates: list[DateSpan],
@@ -168,8 +175,9 @@ def diff_text(text: str, timeline: Timeline, published: date | None = None, lang
     refuted = false_claims(folds)
     for sentence, folded, claim in zip(sentences, folds, refuted):
         skip = metadata_prefix(sentence.text)  # a live blog's timestamp, a dateline: not the news's dates
-        dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26")
-                              find_dates(sentence.text, published, date_order, language, anchor))
+        dates = ordinal_dates(sentence.text, published,  # (+ "on the 26th", "el viernes 26"; "early October")
+                              month_parts(sentence.text, published,
+                                          find_dates(sentence.text, published, date_order, language, anchor)))
         dates = [d for d in dates if d.offset >= skip and not (claim and claim[0] <= d.offset < claim[1])]
         if dates and _has_weekday(sentence.text):
             dates = [_with_weekday(d, sentence.text) for d in dates]
@@ -687,8 +695,9 @@ def _internal_contradictions(diff: ArticleDiff) -> None:
     seen: set[tuple] = set()
     for i, a in enumerate(diff.statements):
         for b in diff.statements[i + 1:]:
-            if (a.event_id, a.fact) != (b.event_id, b.fact) or (a.sentence == b.sentence and ";" not in a.sentence):
-                continue  # (two figures of one sentence only from the two sides of a semicolon)
+            if (a.event_id, a.fact) != (b.event_id, b.fact) or (a.sentence == b.sentence and ";" not in a.sentence and (
+                    a.fact == "date" or not RIVAL_BOUNDARY.search(a.sentence))):
+                continue  # (two figures of one sentence only from two sides of a semicolon, a contrast, a list)
             key = (a.event_id, a.fact, a.value_text, b.value_text)
             if key in seen or statements_agree(a, b):
                 continue

@@ -116,7 +116,7 @@ def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q:
     and not another country's."""
     before = [k for k in keywords if k[1] <= q.start and q.start - k[1] <= 60]
     after = [k for k in keywords if k[0] >= q.end and k[0] - q.end <= 30 and not re.search(r"[,;:()]", text[q.end:k[0]])]
-    if not before and not after:
+    if not before and not after and not _heads_a_colon(text, keywords, q):
         return "no keyword close to it"
     if _HYPOTHETICAL.search(folded[max(0, q.start - 40):q.start]) or _CONDITION_AFTER.search(folded[q.end:]) or any(
             irrealis(t) for t in re.findall(r"\w+", text[max(0, q.start - 30):q.start].lower())[-3:]):
@@ -145,6 +145,13 @@ def _not_the_fact(fact: KnownFact, event: KnownEvent, text: str, folded: str, q:
     if measure and not any(p.search(measure.group(0)) for p in fact.keywords):
         return f"another measure ({measure.group(0)})"
     return None
+
+
+def _heads_a_colon(text: str, keywords: list[tuple[int, int]], q: Quantity) -> bool:
+    """"Accounts of the tariff still differ: the fact sheet said 25%, …", "The 2023 coca figure depends on
+    whom you ask: 253,000 hectares …": a keyword before a colon heads the figures the colon introduces."""
+    colon = text.rfind(": ", 0, q.start)
+    return colon >= 0 and q.start - colon <= 160 and any(k[1] <= colon and colon - k[1] <= 120 and ";" not in text[k[1]:colon] for k in keywords)
 
 
 # "Solo en el departamento de Putumayo había …", "in Nariño province": one region's share of a country's figure.
@@ -281,14 +288,18 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
             if len({round(q.value, 6) for q in near}) > 1:
                 # "The UN counted 253,000 hectares of coca in 2023; a government slide said 210,000 …": each
                 # side of a semicolon states its own figure; otherwise which one is the fact is unclear.
+                # So does each side of a contrast ("the fact sheet said 25%, while a broadcaster reported 50%",
+                # "mientras que …") and each item of a list of figures ("253,000 ha according to UNODC, 240,000
+                # ha according to …").
+                bounds = [m.start() for m in RIVAL_BOUNDARY.finditer(sentence.text)]
                 parts = {}
                 for q in near:
-                    parts.setdefault(sentence.text.count(";", 0, q.start), set()).add(round(q.value, 6))
+                    parts.setdefault(sum(b < q.start for b in bounds), set()).add(round(q.value, 6))
                 if len(parts) < 2 or any(len(values) > 1 for values in parts.values()):
                     log.debug("events: %s: several figures near %r, none attached: %s", fact.name,
                               fact.name, sentence.text[:120])
                     continue
-                chosen = [next(q for q in near if sentence.text.count(";", 0, q.start) == part) for part in parts]
+                chosen = [next(q for q in near if sum(b < q.start for b in bounds) == part) for part in parts]
             for q in chosen:
                 diff.statements.append(StatementHit(
                     event.id, fact.name, fact.display(q.value), fact.unit, q.bound, q.text, sentence.text,
@@ -299,6 +310,11 @@ def _fact_statements(diff: ArticleDiff, timeline: Timeline, sentence, folded: st
                         diff.contradictions.append(ContradictionHit(
                             "timeline", event.id, fact.name, _stated_label(q, fact), fact.describe(), sentence.text,
                             known_source=fact.source))
+
+
+# Where one side of competing figures ends: a semicolon, a contrast word, a comma before the next figure.
+RIVAL_BOUNDARY = re.compile(r";|,?\s+(?:while|whereas|but|mientras(?:\s+que)?|pero|en\s+tanto(?:\s+que)?)\b|"
+                             r",\s+(?=(?:US\s*)?[$€£]?\s?\d)", re.I)
 
 
 def _year_of(positions: dict[int, int], text: str, q: Quantity) -> int | None:

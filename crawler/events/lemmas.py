@@ -312,7 +312,7 @@ class Words:
     """The tokens of one sentence, each with its folded lemmas, and an index
     from every form to the tokens that have it."""
 
-    __slots__ = ("tokens", "index", "formset", "sorted_forms", "memo", "_matched")
+    __slots__ = ("tokens", "index", "formset", "_sorted_forms", "memo", "_matched")
 
     def __init__(self, text: str) -> None:
         self.tokens = [Token(m.start(), m.end(), forms[0], forms) for m in _TOKEN.finditer(text)
@@ -324,9 +324,15 @@ class Words:
             for form in token.forms:
                 self.index.setdefault(form, []).append(position)
         self.formset = frozenset(self.index)
-        self.sorted_forms = sorted(self.index)
+        self._sorted_forms: list[str] | None = None  # sorted when a prefix is first looked up
         self.memo: dict = {}  # per-sentence lookups (actors) shared by every event
         self._matched: set[int] | None = None
+
+    @property
+    def sorted_forms(self) -> list[str]:
+        if self._sorted_forms is None:
+            self._sorted_forms = sorted(self.index)
+        return self._sorted_forms
 
     def matched(self) -> set[int]:
         """The ids of the word patterns some token of the sentence matches."""
