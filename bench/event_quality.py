@@ -88,8 +88,8 @@ BLIND5 = FIXTURES / "blind5.yaml"
 BLIND6 = FIXTURES / "blind6.yaml"
 BLIND7 = FIXTURES / "blind7.yaml"  # measured once after the fourth pass; studied in the fifth (a tuning set)
 BLIND8 = FIXTURES / "blind8.yaml"  # measured once on each side of the fifth pass; studied in the sixth (a tuning set)
-BLIND9 = FIXTURES / "blind9.yaml"  # measured once on each side of the sixth pass: the sixth pass's blind figure
-BLIND10 = FIXTURES / "blind10.yaml"  # measured once after the sixth pass, never studied: a second blind figure
+BLIND9 = FIXTURES / "blind9.yaml"  # measured once on each side of the sixth pass; studied in the seventh (a tuning set)
+BLIND10 = FIXTURES / "blind10.yaml"  # measured once on each side of the seventh pass, never studied: the headline
 PROBE = FIXTURES / "probe.yaml"
 KINDS = ("mentions", "candidates", "contradictions")
 
