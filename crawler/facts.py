@@ -159,6 +159,12 @@ def month_interval(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
+def months_before(year: int, month: int, n: int = 1) -> tuple[int, int]:
+    """(year, month) ``n`` calendar months before the given one."""
+    index = year * 12 + month - 1 - n
+    return index // 12, index % 12 + 1
+
+
 _WORD = r"[A-Za-zÀ-ÿ]{3,12}\.?"
 _DAY = r"(\d{1,2})(?:st|nd|rd|th|º|°)?"
 _YEAR = r"((?:19|20)\d\d)"
@@ -431,9 +437,7 @@ def _relative(kind: str, m: re.Match, published: date) -> DateSpan | None:
         day = published - timedelta(days=1 if kind == "yesterday" else 2)
         return DateSpan(day, day, "day", text, at, True)
     if kind in ("last_month", "this_month"):
-        year, month = published.year, published.month
-        if kind == "last_month":
-            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        year, month = months_before(published.year, published.month, 1 if kind == "last_month" else 0)
         start, end = month_interval(year, month)
         return DateSpan(start, end, "month", text, at, True)
     if kind in ("last_year", "this_year"):

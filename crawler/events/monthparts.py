@@ -22,7 +22,8 @@ import re
 from dataclasses import replace
 from datetime import date, timedelta
 
-from crawler.facts import DateSpan, month_interval
+from crawler.events.numberwords import NUMBER_WORDS
+from crawler.facts import DateSpan, month_interval, months_before
 
 _CUES = ("early", "mid", "late", "beginning", "end of", "start of", "principio", "inicio", "comienzo", "mediado",
          "finales", "fines de", "fin de", "antepasado", "before last", "mes pasado", "pasado", "cumple", "s since", "past weekend", "past week")
@@ -38,19 +39,11 @@ _PAST_DAY = re.compile(r"(?i)\bel\s+(?:pasado\s+(?P<a>\d{1,2})|(?P<b>\d{1,2})\s+
                        r"(?!\s+(?:de|del)\s+[a-záéíóú]+)")
 
 
-_NUMBERS = {"un": 1, "una": 1, "uno": 1, "a": 1, "an": 1, "one": 1, "dos": 2, "two": 2, "tres": 3, "three": 3,
-            "cuatro": 4, "four": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6, "siete": 7, "seven": 7, "ocho": 8,
-            "eight": 8, "nueve": 9, "nine": 9, "diez": 10, "ten": 10}
 _COUNT = r"(?P<n>\d{1,2}|un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|an?|one|two|three|four|five|six|" \
          r"seven|eight|nine|ten)"
 _SINCE = re.compile(rf"(?i)\bse\s+cumplen?\s+{_COUNT}\s+(?P<unit>d[ií]as?|semanas?|mes(?:es)?)(?=\s+(?:de|del|desde)\b)|"
                     rf"\b{_COUNT.replace('?P<n>', '?P<n2>')}\s+(?P<unit2>days?|weeks?|months?)\s+(?:to\s+the\s+day\s+|today\s+)?since\b")
 _PAST_WEEKEND = re.compile(r"(?i)\bthis\s+past\s+weekend\b|\bel\s+pasado\s+fin\s+de\s+semana\b")
-
-
-def _back(published: date, months: int) -> tuple[int, int]:
-    index = published.year * 12 + published.month - 1 - months
-    return index // 12, index % 12 + 1
 
 
 def _narrow(span: DateSpan, text: str) -> DateSpan:
@@ -88,7 +81,7 @@ def month_parts(text: str, published: date | None, dates: list[DateSpan]) -> lis
             continue
         back = 2 if m.group("two") or (m.group("es") or "").lower() == "antepasado" else \
             0 if m.group(0).lower().startswith(("this", "este")) else 1
-        year, month = _back(published, back)
+        year, month = months_before(published.year, published.month, back)
         start, end = month_interval(year, month)
         out.append(DateSpan(start, end, "month", m.group(0), m.start(), True))
         covered.append((m.start(), m.end()))
@@ -98,7 +91,7 @@ def month_parts(text: str, published: date | None, dates: list[DateSpan]) -> lis
         day = int(m.group("a") or m.group("b"))
         value = None
         for back in (0, 1):
-            year, month = _back(published, back)
+            year, month = months_before(published.year, published.month, back)
             try:
                 candidate = date(year, month, day)
             except ValueError:
@@ -113,7 +106,7 @@ def month_parts(text: str, published: date | None, dates: list[DateSpan]) -> lis
         if not free(m.start(), m.end()):
             continue
         count = m.group("n") or m.group("n2")
-        n = int(count) if count.isdigit() else _NUMBERS[count.lower()]
+        n = int(count) if count.isdigit() else NUMBER_WORDS[count.lower()]
         unit = (m.group("unit") or m.group("unit2")).lower()
         days, slack = (n, 0) if unit.startswith(("d", "dí")) else (7 * n, 1) if unit.startswith(("w", "s")) else \
             (30 * n, 3)

@@ -24,6 +24,7 @@ _ES = {"un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5
        "cien": 100, "ciento": 100, "doscientos": 200, "trescientos": 300, "cuatrocientos": 400,
        "quinientos": 500, "seiscientos": 600, "setecientos": 700, "ochocientos": 800, "novecientos": 900}
 _WORDS = {**_EN, **_ES}
+NUMBER_WORDS = _WORDS  # each number word's value, English and Spanish (also read by monthparts)
 _WORD = "|".join(sorted(_WORDS, key=len, reverse=True))
 _NUMBER = rf"(?:(?:{_WORD})(?:[\s-]+(?:hundred|y|and|{_WORD}))*)"
 _SCALES = {"million": 1e6, "millions": 1e6, "billion": 1e9, "millon": 1e6, "millones": 1e6, "mil millones": 1e9}

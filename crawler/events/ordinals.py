@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from crawler.facts import MONTHS, WEEKDAYS, DateSpan, month_number
+from crawler.facts import MONTHS, WEEKDAYS, DateSpan, month_number, months_before
 from crawler.text import fold
 
 _UNITS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
@@ -94,7 +94,7 @@ def _latest(day: int, month: int | None, published: date) -> date | None:
         except ValueError:
             value = None
         if value is None or value > published + timedelta(days=7):
-            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+            year, month = months_before(year, month)
         try:
             return date(year, month, day)
         except ValueError:
@@ -119,7 +119,7 @@ def _weekday_day(weekday: int, day: int, published: date) -> date | None:
             value = None
         if value is not None and value.weekday() == weekday and value <= published + timedelta(days=7):
             return value
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        year, month = months_before(year, month)
     return None
 
 
